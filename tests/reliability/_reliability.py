@@ -1,0 +1,265 @@
+"""Helpers for the reliability suite: a fault ledger, wire recorders, socket counting, TLS material.
+
+Nothing here knows the client's internals: requests are observed through the HTTP libraries' own
+seams (a ``requests`` adapter, an ``httpx`` transport) and sockets through psutil.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+import psutil  # type: ignore[import-untyped]
+import requests
+from requests.adapters import HTTPAdapter
+
+T = TypeVar("T")
+
+LEDGER_ENV = "RAGFLOW_RELIABILITY_LEDGER"
+
+
+# --------------------------------------------------------------------------- fault ledger
+
+
+@dataclass
+class FaultRecord:
+    """One fault scenario as measured by a test (the rows of RELIABILITY.md)."""
+
+    area: str
+    fault: str
+    injected: int
+    requests_sent: int
+    caller_saw: str
+    data_check: str
+    seconds: float
+    nodeid: str = ""
+    outcome: str = "unknown"
+
+
+@dataclass
+class Ledger:
+    """Collects :class:`FaultRecord` rows (dumped as JSON when ``LEDGER_ENV`` is set)."""
+
+    records: list[FaultRecord] = field(default_factory=list)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, record: FaultRecord) -> None:
+        with self.lock:
+            self.records.append(record)
+
+    def dump(self, path: str | os.PathLike[str]) -> None:
+        rows = []
+        for record in self.records:
+            record.outcome = self.outcomes.get(record.nodeid, "unknown")
+            rows.append(asdict(record))
+        Path(path).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+
+
+def describe_error(exc: BaseException) -> str:
+    """``TypeName: first line of str(exc)`` shortened for a table cell."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    if len(text) > 140:
+        text = text[:137] + "..."
+    return f"{type(exc).__name__}: {text}"
+
+
+# --------------------------------------------------------------------------- wire recorders
+
+
+@dataclass(frozen=True)
+class WireRequest:
+    """A request as it left the client (after the client built it, before the network)."""
+
+    method: str
+    path: str
+    query: str
+    body: bytes
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def _path_and_query(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.path, parts.query
+
+
+class RecordingAdapter(HTTPAdapter):
+    """A ``requests`` adapter that keeps a copy of every request it sends."""
+
+    def __init__(self, log: list[WireRequest], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.log = log
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        body = request.body
+        raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+        path, query = _path_and_query(request.url or "")
+        self.log.append(
+            WireRequest(request.method or "", path, query, bytes(raw), dict(request.headers))
+        )
+        return super().send(request, *args, **kwargs)
+
+
+def recording_session(log: list[WireRequest]) -> requests.Session:
+    """A ``requests.Session`` whose requests are appended to ``log``."""
+    session = requests.Session()
+    adapter = RecordingAdapter(log)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """An ``httpx`` transport that keeps a copy of every request before passing it on."""
+
+    def __init__(self, log: list[WireRequest], inner: httpx.AsyncBaseTransport | None = None):
+        self.log = log
+        self.inner = inner or httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        self.log.append(
+            WireRequest(
+                request.method,
+                request.url.path,
+                request.url.query.decode("ascii"),
+                body,
+                dict(request.headers),
+            )
+        )
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+# --------------------------------------------------------------------------- sockets and guards
+
+
+def open_sockets_to(port: int) -> int:
+    """Client-side TCP sockets of this process connected to ``port`` (ESTABLISHED or closing)."""
+    count = 0
+    for conn in psutil.Process().net_connections(kind="tcp"):
+        if conn.raddr and conn.raddr.port == port and conn.status != psutil.CONN_TIME_WAIT:
+            count += 1
+    return count
+
+
+def call_with_deadline(fn: Callable[[], T], seconds: float) -> T:
+    """Run ``fn`` in a worker thread; raise ``AssertionError`` if it has not returned in time."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(fn)
+    try:
+        return future.result(timeout=seconds)
+    except FutureTimeout:
+        raise AssertionError(f"call hung for more than {seconds} s") from None
+    finally:
+        pool.shutdown(wait=False)
+
+
+class Stopwatch:
+    """``with Stopwatch() as sw: ...`` then ``sw.elapsed``."""
+
+    def __enter__(self) -> Stopwatch:
+        self.start = time.monotonic()
+        self.elapsed = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.elapsed = time.monotonic() - self.start
+
+
+# --------------------------------------------------------------------------- TLS material
+
+
+@dataclass(frozen=True)
+class TLSMaterial:
+    ca_pem: Path
+    cert_pem: Path
+    key_pem: Path
+
+
+def make_tls_material(directory: Path) -> TLSMaterial:
+    """A throw-away CA and a server certificate for 127.0.0.1 and localhost (openssl CLI)."""
+    ca_key, ca_pem = directory / "ca.key", directory / "ca.pem"
+    key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.pem"
+    ext = directory / "server.ext"
+    ext.write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+        "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n",
+        encoding="ascii",
+    )
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca_pem),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ragflow-integrations test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    )
+    run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(key),
+        "-out",
+        str(csr),
+        "-subj",
+        "/CN=127.0.0.1",
+    )
+    run(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca_pem),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-out",
+        str(cert),
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
+    )
+    return TLSMaterial(ca_pem, cert, key)
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Every regular file below ``root`` (none when it does not exist)."""
+    if root.exists():
+        yield from (p for p in root.rglob("*") if p.is_file())
