@@ -1,0 +1,1 @@
+"""Benchmarks of ragflow_integrations against side-by-side baselines; see BENCHMARKS.md."""

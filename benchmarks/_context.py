@@ -1,0 +1,64 @@
+"""What every section gets: the size, a scratch folder, and a prepared corpus on a local server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from benchmarks._fixtures import Fixtures
+from benchmarks._harness import Size
+
+QUESTION = "Which river delta carries the glacier current into the harbour estuary?"
+PAGE_SIZE = 10
+
+
+@dataclass
+class Corpus:
+    """A parsed retrieval dataset on one server."""
+
+    base_url: str
+    api_key: str
+    dataset_id: str
+    chunks: int
+    verify: bool | str = True
+
+
+def prepare_corpus(base_url: str, api_key: str, size: Size, verify: bool | str = True) -> Corpus:
+    """Upload and parse the retrieval corpus (``size.corpus_chunks`` chunks, roughly)."""
+    fixtures = Fixtures(base_url, api_key, verify=verify)
+    try:
+        documents = max(1, size.corpus_chunks // 20)
+        dataset_id, chunks = fixtures.text_dataset(
+            "retrieval-corpus", documents=documents, sentences_per_document=40, chunk_token_num=24
+        )
+    finally:
+        fixtures.close()
+    return Corpus(base_url, api_key, dataset_id, chunks, verify)
+
+
+@dataclass
+class Context:
+    size: Size
+    scratch: Path
+    corpus: Corpus
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class RequestRecorder:
+    """A ``requests`` response hook that keeps every request sent through a session."""
+
+    def __init__(self) -> None:
+        self.requests: list[requests.PreparedRequest] = []
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.requests.append(response.request)
+
+    def attach(self, session: requests.Session) -> requests.Session:
+        session.hooks["response"].append(self)
+        return session
+
+    def reset(self) -> None:
+        self.requests.clear()

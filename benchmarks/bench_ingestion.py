@@ -1,0 +1,123 @@
+"""Ingestion: small documents through ``RAGFlowVectorStore.add_documents`` against the official
+SDK's way — per document one upload request, one parse request and polling until it is done —
+sent with a pooled ``requests.Session``. Both poll at the same interval; requests are counted."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import requests
+
+from benchmarks._context import Context, RequestRecorder
+from benchmarks._fixtures import Fixtures, api_root, sentences
+from benchmarks._harness import Row, compare
+
+POLL_INTERVAL = 0.05
+
+
+def _texts(count: int, round_index: int) -> list[str]:
+    return [" ".join(sentences(3, 50_000 + round_index * count + index)) for index in range(count)]
+
+
+def _sdk_way(
+    base_url: str, api_key: str, recorder: RequestRecorder
+) -> Callable[[str, list[str]], None]:
+    """What ``DataSet.upload_documents([doc])`` + ``DataSet.parse_documents([id])`` send per doc."""
+    api = api_root(base_url)
+    session = recorder.attach(requests.Session())
+    session.headers["Authorization"] = f"Bearer {api_key}"
+
+    def checked(response: requests.Response) -> object:
+        body = response.json()
+        if body.get("code") != 0:
+            raise RuntimeError(f"SDK-way ingestion failed: {body}")
+        return body.get("data")
+
+    def ingest(dataset_id: str, texts: list[str]) -> None:
+        for index, text in enumerate(texts):
+            uploaded = checked(
+                session.post(
+                    f"{api}/datasets/{dataset_id}/documents",
+                    files=[("file", (f"sdk{index:04d}.txt", text.encode("utf-8")))],
+                )
+            )
+            document_id = uploaded[0]["id"]  # type: ignore[index]
+            checked(
+                session.post(
+                    f"{api}/datasets/{dataset_id}/chunks", json={"document_ids": [document_id]}
+                )
+            )
+            while True:
+                docs = checked(
+                    session.get(
+                        f"{api}/datasets/{dataset_id}/documents", params={"id": document_id}
+                    )
+                )
+                run = docs["docs"][0]["run"]  # type: ignore[index]
+                if run in {"DONE", "FAIL", "CANCEL"}:
+                    break
+                time.sleep(POLL_INTERVAL)
+
+    return ingest
+
+
+def run(context: Context) -> list[Row]:
+    from langchain_core.documents import Document
+
+    from ragflow_integrations import RAGFlow
+    from ragflow_integrations.langchain import RAGFlowVectorStore
+
+    corpus = context.corpus
+    count = context.size.ingest_documents
+    rounds = 1 if context.size.name == "tiny" else 3
+    fixtures = Fixtures(corpus.base_url, corpus.api_key)
+    ours_recorder, sdk_recorder = RequestRecorder(), RequestRecorder()
+    client = RAGFlow(
+        api_key=corpus.api_key,
+        base_url=corpus.base_url,
+        session=ours_recorder.attach(requests.Session()),
+    )
+    sdk_way = _sdk_way(corpus.base_url, corpus.api_key, sdk_recorder)
+    ours_times: list[float] = []
+    sdk_times: list[float] = []
+    ours_requests = sdk_requests = 0
+    try:
+        client.version()
+        for index in range(rounds):
+            texts = _texts(count, index)
+
+            def ours(texts: list[str] = texts, index: int = index) -> float:
+                dataset_id = fixtures.create_dataset(f"ingest-ours-{index}")
+                store = RAGFlowVectorStore(
+                    dataset_id, client=client, poll_interval=POLL_INTERVAL, show_progress=False
+                )
+                ours_recorder.reset()
+                start = time.perf_counter()
+                store.add_documents([Document(page_content=text) for text in texts])
+                return time.perf_counter() - start
+
+            def sdk(texts: list[str] = texts, index: int = index) -> float:
+                dataset_id = fixtures.create_dataset(f"ingest-sdk-way-{index}")
+                sdk_recorder.reset()
+                start = time.perf_counter()
+                sdk_way(dataset_id, texts)
+                return time.perf_counter() - start
+
+            pair = [(ours_times, ours), (sdk_times, sdk)]
+            for figures, ingest in pair if index % 2 == 0 else reversed(pair):
+                figures.append(ingest())
+            ours_requests, sdk_requests = len(ours_recorder.requests), len(sdk_recorder.requests)
+    finally:
+        client.close()
+        fixtures.close()
+    row = Row(
+        "ingest.vectorstore",
+        "Ingestion",
+        f"{count} documents through `RAGFlowVectorStore.add_documents`",
+        "one by one, the official SDK's way (upload + parse + poll per document)",
+        "s",
+        note=f"requests: ours {ours_requests}, SDK way {sdk_requests}; "
+        f"both poll every {POLL_INTERVAL * 1000:.0f} ms",
+    )
+    return [compare(row, ours_times, sdk_times)]

@@ -1,0 +1,77 @@
+"""Loader memory: ``RAGFlowLoader.lazy_load`` (chunks mode) over a large and a ten-times-smaller
+dataset, each in a fresh process under ``tracemalloc``; the peaks should be about equal."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from benchmarks._context import Context
+from benchmarks._fixtures import Fixtures, sentences
+from benchmarks._harness import Row, compare
+from benchmarks._server import ROOT, ServerProcess
+
+TARGET = 1.2
+WORDS_PER_CHUNK = 8
+DOCUMENTS_SMALL = 5
+
+
+def _dataset(fixtures: Fixtures, name: str, documents: int, chunks_per_document: int) -> str:
+    """One chunk per line: lines of WORDS_PER_CHUNK words with chunk_token_num=WORDS_PER_CHUNK."""
+    dataset_id = fixtures.create_dataset(name, chunk_token_num=WORDS_PER_CHUNK)
+    files = [
+        (
+            f"big{index:03d}.txt",
+            "\n".join(sentences(chunks_per_document, 1000 + index, WORDS_PER_CHUNK)).encode(
+                "utf-8"
+            ),
+        )
+        for index in range(documents)
+    ]
+    ids = fixtures.upload(dataset_id, files, batch=10)
+    fixtures.parse(dataset_id, ids, timeout=1800)
+    return dataset_id
+
+
+def _peak(base_url: str, api_key: str, dataset_id: str) -> tuple[float, int]:
+    settings = json.dumps({"base_url": base_url, "api_key": api_key, "dataset_id": dataset_id})
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks._loader_worker", settings],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(result["peak_bytes"]) / 2**20, int(result["documents"])
+
+
+def run(context: Context) -> list[Row]:
+    size = context.size
+    per_document = size.loader_small // DOCUMENTS_SMALL
+    large_documents = size.loader_large // per_document
+    with ServerProcess() as server:
+        fixtures = Fixtures(server.base_url, server.api_key)
+        try:
+            small = _dataset(fixtures, "loader-small", DOCUMENTS_SMALL, per_document)
+            large = _dataset(fixtures, "loader-large", large_documents, per_document)
+        finally:
+            fixtures.close()
+        peaks: dict[str, list[float]] = {"small": [], "large": []}
+        counts: dict[str, int] = {}
+        rounds = 1 if size.name == "tiny" else 3
+        for index in range(rounds):
+            order = [("large", large), ("small", small)]
+            for name, dataset_id in order if index % 2 == 0 else reversed(order):
+                peak, counts[name] = _peak(server.base_url, server.api_key, dataset_id)
+                peaks[name].append(peak)
+    row = Row(
+        "loader.memory",
+        "Loader memory",
+        f"`RAGFlowLoader.lazy_load` (chunks) over {counts['large']:,} chunks",
+        f"the same over {counts['small']:,} chunks",
+        "MiB peak (tracemalloc)",
+        target=TARGET,
+    )
+    return [compare(row, peaks["large"], peaks["small"])]
