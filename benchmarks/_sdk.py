@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from benchmarks._child import ChildExited, JsonLineChild
 
 ROOT = Path(__file__).resolve().parent.parent
 SDK_VENV = ROOT / ".venv-sdk"
@@ -70,53 +70,28 @@ class SdkWorker:
     def __init__(self, base_url: str, api_key: str, ca_bundle: str | None = None) -> None:
         self._python = ensure_sdk()
         self._base_url, self._api_key, self._ca_bundle = base_url, api_key, ca_bundle
-        self._process: subprocess.Popen[str] | None = None
+        self._child: JsonLineChild | None = None
         self.version = ""
 
     def __enter__(self) -> SdkWorker:
         env = dict(os.environ)
         if self._ca_bundle:
             env["REQUESTS_CA_BUNDLE"] = self._ca_bundle
-        self._process = subprocess.Popen(
-            [str(self._python), str(_WORKER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.version = str(
-            self.request("connect", base_url=self._base_url, api_key=self._api_key)["version"]
-        )
+        self._child = JsonLineChild([str(self._python), str(_WORKER)], env=env)
+        connected = self.request("connect", base_url=self._base_url, api_key=self._api_key)
+        self.version = str(connected["version"])
         return self
 
     def request(self, op: str, **fields: Any) -> dict[str, Any]:
-        process = self._process
-        assert process is not None and process.stdin and process.stdout
-        process.stdin.write(json.dumps({"op": op, **fields}) + "\n")
-        process.stdin.flush()
-        line = process.stdout.readline()
-        if not line:
-            raise SdkUnavailable(f"the SDK worker exited (code {process.poll()})")
-        reply: dict[str, Any] = json.loads(line)
+        assert self._child is not None
+        try:
+            reply = self._child.ask({"op": op, **fields})
+        except ChildExited as error:
+            raise SdkUnavailable(f"the SDK worker stopped: {error}") from error
         if "error" in reply:
             raise SdkUnavailable(f"SDK call failed: {reply['error']}")
         return reply
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        process = self._process
-        if process is None:
-            return
-        if process.stdin:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+    def __exit__(self, *exc_info: object) -> None:
+        if self._child is not None:
+            self._child.close()

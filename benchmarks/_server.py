@@ -9,11 +9,11 @@ until stdin closes.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from benchmarks._child import ChildExited, JsonLineChild
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,56 +23,32 @@ class ServerProcess:
 
     def __init__(self, **server_kwargs: Any) -> None:
         self._kwargs = server_kwargs
-        self._process: subprocess.Popen[str] | None = None
+        self._child: JsonLineChild | None = None
         self.base_url = ""
         self.api_key = ""
 
     def __enter__(self) -> ServerProcess:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks._server", json.dumps(self._kwargs)],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self._process.stdout is not None
-        line = self._process.stdout.readline()
-        if not line:
-            self._process.wait(timeout=10)
-            raise RuntimeError(f"the local server did not start (exit {self._process.returncode})")
-        started = json.loads(line)
+        argv = [sys.executable, "-m", "benchmarks._server", json.dumps(self._kwargs)]
+        self._child = JsonLineChild(argv, cwd=ROOT)
+        try:
+            started = self._child.read()
+        except ChildExited as error:
+            self._child.close()
+            raise RuntimeError(f"the local server did not start: {error}") from error
         self.base_url, self.api_key = started["base_url"], started["api_key"]
         return self
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` on the server object in the child and return its JSON-able result."""
-        assert self._process is not None and self._process.stdin and self._process.stdout
-        self._process.stdin.write(json.dumps({"method": method, "args": args, "kwargs": kwargs}))
-        self._process.stdin.write("\n")
-        self._process.stdin.flush()
-        reply = json.loads(self._process.stdout.readline())
+        assert self._child is not None
+        reply = self._child.ask({"method": method, "args": args, "kwargs": kwargs})
         if "error" in reply:
             raise RuntimeError(f"server.{method} failed: {reply['error']}")
         return reply["result"]
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        process = self._process
-        if process is None:
-            return
-        if process.stdin:
-            process.stdin.close()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+    def __exit__(self, *exc_info: object) -> None:
+        if self._child is not None:
+            self._child.close()
 
 
 def _jsonable(value: Any) -> Any:
