@@ -1,0 +1,255 @@
+"""Text extraction and chunking for the local server's parse worker.
+
+Tokens are approximated as whitespace-separated words. Chunking follows RAGFlow's naive merge:
+split at the delimiters, then merge consecutive pieces until a chunk reaches ``chunk_token_num``
+words (a single piece longer than that is cut into word windows).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+TEXT_SUFFIXES = frozenset({"txt", "text", "md", "markdown", "mdx", "log", "rst", "py", "js", "ts",
+                           "java", "c", "cpp", "h", "go", "rs", "sh", "yaml", "yml", "ini", "toml",
+                           "xml", "sql"})
+HTML_SUFFIXES = frozenset({"html", "htm"})
+PARSEABLE = TEXT_SUFFIXES | HTML_SUFFIXES | {"csv", "json", "jsonl", "pdf", "docx"}
+# Accepted on upload (RAGFlow knows them) but without an extractor here: parsing FAILs.
+UPLOAD_ONLY = frozenset({"doc", "xls", "xlsx", "ppt", "pptx", "png", "jpg", "jpeg", "gif", "bmp",
+                         "tif", "tiff", "webp", "mp3", "wav", "m4a", "eml", "msg", "epub", "odt"})
+UPLOADABLE = PARSEABLE | UPLOAD_ONLY
+
+_BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "tr", "table", "section", "article",
+                         "h1", "h2", "h3", "h4", "h5", "h6", "header", "footer", "pre", "blockquote",
+                         "title", "td", "th", "dt", "dd"})
+
+
+class ParseFailure(Exception):
+    """A document cannot be turned into text; the message becomes its ``progress_msg``."""
+
+
+def suffix_of(name: str) -> str:
+    return name.rsplit(".", 1)[1].lower() if "." in name else ""
+
+
+def file_type(suffix: str) -> str:
+    """RAGFlow's coarse document ``type``."""
+    if suffix == "pdf":
+        return "pdf"
+    if suffix in {"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"}:
+        return "visual"
+    if suffix in {"mp3", "wav", "m4a"}:
+        return "aural"
+    return "doc"
+
+
+def media_type(suffix: str) -> str:
+    import mimetypes
+
+    guessed = mimetypes.guess_type("x." + suffix)[0]
+    return guessed or "application/octet-stream"
+
+
+def decode_text(blob: bytes) -> str:
+    """Decode UTF-8 (with or without BOM) or BOM-marked UTF-16; anything else fails."""
+    if blob.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return blob.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ParseFailure(f"Cannot decode the file as UTF-16 text: {exc}") from None
+    try:
+        return blob.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseFailure(
+            f"Cannot decode the file as UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "the local server only reads UTF-8 or UTF-16 text."
+        ) from None
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"script", "style", "noscript", "template"}:
+            self._skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in {"script", "style", "noscript", "template"}:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(extractor.parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _pdf_text(blob: bytes) -> str:
+    try:
+        import pypdf
+    except ImportError:
+        raise ParseFailure(
+            "PDF parsing needs the optional package 'pypdf', which is not installed on this "
+            "local server (pip install pypdf)."
+        ) from None
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(blob))
+        return "\n".join(page.extract_text() or "" for page in reader.pages)
+    except Exception as exc:
+        raise ParseFailure(f"Cannot read the PDF: {exc}") from None
+
+
+def _docx_text(blob: bytes) -> str:
+    try:
+        import docx
+    except ImportError:
+        raise ParseFailure(
+            "DOCX parsing needs the optional package 'python-docx', which is not installed on "
+            "this local server (pip install python-docx)."
+        ) from None
+    try:
+        document = docx.Document(io.BytesIO(blob))
+        return "\n".join(p.text for p in document.paragraphs)
+    except Exception as exc:
+        raise ParseFailure(f"Cannot read the DOCX file: {exc}") from None
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def split_delimiters(text: str, delimiter: str) -> list[str]:
+    """Split at each delimiter character; backtick-wrapped text is one multi-char delimiter."""
+    multi = re.findall(r"`([^`]+)`", delimiter)
+    singles = re.sub(r"`[^`]+`", "", delimiter)
+    alternatives = sorted(multi, key=len, reverse=True) + [c for c in dict.fromkeys(singles)]
+    if not alternatives:
+        return [text]
+    pattern = "|".join(re.escape(a) for a in alternatives)
+    # keep each delimiter with the piece before it
+    return [p for p in _split_keep(text, pattern) if p.strip()]
+
+
+def _split_keep(text: str, pattern: str) -> list[str]:
+    pieces: list[str] = []
+    start = 0
+    for match in re.finditer(pattern, text):
+        pieces.append(text[start : match.end()])
+        start = match.end()
+    pieces.append(text[start:])
+    return pieces
+
+
+def merge_pieces(pieces: list[str], chunk_token_num: int) -> list[str]:
+    """Merge pieces until a chunk reaches ``chunk_token_num`` words; cut oversize pieces."""
+    limit = max(1, chunk_token_num)
+    chunks: list[str] = []
+    current: list[str] = []
+    current_words = 0
+    for piece in pieces:
+        words = piece.split()
+        if not words:
+            continue
+        if len(words) > limit:
+            if current:
+                chunks.append("".join(current).strip())
+                current, current_words = [], 0
+            for i in range(0, len(words), limit):
+                chunks.append(" ".join(words[i : i + limit]))
+            continue
+        if current and current_words + len(words) > limit:
+            chunks.append("".join(current).strip())
+            current, current_words = [], 0
+        current.append(piece)
+        current_words += len(words)
+    if current:
+        chunks.append("".join(current).strip())
+    return [c for c in chunks if c]
+
+
+def _csv_chunks(text: str, chunk_token_num: int) -> list[str]:
+    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    if not rows:
+        return []
+    header, body = rows[0], rows[1:]
+    if not body:
+        return [", ".join(header)]
+    header_line = ", ".join(header)
+    budget = max(1, chunk_token_num - word_count(header_line))
+    chunks: list[str] = []
+    group: list[str] = []
+    words = 0
+    for row in body:
+        line = "; ".join(
+            f"{header[i] if i < len(header) else f'column {i + 1}'}: {cell}"
+            for i, cell in enumerate(row)
+        )
+        n = word_count(line)
+        if group and words + n > budget:
+            chunks.append(header_line + "\n" + "\n".join(group))
+            group, words = [], 0
+        group.append(line)
+        words += n
+    if group:
+        chunks.append(header_line + "\n" + "\n".join(group))
+    return chunks
+
+
+def _json_pieces(text: str, suffix: str) -> list[str]:
+    try:
+        if suffix == "jsonl":
+            values: Any = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            values = json.loads(text)
+    except ValueError as exc:
+        raise ParseFailure(f"Invalid JSON: {exc}") from None
+    if isinstance(values, dict):
+        return [json.dumps({k: v}, ensure_ascii=False) + "\n" for k, v in values.items()]
+    if isinstance(values, list):
+        return [json.dumps(v, ensure_ascii=False) + "\n" for v in values]
+    return [json.dumps(values, ensure_ascii=False)]
+
+
+def chunk_document(name: str, blob: bytes, parser_config: dict[str, Any]) -> list[str]:
+    """Turn a stored file into chunk texts, or raise :class:`ParseFailure`."""
+    suffix = suffix_of(name)
+    token_num = int(parser_config.get("chunk_token_num") or 512)
+    delimiter = str(parser_config.get("delimiter") or "\n")
+    if suffix not in PARSEABLE:
+        raise ParseFailure(
+            f"The local server cannot parse '.{suffix}' files (no OCR, layout or office "
+            "models); supported: .txt .md .html .csv .json, .pdf with pypdf, .docx with python-docx."
+        )
+    if suffix == "pdf":
+        text = _pdf_text(blob)
+    elif suffix == "docx":
+        text = _docx_text(blob)
+    else:
+        text = decode_text(blob)
+        if "\x00" in text:
+            raise ParseFailure("The file looks binary (it contains NUL bytes), not text.")
+    if suffix == "csv":
+        return _csv_chunks(text, token_num)
+    if suffix in {"json", "jsonl"}:
+        return merge_pieces(_json_pieces(text, suffix), token_num)
+    if suffix in HTML_SUFFIXES:
+        text = html_to_text(text)
+    return merge_pieces(split_delimiters(text, delimiter), token_num)
