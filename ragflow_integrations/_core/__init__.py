@@ -1,0 +1,1 @@
+"""Sans-I/O core: request specs, envelopes, retries, SSE, paging, server features."""

@@ -1,0 +1,89 @@
+"""What differs between RAGFlow versions, decided once from ``GET /system/version``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Version = tuple[int, int, int]
+OLD_SERVER_VERSION: Version = (0, 22, 0)
+"""Assumed when ``/system/version`` answers 404 (servers before v0.25 have no such route)."""
+
+
+def parse_version(text: str | None) -> Version | None:
+    """``"v0.27.0-12-gabc"`` / ``"0.22"`` -> ``(0, 27, 0)`` / ``(0, 22, 0)``; None if unreadable."""
+    if not text:
+        return None
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", str(text))
+    if not match:
+        return None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+
+
+@dataclass(frozen=True)
+class ServerFeatures:
+    """Protocol switches for one server version (see docs/client.md, "Compatibility")."""
+
+    version: Version
+    version_text: str
+    chat_route: Literal["body", "path"]
+    """``body``: POST /chat/completions with chat_id; ``path``: /chats/{id}/completions."""
+    stream_mode: Literal["delta", "cumulative"]
+    list_shape: Literal["wrapped", "list"]
+    """``wrapped``: chats/agents lists are ``{"chats"|"canvas": [...], "total": N}``."""
+    auth_error: Literal["http401", "code109"]
+    delete_all: bool
+    """The server understands ``{"delete_all": true}`` (else the client deletes listed ids)."""
+    update_method: Literal["PATCH", "PUT"]
+    openai_route: str
+    agent_route: Literal["body", "path"]
+    nested_chat_body: bool
+    """Chat create/update take the old nested ``llm``/``prompt``/``avatar`` body."""
+    stateless_needs_session: bool
+    """Completions without ``session_id`` ignore the question (a temporary session is used)."""
+    get_routes: bool
+    """`GET /datasets/{id}` and `GET /chats/{id}` exist (else the client filters a list)."""
+    related_questions_path: str
+    graph_path: str
+    health_path: str
+
+    @classmethod
+    def from_version(cls, version: str | Version | None) -> ServerFeatures:
+        """Features for ``version`` (text like ``"v0.27.0"`` or a tuple); ``None`` = old server."""
+        if isinstance(version, tuple):
+            parsed: Version | None = version
+            text = ".".join(str(p) for p in version)
+        else:
+            parsed = parse_version(version)
+            text = str(version or "")
+        v = parsed or OLD_SERVER_VERSION
+        if not text:
+            text = "<0.25 (no /system/version)"
+        new = v >= (0, 25, 0)
+        return cls(
+            version=v,
+            version_text=text,
+            chat_route="body" if v >= (0, 25, 1) else "path",
+            stream_mode="delta" if v >= (0, 24, 0) else "cumulative",
+            list_shape="wrapped" if new else "list",
+            auth_error="http401" if new else "code109",
+            delete_all=new,
+            update_method="PATCH" if new else "PUT",
+            openai_route=(
+                "/openai/{chat_id}/chat/completions"
+                if v >= (0, 25, 1)
+                else "/chats_openai/{chat_id}/chat/completions"
+            ),
+            agent_route="body" if v >= (0, 26, 3) else "path",
+            nested_chat_body=not new,
+            stateless_needs_session=not new,
+            get_routes=new,
+            related_questions_path=(
+                "/chat/recommendation" if v >= (0, 26, 0) else "/sessions/related_questions"
+            ),
+            graph_path="/datasets/{dataset_id}/graph"
+            if v >= (0, 26, 0)
+            else "/datasets/{dataset_id}/knowledge_graph",
+            health_path="/system/healthz" if new else "/v1/system/healthz",
+        )

@@ -1,0 +1,166 @@
+"""Blocking transport over a pooled ``requests.Session``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from .._core.envelope import decode
+from .._core.request import RequestSpec
+from .._core.retry import ConnectFailure, SendFailure
+from .base import TransportOptions, connection_error, log_response, log_retry
+
+
+class StreamResponse:
+    """An open streaming response: status, headers, and a line iterator that never buffers."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+        self.status: int = response.status_code
+        self.headers: Mapping[str, str] = dict(response.headers)
+
+    @property
+    def is_sse(self) -> bool:
+        content_type = next((v for k, v in self.headers.items() if k.lower() == "content-type"), "")
+        return "text/event-stream" in content_type.lower()
+
+    def read(self) -> bytes:
+        content: bytes = self._response.content
+        return content
+
+    def lines(self) -> Iterator[bytes]:
+        yield from self._response.iter_lines(chunk_size=None)
+
+
+class SyncTransport:
+    """Sends :class:`RequestSpec` objects with retries; decodes answers via the core."""
+
+    def __init__(
+        self,
+        options: TransportOptions,
+        session: Any = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        import requests
+
+        self.options = options
+        self._owns_session = session is None
+        self.session = session if session is not None else requests.Session()
+        self._sleep = sleep
+
+    def copy(self, **changes: Any) -> SyncTransport:
+        """Same connection pool, other timeouts/retries."""
+        clone = SyncTransport(self.options.with_changes(**changes), self.session, sleep=self._sleep)
+        clone._owns_session = False
+        return clone
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.session.close()
+
+    # -- sending --------------------------------------------------------------------------
+    def _send(self, spec: RequestSpec) -> Any:
+        import requests
+
+        opts = self.options
+        kwargs: dict[str, Any] = {
+            "params": list(spec.params) or None,
+            "headers": spec.headers(opts.api_key),
+            "timeout": (opts.connect_timeout, opts.timeout),
+            "verify": opts.verify,
+            "stream": spec.stream,
+        }
+        if spec.files:
+            kwargs["files"] = list(spec.files)
+            if spec.data:
+                kwargs["data"] = list(spec.data)
+        elif spec.json is not None:
+            import json
+
+            kwargs["data"] = json.dumps(spec.json).encode("utf-8")
+        try:
+            return self.session.request(spec.method, spec.url(opts.api_base), **kwargs)
+        except requests.exceptions.ConnectTimeout as exc:
+            raise ConnectFailure(str(exc)) from exc
+        except requests.exceptions.ConnectionError as exc:
+            if _never_sent(exc):
+                raise ConnectFailure(str(exc)) from exc
+            raise SendFailure(str(exc)) from exc
+        except requests.exceptions.Timeout as exc:
+            raise SendFailure(str(exc)) from exc
+
+    def _with_retries(self, spec: RequestSpec) -> tuple[Any, int]:
+        policy = self.options.policy()
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                response = self._send(spec)
+            except (ConnectFailure, SendFailure) as exc:
+                delay = policy.decide(spec, attempt, error=exc)
+                if delay is None:
+                    raise connection_error(
+                        spec, exc, attempt, self.options.api_base, timeout=_is_timeout(exc)
+                    ) from exc
+                log_retry(spec, type(exc.__cause__ or exc).__name__, delay, attempt)
+                self._sleep(delay)
+                continue
+            log_response(spec, response.status_code, started, time.monotonic())
+            delay = policy.decide(
+                spec, attempt, status=response.status_code, headers=dict(response.headers)
+            )
+            if delay is None:
+                return response, attempt
+            log_retry(spec, f"HTTP {response.status_code}", delay, attempt)
+            response.close()
+            self._sleep(delay)
+
+    def request(self, spec: RequestSpec) -> Any:
+        """Send, retry when allowed, decode (raises the mapped error)."""
+        response, attempts = self._with_retries(spec)
+        try:
+            body = response.content
+        except Exception as exc:  # broken body while reading
+            raise connection_error(
+                spec, exc, attempts, self.options.api_base, timeout=False
+            ) from exc
+        return decode(response.status_code, dict(response.headers), body, spec, attempts)
+
+    @contextmanager
+    def stream(self, spec: RequestSpec) -> Iterator[StreamResponse]:
+        """Open a streaming request; the caller iterates ``lines()`` inside the block."""
+        response, _ = self._with_retries(spec)
+        try:
+            yield StreamResponse(response)
+        finally:
+            response.close()
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the error chain shows the TCP connection was never established."""
+    names = {"NewConnectionError", "NameResolutionError", "ConnectTimeoutError"}
+    seen: BaseException | None = exc
+    depth = 0
+    while seen is not None and depth < 8:
+        if type(seen).__name__ in names:
+            return True
+        reason = getattr(seen, "reason", None)
+        if isinstance(reason, BaseException) and type(reason).__name__ in names:
+            return True
+        seen = (
+            seen.__cause__
+            or seen.__context__
+            or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
+        )
+        depth += 1
+    text = str(exc)
+    return "Connection refused" in text or "Failed to establish a new connection" in text
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    return cause is not None and "Timeout" in type(cause).__name__

@@ -1,0 +1,293 @@
+"""The exception tree, and the one place that maps server answers onto it.
+
+Every error carries ``message``, ``status_code`` (HTTP status, ``None`` when no response arrived),
+``code`` (RAGFlow's body code, ``None`` when absent), ``method``, ``path`` (relative to ``/api/v1``)
+and ``attempts`` (how many times the request was sent). The API key never appears in any of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "DataError",
+    "DocumentParseError",
+    "IngestionError",
+    "NotFoundError",
+    "ParseFailure",
+    "ParseTimeoutError",
+    "PermissionDeniedError",
+    "RAGFlowError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "StreamError",
+    "UploadError",
+    "map_error",
+]
+
+
+class RAGFlowError(Exception):
+    """Base class of every error raised by this package."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.method = method
+        self.path = path
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        where = f" ({self.method} {self.path})" if self.method and self.path else ""
+        parts = []
+        if self.status_code is not None:
+            parts.append(f"HTTP {self.status_code}")
+        if self.code is not None:
+            parts.append(f"code {self.code}")
+        if self.attempts > 1:
+            parts.append(f"after {self.attempts} attempts")
+        detail = f" [{', '.join(parts)}]" if parts else ""
+        return f"{self.message}{where}{detail}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(message={self.message!r}, status_code={self.status_code!r}, "
+            f"code={self.code!r}, method={self.method!r}, path={self.path!r}, "
+            f"attempts={self.attempts!r})"
+        )
+
+
+class APIError(RAGFlowError):
+    """The server answered, but not with success (body ``code != 0`` or an HTTP error status)."""
+
+    def __init__(self, message: str, *, data: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.data = data
+
+
+class BadRequestError(APIError):
+    """Invalid arguments (HTTP 400, code 101, a code-100 validation failure)."""
+
+
+class DataError(BadRequestError):
+    """RAGFlow's generic business error (code 102) that is not a "not found"."""
+
+
+class AuthenticationError(APIError):
+    """The API key was missing or rejected (HTTP 401, code 401, code 109 on old servers)."""
+
+
+class PermissionDeniedError(APIError):
+    """The key is valid but may not touch this object (HTTP 403, code 103/108/109)."""
+
+
+class NotFoundError(APIError):
+    """The object or route does not exist (HTTP 404, code 404, code 102 saying "not found")."""
+
+
+class ConflictError(APIError):
+    """HTTP 409 / code 409."""
+
+
+class RateLimitError(APIError):
+    """HTTP 429."""
+
+
+class ServerError(APIError):
+    """The server failed (HTTP 5xx, code 100 exception, code 500)."""
+
+
+class APIConnectionError(RAGFlowError):
+    """No answer: the server could not be reached or the connection broke."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The connect or read timeout expired."""
+
+
+class ResponseDecodeError(RAGFlowError):
+    """The body was not the JSON (or SSE) that RAGFlow sends; ``snippet`` holds its start."""
+
+    def __init__(self, message: str, *, snippet: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.snippet = snippet
+
+
+class StreamError(RAGFlowError):
+    """A stream carried an error event or was cut; ``partial_text`` holds the answer so far."""
+
+    def __init__(self, message: str, *, partial_text: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.partial_text = partial_text
+
+
+class IngestionError(RAGFlowError):
+    """Base class of upload and parsing failures."""
+
+
+class ParseFailure(tuple[str, str, str]):
+    """``(document_id, name, progress_msg)`` of a document whose parsing failed."""
+
+    __slots__ = ()
+
+    def __new__(cls, document_id: str, name: str, progress_msg: str) -> ParseFailure:
+        return super().__new__(cls, (document_id, name, progress_msg))
+
+    @property
+    def document_id(self) -> str:
+        return self[0]
+
+    @property
+    def name(self) -> str:
+        return self[1]
+
+    @property
+    def progress_msg(self) -> str:
+        return self[2]
+
+
+class DocumentParseError(IngestionError):
+    """Parsing finished with failures; ``failures`` names each failed document and why."""
+
+    def __init__(
+        self, failures: Sequence[ParseFailure], *, documents: Sequence[Any] = (), **kwargs: Any
+    ) -> None:
+        lines = "; ".join(
+            f"{f.name} ({f.document_id}): {f.progress_msg or 'no message'}" for f in failures
+        )
+        super().__init__(f"{len(failures)} document(s) failed to parse: {lines}", **kwargs)
+        self.failures = list(failures)
+        self.documents = list(documents)
+
+
+class ParseTimeoutError(IngestionError):
+    """Parsing did not finish before the deadline; ``pending`` lists the unfinished documents."""
+
+    def __init__(
+        self, pending: Sequence[Any], *, timeout: float, cancelled: bool = False, **kwargs: Any
+    ) -> None:
+        names = ", ".join(str(getattr(d, "name", d)) for d in pending)
+        action = " (parsing was cancelled)" if cancelled else ""
+        super().__init__(
+            f"{len(pending)} document(s) still parsing after {timeout:g} s{action}: {names}. "
+            "Raise timeout= or poll again later.",
+            **kwargs,
+        )
+        self.pending = list(pending)
+        self.timeout = timeout
+        self.cancelled = cancelled
+
+
+class UploadError(IngestionError):
+    """Some files were not uploaded; ``uploaded`` holds those that were, ``failed`` the rest."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        uploaded: Sequence[Any] = (),
+        failed: Sequence[Any] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.uploaded = list(uploaded)
+        self.failed = list(failed)
+
+
+_AUTH_HINT = "Check the API key (pass api_key= or set RAGFLOW_API_KEY)."
+_NOT_FOUND_WORDS = (
+    "not found",
+    "doesn't exist",
+    "does not exist",
+    "can't find",
+    "cannot find",
+    "no such",
+    "not exist",
+)
+
+
+def _looks_not_found(message: str) -> bool:
+    lowered = message.lower()
+    return any(word in lowered for word in _NOT_FOUND_WORDS)
+
+
+def _looks_auth(message: str) -> bool:
+    lowered = message.lower()
+    if "api key is invalid" in lowered or "unauthorized" in lowered:
+        return True
+    return "authorization" in lowered and ("empty" in lowered or "invalid" in lowered)
+
+
+def map_error(
+    status: int | None,
+    code: int | None,
+    message: str,
+    method: str | None = None,
+    path: str | None = None,
+    *,
+    data: Any = None,
+    attempts: int = 1,
+) -> APIError:
+    """Turn an unsuccessful answer (HTTP status + body code + message) into the right error."""
+    message = message or "RAGFlow returned an error without a message"
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "code": code,
+        "method": method,
+        "path": path,
+        "data": data,
+        "attempts": attempts,
+    }
+    cls: type[APIError]
+    if (
+        status == 401
+        or code == 401
+        or (code == 109 and _looks_auth(message))
+        or (code == 0 and data is False and "authorization" in message.lower())
+    ):
+        cls = AuthenticationError
+        message = f"{message}. {_AUTH_HINT}"
+    elif status == 403 or code in (103, 108, 109, 403):
+        cls = PermissionDeniedError
+        message = f"{message}. The key's tenant does not own this object."
+    elif status == 404 or code == 404:
+        cls = NotFoundError
+        if status == 404 and (message.startswith("Not Found") or code is None):
+            message = (
+                f"{message}. The route does not exist: check base_url "
+                "(http://host:9380, without /api/v1) and the server version."
+            )
+    elif status == 409 or code == 409:
+        cls = ConflictError
+    elif status == 429:
+        cls = RateLimitError
+    elif (status is not None and status >= 500) or code in (100, 500):
+        if code == 100 and ("must be" in message or "ValueError" in message):
+            cls = BadRequestError
+        else:
+            cls = ServerError
+    elif code == 102:
+        cls = NotFoundError if _looks_not_found(message) else DataError
+    elif status == 400 or code in (101, 400):
+        cls = BadRequestError
+    else:
+        cls = APIError
+    return cls(message, **kwargs)
