@@ -236,6 +236,11 @@ def _looks_auth(message: str) -> bool:
     return "authorization" in lowered and ("empty" in lowered or "invalid" in lowered)
 
 
+def _with_hint(message: str, hint: str) -> str:
+    message = message.rstrip()
+    return f"{message} {hint}" if message.endswith((".", "!", "?")) else f"{message}. {hint}"
+
+
 def map_error(
     status: int | None,
     code: int | None,
@@ -264,10 +269,10 @@ def map_error(
         or (code == 0 and data is False and "authorization" in message.lower())
     ):
         cls = AuthenticationError
-        message = f"{message}. {_AUTH_HINT}"
+        message = _with_hint(message, _AUTH_HINT)
     elif status == 403 or code in (103, 108, 109, 403):
         cls = PermissionDeniedError
-        message = f"{message}. The key's tenant does not own this object."
+        message = _with_hint(message, "The key's tenant does not own this object.")
     elif status == 404 or code == 404:
         cls = NotFoundError
         if status == 404 and (message.startswith("Not Found") or code is None):

@@ -47,6 +47,8 @@ class ServerFeatures:
     related_questions_path: str
     graph_path: str
     health_path: str
+    dataset_language: bool
+    """``language`` can be set through a dataset update (v0.25+; skipped with a warning before)."""
 
     @classmethod
     def from_version(cls, version: str | Version | None) -> ServerFeatures:
@@ -86,4 +88,5 @@ class ServerFeatures:
             if v >= (0, 26, 0)
             else "/datasets/{dataset_id}/knowledge_graph",
             health_path="/system/healthz" if new else "/v1/system/healthz",
+            dataset_language=new,
         )

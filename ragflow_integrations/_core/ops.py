@@ -14,6 +14,7 @@ Errors raised by a request are thrown into the generator, so operations may hand
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
@@ -81,6 +82,7 @@ class StreamPlan:
 # small helpers
 # ----------------------------------------------------------------------------------------------
 
+logger = logging.getLogger("ragflow_integrations")
 DEFAULT_SEED_EMBEDDING = "BAAI/bge-zh-v1.5"
 _HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
 UPDATE_MAX_IDS = 100
@@ -365,7 +367,10 @@ def create_dataset(
     body.update(extra or {})
     response = yield call("POST", "/datasets", json=body)
     data = dict(data_of(response) or {})
-    if language and language != "English" and data.get("id"):
+    features: ServerFeatures = yield FEATURES
+    if language and language != "English" and data.get("id") and not features.dataset_language:
+        logger.warning("language=%r ignored: servers before v0.25 cannot set it", language)
+    elif language and language != "English" and data.get("id"):
         updated = yield call("PUT", f"/datasets/{data['id']}", json={"language": language})
         data.update(data_of(updated) or {"language": language})
     return ctx.wrap("dataset", data)
@@ -1435,17 +1440,25 @@ def health() -> Op:
     import json
 
     features: ServerFeatures = yield FEATURES
-    try:
-        body = yield call(
+    body = b""
+    for path in dict.fromkeys([features.health_path, "/system/healthz"]):
+        spec = RequestSpec(
             "GET",
-            features.health_path,
+            path,
             raw=True,
             auth=False,
             idempotent=False,
-            absolute_path=features.health_path.startswith("/v1/"),
+            absolute_path=path.startswith("/v1/"),
         )
-    except APIError as exc:
-        return {"status": "unhealthy", "status_code": exc.status_code, "message": exc.message}
+        try:
+            body = yield Call(spec)
+            break
+        except NotFoundError:
+            continue
+        except APIError as exc:
+            return {"status": "unhealthy", "status_code": exc.status_code, "message": exc.message}
+    else:
+        return {"status": "unknown", "message": "this server has no health route"}
     try:
         parsed = json.loads(bytes(body))
     except ValueError:
