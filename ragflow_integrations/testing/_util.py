@@ -173,9 +173,7 @@ async def read_json(request: Request, *, strict_content_type: bool = False) -> J
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ApiError(
-            101, f"Invalid request payload: expected object, got {type(value).__name__}"
-        )
+        raise ApiError(101, f"Invalid request payload: expected object, got {type(value).__name__}")
     return value
 
 

@@ -14,7 +14,12 @@ from ._util import read_json
 from .faults import FaultMiddleware, FaultRegistry
 from .routes import agents, chats, chunks, completions, datasets, documents, system
 from .routes._common import (
-    ServerState, guarded, is_authorised, method_not_allowed, not_found_body, state_of,
+    ServerState,
+    guarded,
+    is_authorised,
+    method_not_allowed,
+    not_found_body,
+    state_of,
 )
 
 

@@ -26,7 +26,8 @@ def normalise_rows(matrix: Matrix) -> Matrix:
     """L2-normalise each row (zero rows stay zero)."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (matrix / norms).astype(np.float32, copy=False)
+    normalised: Matrix = (matrix / norms).astype(np.float32, copy=False)
+    return normalised
 
 
 class HashingEmbedder:

@@ -32,9 +32,9 @@ class Fault:
     times: int | None = None
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method == "*" or self.method.upper() == method.upper()) and fnmatch.fnmatchcase(
-            path, self.path
-        )
+        return (
+            self.method == "*" or self.method.upper() == method.upper()
+        ) and fnmatch.fnmatchcase(path, self.path)
 
     def public(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,18 +43,35 @@ class Fault:
 class FaultRegistry:
     """Thread-safe list of active faults; ``take`` consumes one use of the first match."""
 
-    FIELDS = ("path", "method", "status", "retry_after", "latency", "drop_connection",
-              "cut_stream_after", "body", "times")
+    FIELDS = (
+        "path",
+        "method",
+        "status",
+        "retry_after",
+        "latency",
+        "drop_connection",
+        "cut_stream_after",
+        "body",
+        "times",
+    )
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._ids = count(1)
 
-    def add(self, path: str, method: str = "*", status: int | None = None,
-            retry_after: float | str | None = None, latency: float = 0.0,
-            drop_connection: bool = False, cut_stream_after: int | None = None,
-            body: str | None = None, times: int | None = None) -> int:
+    def add(
+        self,
+        path: str,
+        method: str = "*",
+        status: int | None = None,
+        retry_after: float | str | None = None,
+        latency: float = 0.0,
+        drop_connection: bool = False,
+        cut_stream_after: int | None = None,
+        body: str | None = None,
+        times: int | None = None,
+    ) -> int:
         if not path.startswith("/"):
             path = "/" + path
         if path.startswith(API_PREFIX + "/"):
@@ -63,8 +80,18 @@ class FaultRegistry:
             raise ValueError("times must be a positive number of requests, or None")
         if status is not None and not 100 <= int(status) <= 599:
             raise ValueError("status must be an HTTP status code")
-        fault = Fault(next(self._ids), path, method, status, retry_after, float(latency or 0),
-                      bool(drop_connection), cut_stream_after, body, times)
+        fault = Fault(
+            next(self._ids),
+            path,
+            method,
+            status,
+            retry_after,
+            float(latency or 0),
+            bool(drop_connection),
+            cut_stream_after,
+            body,
+            times,
+        )
         with self._lock:
             self._faults.append(fault)
         return fault.id
@@ -96,7 +123,7 @@ def abort_connection(send: Any) -> bool:
     if transport is None:
         return False
     transport.abort()
-    if hasattr(cycle, "disconnected"):
+    if cycle is not None and hasattr(cycle, "disconnected"):
         cycle.disconnected = True
     return True
 
@@ -138,8 +165,11 @@ class FaultMiddleware:
             await self._status(fault, send_with_header)
             return
         if fault.cut_stream_after is not None:
-            await self.app(scope, receive, self._cutting_send(fault.cut_stream_after, raw_send,
-                                                              send_with_header))
+            await self.app(
+                scope,
+                receive,
+                self._cutting_send(fault.cut_stream_after, raw_send, send_with_header),
+            )
             return
         await self.app(scope, receive, send_with_header)
 
@@ -153,8 +183,9 @@ class FaultMiddleware:
             except ValueError:
                 content_type = b"text/html; charset=utf-8"
         else:
-            body = json.dumps({"code": status, "message": f"Injected fault: HTTP {status}",
-                               "data": None}).encode()
+            body = json.dumps(
+                {"code": status, "message": f"Injected fault: HTTP {status}", "data": None}
+            ).encode()
             content_type = b"application/json"
         headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
         if fault.retry_after is not None:

@@ -9,8 +9,22 @@ from typing import Any
 _ALIASES = {"is": "=", "not is": "≠", "!=": "≠", ">=": "≥", "<=": "≤", "==": "="}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 OPERATORS = frozenset(
-    {"=", "≠", ">", "<", "≥", "≤", "contains", "not contains", "in", "not in", "start with",
-     "end with", "empty", "not empty"}
+    {
+        "=",
+        "≠",
+        ">",
+        "<",
+        "≥",
+        "≤",
+        "contains",
+        "not contains",
+        "in",
+        "not in",
+        "start with",
+        "end with",
+        "empty",
+        "not empty",
+    }
 )
 
 

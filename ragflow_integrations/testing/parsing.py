@@ -14,19 +14,91 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
-TEXT_SUFFIXES = frozenset({"txt", "text", "md", "markdown", "mdx", "log", "rst", "py", "js", "ts",
-                           "java", "c", "cpp", "h", "go", "rs", "sh", "yaml", "yml", "ini", "toml",
-                           "xml", "sql"})
+TEXT_SUFFIXES = frozenset(
+    {
+        "txt",
+        "text",
+        "md",
+        "markdown",
+        "mdx",
+        "log",
+        "rst",
+        "py",
+        "js",
+        "ts",
+        "java",
+        "c",
+        "cpp",
+        "h",
+        "go",
+        "rs",
+        "sh",
+        "yaml",
+        "yml",
+        "ini",
+        "toml",
+        "xml",
+        "sql",
+    }
+)
 HTML_SUFFIXES = frozenset({"html", "htm"})
 PARSEABLE = TEXT_SUFFIXES | HTML_SUFFIXES | {"csv", "json", "jsonl", "pdf", "docx"}
 # Accepted on upload (RAGFlow knows them) but without an extractor here: parsing FAILs.
-UPLOAD_ONLY = frozenset({"doc", "xls", "xlsx", "ppt", "pptx", "png", "jpg", "jpeg", "gif", "bmp",
-                         "tif", "tiff", "webp", "mp3", "wav", "m4a", "eml", "msg", "epub", "odt"})
+UPLOAD_ONLY = frozenset(
+    {
+        "doc",
+        "xls",
+        "xlsx",
+        "ppt",
+        "pptx",
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "bmp",
+        "tif",
+        "tiff",
+        "webp",
+        "mp3",
+        "wav",
+        "m4a",
+        "eml",
+        "msg",
+        "epub",
+        "odt",
+    }
+)
 UPLOADABLE = PARSEABLE | UPLOAD_ONLY
 
-_BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "tr", "table", "section", "article",
-                         "h1", "h2", "h3", "h4", "h5", "h6", "header", "footer", "pre", "blockquote",
-                         "title", "td", "th", "dt", "dd"})
+_BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "tr",
+        "table",
+        "section",
+        "article",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "footer",
+        "pre",
+        "blockquote",
+        "title",
+        "td",
+        "th",
+        "dt",
+        "dd",
+    }
+)
 
 
 class ParseFailure(Exception):
@@ -98,13 +170,15 @@ def html_to_text(html: str) -> str:
     extractor = _TextExtractor()
     extractor.feed(html)
     extractor.close()
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(extractor.parts).split("\n"))
+    lines = (
+        re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(extractor.parts).split("\n")
+    )
     return "\n".join(line for line in lines if line)
 
 
 def _pdf_text(blob: bytes) -> str:
     try:
-        import pypdf
+        import pypdf  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         raise ParseFailure(
             "PDF parsing needs the optional package 'pypdf', which is not installed on this "
@@ -119,7 +193,7 @@ def _pdf_text(blob: bytes) -> str:
 
 def _docx_text(blob: bytes) -> str:
     try:
-        import docx
+        import docx  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         raise ParseFailure(
             "DOCX parsing needs the optional package 'python-docx', which is not installed on "
@@ -236,7 +310,8 @@ def chunk_document(name: str, blob: bytes, parser_config: dict[str, Any]) -> lis
     if suffix not in PARSEABLE:
         raise ParseFailure(
             f"The local server cannot parse '.{suffix}' files (no OCR, layout or office "
-            "models); supported: .txt .md .html .csv .json, .pdf with pypdf, .docx with python-docx."
+            "models); supported: .txt .md .html .csv .json, .pdf with pypdf, "
+            ".docx with python-docx."
         )
     if suffix == "pdf":
         text = _pdf_text(blob)

@@ -6,6 +6,7 @@ cites each with ``[ID:n]`` (n = index into the reference chunks). It never inven
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -34,8 +35,9 @@ def _stems(text: str) -> set[str]:
     return {_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
-def compose_answer(question: str, chunk_texts: Sequence[str], *, quote: bool = True,
-                   max_sentences: int = 3) -> str:
+def compose_answer(
+    question: str, chunk_texts: Sequence[str], *, quote: bool = True, max_sentences: int = 3
+) -> str:
     """The best-matching sentences of the chunks (best chunk first), each cited ``[ID:n]``."""
     wanted = _stems(question)
     scored: list[tuple[float, int, int, str]] = []
@@ -74,7 +76,7 @@ def related_phrases(question: str, texts: Sequence[str], limit: int = 5) -> list
     singles: Counter[str] = Counter()
     for text in texts:
         words = [w for w in _WORD.findall(text.lower()) if not w.isdigit()]
-        for a, b in zip(words, words[1:], strict=False):
+        for a, b in itertools.pairwise(words):
             if a in STOPWORDS or b in STOPWORDS or len(a) < 3 or len(b) < 3:
                 continue
             if {a, b} <= asked:

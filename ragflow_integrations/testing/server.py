@@ -38,10 +38,18 @@ class LocalRAGFlowServer:
             client = RAGFlow(api_key=server.api_key, base_url=server.base_url)
     """
 
-    def __init__(self, api_key: str | None = None, emulate: str = "0.27",
-                 host: str = "127.0.0.1", port: int = 0, data_dir: str | Path | None = None,
-                 ssl_certfile: str | None = None, ssl_keyfile: str | None = None,
-                 parse_delay: float = 0.0, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        api_key: str | None = None,
+        emulate: str = "0.27",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data_dir: str | Path | None = None,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+        parse_delay: float = 0.0,
+        embedder: Embedder | None = None,
+    ) -> None:
         emulate = str(emulate).lstrip("v")
         emulate = ".".join(emulate.split(".")[:2])
         if emulate not in EMULATED:
@@ -69,13 +77,14 @@ class LocalRAGFlowServer:
     # ---------------------------------------------------------------- descriptive
     @property
     def description(self) -> str:
-        return (f"ragflow_integrations.testing.LocalRAGFlowServer {self.version} emulating "
-                f"RAGFlow {self.emulated_version}")
+        return (
+            f"ragflow_integrations.testing.LocalRAGFlowServer {self.version} emulating "
+            f"RAGFlow {self.emulated_version}"
+        )
 
     @property
     def stand_in_header(self) -> str:
-        return (f"ragflow_integrations.testing/{self.version}; "
-                f"emulates {self.emulated_version}")
+        return f"ragflow_integrations.testing/{self.version}; emulates {self.emulated_version}"
 
     @property
     def base_url(self) -> str:
@@ -101,10 +110,18 @@ class LocalRAGFlowServer:
         return f"<LocalRAGFlowServer {self.base_url} emulating {self.emulated_version}>"
 
     # ---------------------------------------------------------------- faults
-    def inject_fault(self, path: str, method: str = "*", status: int | None = None,
-                     retry_after: float | str | None = None, latency: float = 0.0,
-                     drop_connection: bool = False, cut_stream_after: int | None = None,
-                     body: str | None = None, times: int | None = None) -> int:
+    def inject_fault(
+        self,
+        path: str,
+        method: str = "*",
+        status: int | None = None,
+        retry_after: float | str | None = None,
+        latency: float = 0.0,
+        drop_connection: bool = False,
+        cut_stream_after: int | None = None,
+        body: str | None = None,
+        times: int | None = None,
+    ) -> int:
         """Make requests whose path (after ``/api/v1``, fnmatch glob) matches misbehave.
 
         One fault kind per call: ``status`` (+ ``retry_after``, + raw ``body``), ``latency``
@@ -112,8 +129,17 @@ class LocalRAGFlowServer:
         response), ``cut_stream_after`` (socket closed after N SSE events). ``times=N`` limits
         the fault to the next N matching requests. Returns the fault id.
         """
-        return self._faults.add(path, method, status, retry_after, latency, drop_connection,
-                                cut_stream_after, body, times)
+        return self._faults.add(
+            path,
+            method,
+            status,
+            retry_after,
+            latency,
+            drop_connection,
+            cut_stream_after,
+            body,
+            times,
+        )
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -139,9 +165,14 @@ class LocalRAGFlowServer:
         worker = ParseWorker(store, lambda: self._parse_delay)
         name = getattr(self.embedder, "name", None) or "local-embedder@Builtin"
         self._state = ServerState(
-            store=store, worker=worker, api_key=self.api_key, emulate=self.emulate,
-            version=self.emulated_version, stand_in=self.stand_in_header,
-            parse_delay=self._parse_delay, extra={"embedding_model": name},
+            store=store,
+            worker=worker,
+            api_key=self.api_key,
+            emulate=self.emulate,
+            version=self.emulated_version,
+            stand_in=self.stand_in_header,
+            parse_delay=self._parse_delay,
+            extra={"embedding_model": name},
         )
         app = build_app(self._state, self._faults)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -153,13 +184,21 @@ class LocalRAGFlowServer:
         self._sock = sock
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            app, http="h11", lifespan="off", log_level="warning", access_log=False,
-            timeout_keep_alive=30, timeout_graceful_shutdown=2,
-            ssl_certfile=self.ssl_certfile, ssl_keyfile=self.ssl_keyfile,
+            app,
+            http="h11",
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=2,
+            ssl_certfile=self.ssl_certfile,
+            ssl_keyfile=self.ssl_keyfile,
         )
         self._uvicorn = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._uvicorn.run, kwargs={"sockets": [sock]}, name="ragflow-local-http",
+            target=self._uvicorn.run,
+            kwargs={"sockets": [sock]},
+            name="ragflow-local-http",
             daemon=True,
         )
         self._thread.start()
@@ -176,9 +215,16 @@ class LocalRAGFlowServer:
         for doc in store.all("document"):
             if doc.get("run") == "RUNNING":
                 store.delete_document_chunks(doc["id"])
-                doc.update({"run": "FAIL", "progress": -1.0, "chunk_count": 0, "token_count": 0,
-                            "progress_msg": (doc.get("progress_msg") or "")
-                            + "\n[ERROR]Interrupted: the local server stopped while parsing."})
+                doc.update(
+                    {
+                        "run": "FAIL",
+                        "progress": -1.0,
+                        "chunk_count": 0,
+                        "token_count": 0,
+                        "progress_msg": (doc.get("progress_msg") or "")
+                        + "\n[ERROR]Interrupted: the local server stopped while parsing.",
+                    }
+                )
                 store.put("document", doc)
 
     def stop(self) -> None:
@@ -199,6 +245,10 @@ class LocalRAGFlowServer:
     def __enter__(self) -> LocalRAGFlowServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

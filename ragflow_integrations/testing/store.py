@@ -29,7 +29,7 @@ STOPWORDS = frozenset(
     """a an and are as at be but by can could did do does for from had has have how i if in into
     is it its me my no not of on or our so such than that the their them then there these they
     this to was we were what when where which who whom why will with would you your about tell
-    please give show explain describe""".split()
+    please give show explain describe""".split()  # noqa: SIM905
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -72,8 +72,9 @@ class VectorIndex:
     def code(self, document_id: str) -> int:
         return self.doc_codes.setdefault(document_id, len(self.doc_codes))
 
-    def add(self, ids: Sequence[str], doc_ids: Sequence[str], available: Sequence[bool],
-            vectors: Matrix) -> None:
+    def add(
+        self, ids: Sequence[str], doc_ids: Sequence[str], available: Sequence[bool], vectors: Matrix
+    ) -> None:
         for cid in ids:
             if cid in self.pos:
                 self.remove([cid])
@@ -121,7 +122,9 @@ class VectorIndex:
         if row is not None:
             self.available[row] = value
 
-    def eligible(self, doc_filter: set[str] | None, disabled_docs: set[str]) -> npt.NDArray[np.bool_]:
+    def eligible(
+        self, doc_filter: set[str] | None, disabled_docs: set[str]
+    ) -> npt.NDArray[np.bool_]:
         n = len(self.ids)
         mask = self.alive[:n] & self.available[:n]
         if doc_filter is not None:
@@ -191,8 +194,10 @@ class Store:
             else:  # embedder changed since the data was written: embed again
                 matrix = self.embed([self.embed_text(c) for c, _ in items])
             self._index(dataset_id).add(
-                [c["id"] for c, _ in items], [c["document_id"] for c, _ in items],
-                [bool(c.get("available", True)) for c, _ in items], matrix,
+                [c["id"] for c, _ in items],
+                [c["document_id"] for c, _ in items],
+                [bool(c.get("available", True)) for c, _ in items],
+                matrix,
             )
 
     # ---------------------------------------------------------------- vectors
@@ -263,8 +268,9 @@ class Store:
     # ---------------------------------------------------------------- file bytes
     def put_blob(self, obj_id: str, content: bytes) -> None:
         with self.lock:
-            self.db.execute("INSERT OR REPLACE INTO blobs (id, content) VALUES (?, ?)",
-                            (obj_id, content))
+            self.db.execute(
+                "INSERT OR REPLACE INTO blobs (id, content) VALUES (?, ?)", (obj_id, content)
+            )
 
     def get_blob(self, obj_id: str) -> bytes | None:
         with self.lock:
@@ -298,8 +304,13 @@ class Store:
                     cur = self.db.execute(
                         "INSERT INTO chunks (id, dataset_id, document_id, data, vector) "
                         "VALUES (?, ?, ?, ?, ?)",
-                        (chunk["id"], chunk["dataset_id"], chunk["document_id"],
-                         json.dumps(stored, ensure_ascii=False), vector.tobytes()),
+                        (
+                            chunk["id"],
+                            chunk["dataset_id"],
+                            chunk["document_id"],
+                            json.dumps(stored, ensure_ascii=False),
+                            vector.tobytes(),
+                        ),
                     )
                     chunk["_rowid"] = cur.lastrowid
                     self.db.execute(
@@ -318,8 +329,10 @@ class Store:
                 by_dataset.setdefault(chunk["dataset_id"], []).append(i)
             for dataset_id, rows in by_dataset.items():
                 self._index(dataset_id).add(
-                    [chunks[i]["id"] for i in rows], [chunks[i]["document_id"] for i in rows],
-                    [bool(chunks[i].get("available", True)) for i in rows], vectors[rows],
+                    [chunks[i]["id"] for i in rows],
+                    [chunks[i]["document_id"] for i in rows],
+                    [bool(chunks[i].get("available", True)) for i in rows],
+                    vectors[rows],
                 )
 
     def update_chunk(self, chunk: Json, *, reembed: bool) -> None:
@@ -334,8 +347,10 @@ class Store:
                 index.set_vector(chunk["id"], vector)
                 sql += ", vector = ?"
                 params.append(vector.tobytes())
-                self.db.execute("UPDATE chunks_fts SET text = ? WHERE rowid = ?",
-                                (self._fts_text(chunk), chunk["_rowid"]))
+                self.db.execute(
+                    "UPDATE chunks_fts SET text = ? WHERE rowid = ?",
+                    (self._fts_text(chunk), chunk["_rowid"]),
+                )
             self.db.execute(sql + " WHERE id = ?", (*params, chunk["id"]))
             index.set_available(chunk["id"], bool(chunk.get("available", True)))
 
@@ -360,7 +375,9 @@ class Store:
             return self.delete_chunks(list(self.doc_chunks.get(document_id, {})))
 
     # ---------------------------------------------------------------- retrieval
-    def term_scores(self, question: str, dataset_ids: Sequence[str], limit: int) -> dict[str, float]:
+    def term_scores(
+        self, question: str, dataset_ids: Sequence[str], limit: int
+    ) -> dict[str, float]:
         """BM25 over FTS5, normalised to 0..1 by the best score of this query."""
         terms = query_terms(question)
         if not terms or not dataset_ids:
@@ -378,9 +395,17 @@ class Store:
         best = max(-score for _, score in rows) or 1.0
         return {cid: max(0.0, -score) / best for cid, score in rows}
 
-    def search(self, *, question: str, dataset_ids: Sequence[str], doc_filter: set[str] | None,
-               disabled_docs: set[str], top_k: int, threshold: float,
-               weight: float) -> list[Hit]:
+    def search(
+        self,
+        *,
+        question: str,
+        dataset_ids: Sequence[str],
+        doc_filter: set[str] | None,
+        disabled_docs: set[str],
+        top_k: int,
+        threshold: float,
+        weight: float,
+    ) -> list[Hit]:
         """Hybrid retrieval: ``(1 - weight) * term + weight * vector``, best first, thresholded."""
         qvec = self.embed([question])[0]
         terms = self.term_scores(question, dataset_ids, limit=max(2048, top_k))
@@ -410,10 +435,7 @@ class Store:
                         term[i] = score
             hybrid = (1.0 - weight) * term + weight * vector
             k = min(max(1, top_k), len(ids))
-            if k < len(ids):
-                top = np.argpartition(-hybrid, k - 1)[:k]
-            else:
-                top = np.arange(len(ids))
+            top = np.argpartition(-hybrid, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
             order = top[np.argsort(-hybrid[top], kind="stable")]
             effective = threshold if weight > 0 else 0.0
             hits: list[Hit] = []
@@ -421,8 +443,14 @@ class Store:
                 sim = float(hybrid[i])
                 if sim < effective:
                     break
-                hits.append(Hit(self.chunks[ids[i]], round(sim, 6), round(float(vector[i]), 6),
-                                round(float(term[i]), 6)))
+                hits.append(
+                    Hit(
+                        self.chunks[ids[i]],
+                        round(sim, 6),
+                        round(float(vector[i]), 6),
+                        round(float(term[i]), 6),
+                    )
+                )
             return hits
 
     def close(self) -> None:

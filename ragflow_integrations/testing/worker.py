@@ -77,9 +77,11 @@ class ParseWorker:
                 return None
             message = fields.pop("message", None)
             if message:
-                doc["progress_msg"] = (doc.get("progress_msg") or "") + (
-                    "\n" if doc.get("progress_msg") else ""
-                ) + log_line(message)
+                doc["progress_msg"] = (
+                    (doc.get("progress_msg") or "")
+                    + ("\n" if doc.get("progress_msg") else "")
+                    + log_line(message)
+                )
             doc.update(fields)
             self.store.put("document", doc)
             return doc
@@ -116,8 +118,12 @@ class ParseWorker:
         except ParseFailure as exc:
             self._finish(document_id, token, failed=str(exc))
             return
-        doc = self._update(document_id, token, progress=0.4,
-                           message=f"Finished parsing text: {len(texts)} chunk(s) built.")
+        doc = self._update(
+            document_id,
+            token,
+            progress=0.4,
+            message=f"Finished parsing text: {len(texts)} chunk(s) built.",
+        )
         if doc is None:
             return
         if delay and not self._sleep(delay / 2, document_id, token):
@@ -131,12 +137,23 @@ class ParseWorker:
                 continue
             seen.add(cid)
             chunks.append(
-                {"id": cid, "content": text, "document_id": document_id,
-                 "dataset_id": doc["dataset_id"], "important_keywords": [], "questions": [],
-                 "tag_kwd": [], "available": True, "positions": [], "image_id": "",
-                 "doc_type_kwd": "text",
-                 "create_time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp_ms / 1000)),
-                 "create_timestamp": stamp_ms / 1000}
+                {
+                    "id": cid,
+                    "content": text,
+                    "document_id": document_id,
+                    "dataset_id": doc["dataset_id"],
+                    "important_keywords": [],
+                    "questions": [],
+                    "tag_kwd": [],
+                    "available": True,
+                    "positions": [],
+                    "image_id": "",
+                    "doc_type_kwd": "text",
+                    "create_time": time.strftime(
+                        "%Y-%m-%d %H:%M:%S", time.localtime(stamp_ms / 1000)
+                    ),
+                    "create_timestamp": stamp_ms / 1000,
+                }
             )
         vectors = []
         for i in range(0, len(chunks), EMBED_BATCH):
@@ -145,8 +162,11 @@ class ParseWorker:
             batch = chunks[i : i + EMBED_BATCH]
             vectors.append(self.store.embed([self.store.embed_text(c) for c in batch]))
             if len(chunks) > EMBED_BATCH:
-                self._update(document_id, token,
-                             progress=round(0.4 + 0.5 * (i + len(batch)) / len(chunks), 3))
+                self._update(
+                    document_id,
+                    token,
+                    progress=round(0.4 + 0.5 * (i + len(batch)) / len(chunks), 3),
+                )
         import numpy as np
 
         with self.store.lock:
@@ -155,11 +175,19 @@ class ParseWorker:
             self.store.delete_document_chunks(document_id)
             if chunks:
                 self.store.add_chunks(chunks, np.vstack(vectors))
-            message = (f"Indexed {len(chunks)} chunk(s)." if chunks
-                       else "No chunk built: the document contains no text.")
+            message = (
+                f"Indexed {len(chunks)} chunk(s)."
+                if chunks
+                else "No chunk built: the document contains no text."
+            )
             self._update(
-                document_id, token, run="DONE", progress=1.0, chunk_count=len(chunks),
+                document_id,
+                token,
+                run="DONE",
+                progress=1.0,
+                chunk_count=len(chunks),
                 token_count=sum(word_count(c["content"]) for c in chunks),
-                process_duration=round(time.monotonic() - started, 3), message=message,
+                process_duration=round(time.monotonic() - started, 3),
+                message=message,
             )
             self.cancel(document_id)

@@ -22,8 +22,9 @@ def document_view(doc: Json) -> Json:
     return public_view(doc)
 
 
-def find_dataset(state: ServerState, dataset_id: str, message: str | None = None,
-                 code: int = 102) -> Json:
+def find_dataset(
+    state: ServerState, dataset_id: str, message: str | None = None, code: int = 102
+) -> Json:
     ds = state.store.get("dataset", dataset_id)
     if ds is None:
         raise ApiError(code, message or f"You don't own the dataset {dataset_id}. ")
@@ -45,8 +46,9 @@ def chunk_view(chunk: Json, doc_name: str) -> Json:
     return out
 
 
-def retrieval_chunk(state: ServerState, hit: Hit, *, highlight: str | None = None,
-                    metadata: Json | None = None) -> Json:
+def retrieval_chunk(
+    state: ServerState, hit: Hit, *, highlight: str | None = None, metadata: Json | None = None
+) -> Json:
     """A chunk as ``POST /retrieval`` returns it."""
     chunk = hit.chunk
     doc = state.store.get("document", chunk["document_id"]) or {}

@@ -23,17 +23,36 @@ DEFAULT_SYSTEM = (
     'include the sentence "The answer you are looking for is not found in the dataset!".\n'
     "Here is the knowledge base:\n{knowledge}\nThe above is the knowledge base."
 )
-CHAT_FIELDS = ("name", "icon", "description", "dataset_ids", "llm_id", "tenant_llm_id",
-               "llm_setting", "prompt_config", "similarity_threshold",
-               "vector_similarity_weight", "top_n", "top_k", "rerank_id", "tenant_rerank_id",
-               "meta_data_filter", "language", "prompt_type")
+CHAT_FIELDS = (
+    "name",
+    "icon",
+    "description",
+    "dataset_ids",
+    "llm_id",
+    "tenant_llm_id",
+    "llm_setting",
+    "prompt_config",
+    "similarity_threshold",
+    "vector_similarity_weight",
+    "top_n",
+    "top_k",
+    "rerank_id",
+    "tenant_rerank_id",
+    "meta_data_filter",
+    "language",
+    "prompt_type",
+)
 
 
 def default_prompt_config() -> Json:
     return {
-        "system": DEFAULT_SYSTEM, "prologue": DEFAULT_PROLOGUE,
+        "system": DEFAULT_SYSTEM,
+        "prologue": DEFAULT_PROLOGUE,
         "parameters": [{"key": "knowledge", "optional": False}],
-        "empty_response": DEFAULT_EMPTY, "quote": True, "tts": False, "refine_multiturn": True,
+        "empty_response": DEFAULT_EMPTY,
+        "quote": True,
+        "tts": False,
+        "refine_multiturn": True,
     }
 
 
@@ -51,8 +70,13 @@ def _from_old_body(req: Json) -> Json:
     prompt = req.get("prompt")
     if isinstance(prompt, dict):
         config: Json = {}
-        renames = {"opener": "prologue", "show_quote": "quote", "prompt": "system",
-                   "variables": "parameters", "empty_response": "empty_response"}
+        renames = {
+            "opener": "prologue",
+            "show_quote": "quote",
+            "prompt": "system",
+            "variables": "parameters",
+            "empty_response": "empty_response",
+        }
         for old, new in renames.items():
             if old in prompt:
                 config[new] = prompt[old]
@@ -79,10 +103,12 @@ def chat_view(state: ServerState, chat: Json) -> Json:
         out["prompt"] = {
             "similarity_threshold": chat.get("similarity_threshold"),
             "keywords_similarity_weight": round(1 - float(chat["vector_similarity_weight"]), 6),
-            "top_n": chat.get("top_n"), "variables": config.get("parameters", []),
+            "top_n": chat.get("top_n"),
+            "variables": config.get("parameters", []),
             "rerank_model": chat.get("rerank_id", ""),
             "empty_response": config.get("empty_response"),
-            "opener": config.get("prologue"), "show_quote": config.get("quote", True),
+            "opener": config.get("prologue"),
+            "show_quote": config.get("quote", True),
             "prompt": config.get("system"),
         }
         out["datasets"] = [
@@ -102,8 +128,9 @@ def _check_datasets(state: ServerState, ids: Any) -> list[str]:
         ds = state.store.get("dataset", dataset_id)
         if ds is None:
             raise ApiError(102, f"You don't own the dataset {dataset_id}")
-        if not any(int(d.get("chunk_count") or 0) > 0
-                   for d in state.store.all("document", dataset_id)):
+        if not any(
+            int(d.get("chunk_count") or 0) > 0 for d in state.store.all("document", dataset_id)
+        ):
             raise ApiError(102, f"The dataset {dataset_id} doesn't own parsed file")
         models.add(ds["embedding_model"])
     if len(models) > 1:
@@ -123,8 +150,11 @@ def _apply(state: ServerState, chat: Json, req: Json, *, merge: bool) -> None:
     if "dataset_ids" in req:
         req["dataset_ids"] = _check_datasets(state, req["dataset_ids"])
     if "prompt_config" in req and isinstance(req["prompt_config"], dict):
-        keys = [p.get("key") for p in req["prompt_config"].get("parameters") or []
-                if isinstance(p, dict)]
+        keys = [
+            p.get("key")
+            for p in req["prompt_config"].get("parameters") or []
+            if isinstance(p, dict)
+        ]
         if len(keys) != len(set(keys)):
             raise ApiError(102, "Duplicate parameter keys in `prompt_config.parameters`.")
     for key in CHAT_FIELDS:
@@ -152,12 +182,27 @@ async def create_chat(request: Request) -> Response:
     if any(c["name"] == req["name"] for c in state.store.all("chat")):
         raise ApiError(102, "Duplicated chat name in creating chat.")
     chat: Json = {
-        "id": new_id(), **owner_fields(), "name": "", "description": "A helpful Assistant",
-        "icon": "", "language": "English", "llm_id": DEFAULT_LLM, "tenant_llm_id": None,
-        "llm_setting": {}, "prompt_type": "simple", "prompt_config": default_prompt_config(),
-        "meta_data_filter": {}, "similarity_threshold": 0.1, "vector_similarity_weight": 0.3,
-        "top_n": 6, "top_k": 1024, "do_refer": "1", "rerank_id": "", "tenant_rerank_id": None,
-        "status": "1", "dataset_ids": [],
+        "id": new_id(),
+        **owner_fields(),
+        "name": "",
+        "description": "A helpful Assistant",
+        "icon": "",
+        "language": "English",
+        "llm_id": DEFAULT_LLM,
+        "tenant_llm_id": None,
+        "llm_setting": {},
+        "prompt_type": "simple",
+        "prompt_config": default_prompt_config(),
+        "meta_data_filter": {},
+        "similarity_threshold": 0.1,
+        "vector_similarity_weight": 0.3,
+        "top_n": 6,
+        "top_k": 1024,
+        "do_refer": "1",
+        "rerank_id": "",
+        "tenant_rerank_id": None,
+        "status": "1",
+        "dataset_ids": [],
     }
     _apply(state, chat, req, merge=False)
     stamp(chat, created=True)
@@ -263,9 +308,7 @@ async def delete_chats(request: Request) -> Response:
     ids = req.get("ids")
     if ids is None and req.get("chat_id"):
         ids = [req["chat_id"]]
-    if state.old and ids is None:
-        targets = [c["id"] for c in state.store.all("chat")]
-    elif not state.old and req.get("delete_all"):
+    if (state.old and ids is None) or (not state.old and req.get("delete_all")):
         targets = [c["id"] for c in state.store.all("chat")]
     elif not ids:
         return envelope(state, {}) if not state.old else envelope(state, None)
@@ -282,9 +325,10 @@ async def delete_chats(request: Request) -> Response:
             errors = [f"Chat({i}) not found." for i in missing]
             if state.old:
                 return envelope(state, {"success_count": len(targets), "errors": errors})
-            return json_result({"success_count": len(targets), "errors": errors},
-                               message=f"Partially deleted {len(targets)} chats with "
-                                       f"{len(errors)} errors")
+            return json_result(
+                {"success_count": len(targets), "errors": errors},
+                message=f"Partially deleted {len(targets)} chats with {len(errors)} errors",
+            )
         return envelope(state, {"success_count": len(targets)} if not state.old else None)
     for chat_id in targets:
         delete_chat_cascade(state, chat_id)
@@ -303,8 +347,12 @@ async def delete_one_chat(request: Request) -> Response:
 def new_session(state: ServerState, chat: Json, name: str, user_id: str = "") -> Json:
     prologue = (chat.get("prompt_config") or {}).get("prologue") or DEFAULT_PROLOGUE
     session: Json = {
-        "id": new_id(), "chat_id": chat["id"], "name": name, "user_id": user_id,
-        "messages": [{"role": "assistant", "content": prologue}], "reference": [],
+        "id": new_id(),
+        "chat_id": chat["id"],
+        "name": name,
+        "user_id": user_id,
+        "messages": [{"role": "assistant", "content": prologue}],
+        "reference": [],
     }
     stamp(session, created=True)
     state.store.put("session", session)
@@ -407,9 +455,13 @@ async def delete_sessions(request: Request) -> Response:
         for sid in targets:
             state.store.delete("session", sid)
         if missing:
-            return envelope(state, {"success_count": len(targets),
-                                    "errors": [f"The chat doesn't own the session {m}"
-                                               for m in missing]})
+            return envelope(
+                state,
+                {
+                    "success_count": len(targets),
+                    "errors": [f"The chat doesn't own the session {m}" for m in missing],
+                },
+            )
         return envelope(state, True if not state.old else None)
     for sid in targets:
         state.store.delete("session", sid)

@@ -15,7 +15,12 @@ from ..metadata import metadata_matches
 from ..store import Hit, query_terms
 from ._common import ServerState, endpoint, method_not_allowed, state_of
 from ._views import (
-    chunk_view, doc_aggs, document_view, find_dataset, find_document, retrieval_chunk,
+    chunk_view,
+    doc_aggs,
+    document_view,
+    find_dataset,
+    find_document,
+    retrieval_chunk,
 )
 
 
@@ -95,10 +100,16 @@ async def add_chunk(request: Request) -> Response:
         raise ApiError(102, "`content` is required")
     now = time.time()
     chunk: Json = {
-        "id": chunk_id_for(content, doc["id"]), "content": content, "document_id": doc["id"],
-        "dataset_id": ds["id"], "important_keywords": _string_list(req, "important_keywords"),
-        "questions": _string_list(req, "questions"), "tag_kwd": _string_list(req, "tag_kwd"),
-        "available": True, "positions": [], "image_id": "",
+        "id": chunk_id_for(content, doc["id"]),
+        "content": content,
+        "document_id": doc["id"],
+        "dataset_id": ds["id"],
+        "important_keywords": _string_list(req, "important_keywords"),
+        "questions": _string_list(req, "questions"),
+        "tag_kwd": _string_list(req, "tag_kwd"),
+        "available": True,
+        "positions": [],
+        "image_id": "",
         "doc_type_kwd": "image" if req.get("image_base64") else "text",
         "create_time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)),
         "create_timestamp": now,
@@ -191,8 +202,11 @@ async def delete_chunks(request: Request) -> Response:
             if not isinstance(ids, list):
                 raise ApiError(102, "`chunk_ids` should be a list")
             unique = list(dict.fromkeys(str(i) for i in ids))
-            targets = [c for c in unique
-                       if (state.store.chunks.get(c) or {}).get("document_id") == doc["id"]]
+            targets = [
+                c
+                for c in unique
+                if (state.store.chunks.get(c) or {}).get("document_id") == doc["id"]
+            ]
             if len(targets) < len(unique):
                 removed = state.store.delete_chunks(targets)
                 refresh_counts(state, doc)
@@ -201,8 +215,12 @@ async def delete_chunks(request: Request) -> Response:
                 state.store.delete_chunks(targets)
                 refresh_counts(state, doc)
                 dups = sorted({str(i) for i in ids if ids.count(i) > 1})
-                return result({"success_count": len(targets),
-                               "errors": [f"Duplicate chunk ids: {d}" for d in dups]})
+                return result(
+                    {
+                        "success_count": len(targets),
+                        "errors": [f"Duplicate chunk ids: {d}" for d in dups],
+                    }
+                )
         state.store.delete_chunks(targets)
         refresh_counts(state, doc)
     return result()
@@ -219,9 +237,17 @@ def _number(req: Json, key: str, default: float) -> float:
         raise ApiError(102, f"`{key}` should be a number") from None
 
 
-def run_retrieval(state: ServerState, *, question: str, dataset_ids: list[str],
-                  document_ids: list[str] | None, top_k: int, threshold: float, weight: float,
-                  metadata_condition: Json | None) -> list[Hit]:
+def run_retrieval(
+    state: ServerState,
+    *,
+    question: str,
+    dataset_ids: list[str],
+    document_ids: list[str] | None,
+    top_k: int,
+    threshold: float,
+    weight: float,
+    metadata_condition: Json | None,
+) -> list[Hit]:
     """Shared by /retrieval, chats, the OpenAI endpoint and agents."""
     doc_filter: set[str] | None = set(document_ids) if document_ids else None
     disabled: set[str] = set()
@@ -231,14 +257,22 @@ def run_retrieval(state: ServerState, *, question: str, dataset_ids: list[str],
                 disabled.add(doc["id"])
     if metadata_condition and not document_ids:
         doc_filter = {
-            d["id"] for ds_id in dataset_ids for d in state.store.all("document", ds_id)
+            d["id"]
+            for ds_id in dataset_ids
+            for d in state.store.all("document", ds_id)
             if metadata_matches(d.get("meta_fields") or {}, metadata_condition)
         }
         if not doc_filter:
             return []
-    return state.store.search(question=question, dataset_ids=dataset_ids, doc_filter=doc_filter,
-                              disabled_docs=disabled, top_k=top_k, threshold=threshold,
-                              weight=weight)
+    return state.store.search(
+        question=question,
+        dataset_ids=dataset_ids,
+        doc_filter=doc_filter,
+        disabled_docs=disabled,
+        top_k=top_k,
+        threshold=threshold,
+        weight=weight,
+    )
 
 
 def reference_metadata_option(req: Json) -> tuple[bool, list[str] | None]:
@@ -301,7 +335,11 @@ async def retrieval(request: Request) -> Response:
         return result({"total": 0, "chunks": [], "doc_aggs": {}})
     condition = req.get("metadata_condition")
     hits = run_retrieval(
-        state, question=question, dataset_ids=ds_ids, document_ids=document_ids, top_k=top_k,
+        state,
+        question=question,
+        dataset_ids=ds_ids,
+        document_ids=document_ids,
+        top_k=top_k,
         threshold=_number(req, "similarity_threshold", 0.2),
         weight=_number(req, "vector_similarity_weight", 0.3),
         metadata_condition=condition if isinstance(condition, dict) else None,
@@ -310,10 +348,12 @@ async def retrieval(request: Request) -> Response:
     start = (page - 1) * size
     chunks = [
         retrieval_chunk(
-            state, hit,
+            state,
+            hit,
             highlight=highlight_text(hit.chunk["content"], question) if highlight else None,
             metadata=document_metadata(state, hit.chunk["document_id"], fields)
-            if include_meta else None,
+            if include_meta
+            else None,
         )
         for hit in hits[start : start + size]
     ]

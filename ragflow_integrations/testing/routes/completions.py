@@ -15,7 +15,12 @@ from starlette.routing import Route
 
 from .._util import ApiError, Json, json_result, new_id, read_json, result, stamp
 from ..responder import (
-    NO_CONTENT_ANSWER, NO_DATASET_ANSWER, compose_answer, count_tokens, pieces, related_phrases,
+    NO_CONTENT_ANSWER,
+    NO_DATASET_ANSWER,
+    compose_answer,
+    count_tokens,
+    pieces,
+    related_phrases,
 )
 from ..store import Hit
 from ._common import ServerState, endpoint, state_of
@@ -42,25 +47,47 @@ class Answer:
     empty: bool = False
 
 
-def answer_question(state: ServerState, *, question: str, dataset_ids: list[str],
-                    top_n: int, top_k: int, threshold: float, weight: float,
-                    empty_response: str, quote: bool, doc_ids: list[str] | None = None,
-                    metadata_condition: Json | None = None,
-                    metadata_fields: tuple[bool, list[str] | None] = (False, None)) -> Answer:
+def answer_question(
+    state: ServerState,
+    *,
+    question: str,
+    dataset_ids: list[str],
+    top_n: int,
+    top_k: int,
+    threshold: float,
+    weight: float,
+    empty_response: str,
+    quote: bool,
+    doc_ids: list[str] | None = None,
+    metadata_condition: Json | None = None,
+    metadata_fields: tuple[bool, list[str] | None] = (False, None),
+) -> Answer:
     """Retrieve with the given settings and answer extractively."""
     dataset_ids = [d for d in dataset_ids if state.store.get("dataset", d) is not None]
     if not dataset_ids:
         return Answer(NO_DATASET_ANSWER, has_datasets=False)
-    hits = run_retrieval(state, question=question, dataset_ids=dataset_ids,
-                         document_ids=doc_ids, top_k=top_k, threshold=threshold, weight=weight,
-                         metadata_condition=metadata_condition)
+    hits = run_retrieval(
+        state,
+        question=question,
+        dataset_ids=dataset_ids,
+        document_ids=doc_ids,
+        top_k=top_k,
+        threshold=threshold,
+        weight=weight,
+        metadata_condition=metadata_condition,
+    )
     top = hits[: max(1, top_n)]
     include, fields = metadata_fields
     reference = {
         "total": len(top),
-        "chunks": [reference_chunk(state, h, document_metadata(state, h.chunk["document_id"],
-                                                               fields) if include else None)
-                   for h in top],
+        "chunks": [
+            reference_chunk(
+                state,
+                h,
+                document_metadata(state, h.chunk["document_id"], fields) if include else None,
+            )
+            for h in top
+        ],
         "doc_aggs": doc_aggs(state, top),
     }
     if not top:
@@ -72,17 +99,26 @@ def answer_question(state: ServerState, *, question: str, dataset_ids: list[str]
 def chat_answer(state: ServerState, chat: Json, question: str, req: Json) -> Answer:
     config = chat.get("prompt_config") or {}
     doc_ids_raw = req.get("doc_ids")
-    doc_ids = ([d.strip() for d in doc_ids_raw.split(",") if d.strip()]
-               if isinstance(doc_ids_raw, str) else None)
+    doc_ids = (
+        [d.strip() for d in doc_ids_raw.split(",") if d.strip()]
+        if isinstance(doc_ids_raw, str)
+        else None
+    )
     quote = req.get("quote", config.get("quote", True)) is not False
     condition = chat.get("meta_data_filter")
     return answer_question(
-        state, question=question, dataset_ids=list(chat.get("dataset_ids") or []),
-        top_n=int(chat.get("top_n") or 6), top_k=int(chat.get("top_k") or 1024),
+        state,
+        question=question,
+        dataset_ids=list(chat.get("dataset_ids") or []),
+        top_n=int(chat.get("top_n") or 6),
+        top_k=int(chat.get("top_k") or 1024),
         threshold=float(chat.get("similarity_threshold", 0.1)),
         weight=float(chat.get("vector_similarity_weight", 0.3)),
-        empty_response=str(config.get("empty_response") or ""), quote=quote, doc_ids=doc_ids,
-        metadata_condition=condition if isinstance(condition, dict) and "conditions" in condition
+        empty_response=str(config.get("empty_response") or ""),
+        quote=quote,
+        doc_ids=doc_ids,
+        metadata_condition=condition
+        if isinstance(condition, dict) and "conditions" in condition
         else None,
         metadata_fields=reference_metadata_option(req),
     )
@@ -125,8 +161,11 @@ def _messages(req: Json) -> list[Json]:
 
 def _text(content: Any) -> str:
     if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) for p in content
-                        if isinstance(p, dict) and p.get("type") == "text")
+        return " ".join(
+            str(p.get("text", ""))
+            for p in content
+            if isinstance(p, dict) and p.get("type") == "text"
+        )
     return str(content or "")
 
 
@@ -150,8 +189,10 @@ async def native_completion(request: Request, path_chat_id: str | None) -> Respo
     pass_all = _flag(req, "pass_all_history_messages", "pass_all_history", default=False)
     store = _flag(req, "store_history_messages", "store_history", default=True)
     if not store and not pass_all:
-        raise ApiError(102, "`store_history_messages` can only be false when "
-                            "`pass_all_history_messages` is true.")
+        raise ApiError(
+            102,
+            "`store_history_messages` can only be false when `pass_all_history_messages` is true.",
+        )
     session_id = req.get("session_id") or req.get("conversation_id")
     if session_id and not chat_id:
         raise ApiError(102, "`chat_id` is required when `session_id` is provided.")
@@ -182,36 +223,59 @@ async def native_completion(request: Request, path_chat_id: str | None) -> Respo
         answer = chat_answer(state, chat, question, req)
     created = time.time()
     if session is not None and store and not missing:
-        _store_turn(state, session, messages if pass_all else messages[-1:], pass_all,
-                    answer, message_id, created)
+        _store_turn(
+            state,
+            session,
+            messages if pass_all else messages[-1:],
+            pass_all,
+            answer,
+            message_id,
+            created,
+        )
     sid = session["id"] if session is not None and store else ""
-    base: Json = {"id": message_id, "session_id": sid, "created_at": created,
-                  "audio_binary": None}
+    base: Json = {"id": message_id, "session_id": sid, "created_at": created, "audio_binary": None}
     if chat is not None:
         base["chat_id"] = chat["id"]
     if not stream:
-        data = {"answer": answer.text, "reference": answer.reference or {},
-                "prompt": _prompt(chat, question), **base}
+        data = {
+            "answer": answer.text,
+            "reference": answer.reference or {},
+            "prompt": _prompt(chat, question),
+            **base,
+        }
         return json_result(data)
 
     async def events() -> AsyncIterator[bytes]:
         if missing:
-            yield sse({"code": 500, "message": f"Miss parameter: {missing}",
-                       "data": {"answer": f"**ERROR**: Miss parameter: {missing}",
-                                "reference": []}})
+            yield sse(
+                {
+                    "code": 500,
+                    "message": f"Miss parameter: {missing}",
+                    "data": {"answer": f"**ERROR**: Miss parameter: {missing}", "reference": []},
+                }
+            )
             yield sse({"code": 0, "message": "", "data": True})
             return
         so_far = ""
         for piece in pieces(answer.text):
             so_far += piece
-            data = {"answer": so_far if cumulative else piece, "reference": {"chunks": []},
-                    "final": False, **base}
+            data = {
+                "answer": so_far if cumulative else piece,
+                "reference": {"chunks": []},
+                "final": False,
+                **base,
+            }
             yield sse({"code": 0, "message": "", "data": data})
             await asyncio.sleep(0)
         if answer.has_datasets:
             final_text = answer.text if (cumulative or answer.empty) else ""
-            data = {"answer": final_text, "reference": answer.reference or {}, "final": True,
-                    "prompt": _prompt(chat, question), **base}
+            data = {
+                "answer": final_text,
+                "reference": answer.reference or {},
+                "final": True,
+                "prompt": _prompt(chat, question),
+                **base,
+            }
             yield sse({"code": 0, "message": "", "data": data})
         yield sse({"code": 0, "message": "", "data": True})
 
@@ -220,12 +284,21 @@ async def native_completion(request: Request, path_chat_id: str | None) -> Respo
 
 def _prompt(chat: Json | None, question: str) -> str:
     name = chat["name"] if chat else "(no chat)"
-    return (f"[local stand-in] extractive answer for chat '{name}'; question: {question}\n"
-            "No language model was called.")
+    return (
+        f"[local stand-in] extractive answer for chat '{name}'; question: {question}\n"
+        "No language model was called."
+    )
 
 
-def _store_turn(state: ServerState, session: Json, new_messages: list[Json], replace: bool,
-                answer: Answer, message_id: str, created: float) -> None:
+def _store_turn(
+    state: ServerState,
+    session: Json,
+    new_messages: list[Json],
+    replace: bool,
+    answer: Answer,
+    message_id: str,
+    created: float,
+) -> None:
     with state.store.lock:
         history = list(session.get("messages") or [])
         if replace:
@@ -235,8 +308,9 @@ def _store_turn(state: ServerState, session: Json, new_messages: list[Json], rep
             ]
         last = new_messages[-1]
         history.append({"role": "user", "content": _text(last.get("content")), "id": message_id})
-        history.append({"role": "assistant", "content": answer.text, "id": message_id,
-                        "created_at": created})
+        history.append(
+            {"role": "assistant", "content": answer.text, "id": message_id, "created_at": created}
+        )
         session["messages"] = history
         session.setdefault("reference", []).append(
             answer.reference or {"chunks": [], "doc_aggs": []}
@@ -252,8 +326,13 @@ async def _old_completion(state: ServerState, req: Json, chat_id: str) -> Respon
     session_id = req.get("session_id")
     if not session_id:
         session = new_session(state, chat, "New session", str(req.get("user_id") or ""))
-        data = {"answer": session["messages"][0]["content"], "reference": {},
-                "audio_binary": None, "id": None, "session_id": session["id"]}
+        data = {
+            "answer": session["messages"][0]["content"],
+            "reference": {},
+            "audio_binary": None,
+            "id": None,
+            "session_id": session["id"],
+        }
         if not stream:
             return result(data)
 
@@ -272,13 +351,24 @@ async def _old_completion(state: ServerState, req: Json, chat_id: str) -> Respon
     answer = chat_answer(state, chat, question, req)
     message_id = new_id()
     created = time.time()
-    _store_turn(state, session, [{"role": "user", "content": question}], False, answer,
-                message_id, created)
-    base = {"id": message_id, "session_id": session["id"], "created_at": created,
-            "audio_binary": None}
+    _store_turn(
+        state, session, [{"role": "user", "content": question}], False, answer, message_id, created
+    )
+    base = {
+        "id": message_id,
+        "session_id": session["id"],
+        "created_at": created,
+        "audio_binary": None,
+    }
     if not stream:
-        return result({"answer": answer.text, "reference": answer.reference or {},
-                       "prompt": _prompt(chat, question), **base})
+        return result(
+            {
+                "answer": answer.text,
+                "reference": answer.reference or {},
+                "prompt": _prompt(chat, question),
+                **base,
+            }
+        )
 
     async def events() -> AsyncIterator[bytes]:
         so_far = ""
@@ -286,8 +376,12 @@ async def _old_completion(state: ServerState, req: Json, chat_id: str) -> Respon
             so_far += piece
             yield sse({"code": 0, "data": {"answer": so_far, "reference": {}, **base}})
             await asyncio.sleep(0)
-        yield sse({"code": 0, "data": {"answer": answer.text,
-                                       "reference": answer.reference or {}, **base}})
+        yield sse(
+            {
+                "code": 0,
+                "data": {"answer": answer.text, "reference": answer.reference or {}, **base},
+            }
+        )
         yield sse({"code": 0, "data": True})
 
     return stream_response(events())
@@ -320,7 +414,8 @@ async def openai_completions(request: Request) -> Response:
         raise ApiError(101, f"`llm_id` {model} doesn't exist")
     messages = _messages({"messages": req.get("messages")})
     question = _text(messages[-1].get("content"))
-    extra = req.get("extra_body") if isinstance(req.get("extra_body"), dict) else {}
+    extra_body = req.get("extra_body")
+    extra: Json = extra_body if isinstance(extra_body, dict) else {}
     want_reference = bool(extra.get("reference"))
     condition = extra.get("metadata_condition")
     chat_for_query = dict(chat)
@@ -333,36 +428,73 @@ async def openai_completions(request: Request) -> Response:
         count_tokens(h.chunk["content"]) for h in answer.hits
     )
     completion_tokens = count_tokens(answer.text)
-    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-             "total_tokens": prompt_tokens + completion_tokens}
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
     ref_chunks = (answer.reference or {}).get("chunks", [])
     ident, created = f"chatcmpl-{chat_id}", int(time.time())
     if not stream:
         message: Json = {"role": "assistant", "content": answer.text}
         if want_reference:
             message["reference"] = ref_chunks
-        return JSONResponse({
-            "id": ident, "object": "chat.completion", "created": created, "model": model_name,
-            "usage": {**usage, "completion_tokens_details": {
-                "reasoning_tokens": prompt_tokens, "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0}},
-            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                         "message": message}],
-        })
+        return JSONResponse(
+            {
+                "id": ident,
+                "object": "chat.completion",
+                "created": created,
+                "model": model_name,
+                "usage": {
+                    **usage,
+                    "completion_tokens_details": {
+                        "reasoning_tokens": prompt_tokens,
+                        "accepted_prediction_tokens": 0,
+                        "rejected_prediction_tokens": 0,
+                    },
+                },
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "logprobs": None, "message": message}
+                ],
+            }
+        )
 
     def chunk(delta: Json, finish: str | None, chunk_usage: Json | None) -> bytes:
-        return sse({"id": ident, "object": "chat.completion.chunk", "created": created,
-                    "model": model_name, "system_fingerprint": "", "usage": chunk_usage,
-                    "choices": [{"index": 0, "finish_reason": finish, "logprobs": None,
-                                 "delta": delta}]})
+        return sse(
+            {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model_name,
+                "system_fingerprint": "",
+                "usage": chunk_usage,
+                "choices": [
+                    {"index": 0, "finish_reason": finish, "logprobs": None, "delta": delta}
+                ],
+            }
+        )
 
     async def events() -> AsyncIterator[bytes]:
         for piece in pieces(answer.text):
-            yield chunk({"role": "assistant", "content": piece, "reasoning_content": None,
-                         "function_call": None, "tool_calls": None}, None, None)
+            yield chunk(
+                {
+                    "role": "assistant",
+                    "content": piece,
+                    "reasoning_content": None,
+                    "function_call": None,
+                    "tool_calls": None,
+                },
+                None,
+                None,
+            )
             await asyncio.sleep(0)
-        final: Json = {"role": "assistant", "content": None, "reasoning_content": None,
-                       "function_call": None, "tool_calls": None}
+        final: Json = {
+            "role": "assistant",
+            "content": None,
+            "reasoning_content": None,
+            "function_call": None,
+            "tool_calls": None,
+        }
         if want_reference:
             final["reference"] = ref_chunks
             final["final_content"] = answer.text
@@ -381,9 +513,20 @@ async def related_questions(request: Request) -> Response:
     if not question:
         raise ApiError(101, "required argument are missing: question; ")
     dataset_ids = [d["id"] for d in state.store.all("dataset")]
-    hits = run_retrieval(state, question=str(question), dataset_ids=dataset_ids,
-                         document_ids=None, top_k=64, threshold=0.0, weight=0.3,
-                         metadata_condition=None) if dataset_ids else []
+    hits = (
+        run_retrieval(
+            state,
+            question=str(question),
+            dataset_ids=dataset_ids,
+            document_ids=None,
+            top_k=64,
+            threshold=0.0,
+            weight=0.3,
+            metadata_condition=None,
+        )
+        if dataset_ids
+        else []
+    )
     texts = [h.chunk["content"] for h in hits[:5]]
     return json_result(related_phrases(str(question), texts))
 

@@ -11,42 +11,110 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._util import (
-    ApiError, Json, is_desc, multi, new_id, normalise_id, paging, read_json, result,
-    slice_page, stamp,
+    ApiError,
+    Json,
+    is_desc,
+    multi,
+    new_id,
+    normalise_id,
+    paging,
+    read_json,
+    result,
+    slice_page,
+    stamp,
 )
 from ._common import TENANT_ID, ServerState, endpoint, method_not_allowed, state_of
 from ._views import dataset_view, owner_fields, user_label
 
-CHUNK_METHODS = ("naive", "book", "email", "laws", "manual", "one", "paper", "picture",
-                 "presentation", "qa", "table", "tag", "resume")
-CREATE_KEYS = {"name", "avatar", "description", "embedding_model", "permission", "chunk_method",
-               "parse_type", "pipeline_id", "parser_config", "auto_metadata_config", "ext"}
-OLD_CREATE_KEYS = {"name", "avatar", "description", "embedding_model", "permission",
-                   "chunk_method", "parser_config"}
+CHUNK_METHODS = (
+    "naive",
+    "book",
+    "email",
+    "laws",
+    "manual",
+    "one",
+    "paper",
+    "picture",
+    "presentation",
+    "qa",
+    "table",
+    "tag",
+    "resume",
+)
+CREATE_KEYS = {
+    "name",
+    "avatar",
+    "description",
+    "embedding_model",
+    "permission",
+    "chunk_method",
+    "parse_type",
+    "pipeline_id",
+    "parser_config",
+    "auto_metadata_config",
+    "ext",
+}
+OLD_CREATE_KEYS = {
+    "name",
+    "avatar",
+    "description",
+    "embedding_model",
+    "permission",
+    "chunk_method",
+    "parser_config",
+}
 UPDATE_KEYS = CREATE_KEYS | {"pagerank", "language", "connectors"}
-LIST_PARAMS = {"page", "page_size", "orderby", "desc", "id", "ids", "name",
-               "include_parsing_status", "ext", "type"}
+LIST_PARAMS = {
+    "page",
+    "page_size",
+    "orderby",
+    "desc",
+    "id",
+    "ids",
+    "name",
+    "include_parsing_status",
+    "ext",
+    "type",
+}
 _EMBEDDING = re.compile(r"^[^@\s]+@[^@\s]+$|^[0-9a-f]{32}$")
 
 # key -> (kind, min, max); kind is one of int, str, bool, float?, list, dict, any
 PARSER_KEYS: dict[str, tuple[str, float | None, float | None]] = {
-    "chunk_token_num": ("int", 1, 2048), "delimiter": ("str", 1, None),
-    "layout_recognize": ("str", None, None), "html4excel": ("bool", None, None),
-    "auto_keywords": ("int", 0, 32), "auto_questions": ("int", 0, 10),
-    "topn_tags": ("int", 1, 10), "tag_kb_ids": ("list", None, None),
-    "filename_embd_weight": ("float?", 0, 1), "task_page_size": ("int?", 1, None),
-    "pages": ("list?", None, None), "raptor": ("dict", None, None),
-    "graphrag": ("dict", None, None), "parent_child": ("dict", None, None),
-    "enable_children": ("bool", None, None), "children_delimiter": ("str", 0, None),
+    "chunk_token_num": ("int", 1, 2048),
+    "delimiter": ("str", 1, None),
+    "layout_recognize": ("str", None, None),
+    "html4excel": ("bool", None, None),
+    "auto_keywords": ("int", 0, 32),
+    "auto_questions": ("int", 0, 10),
+    "topn_tags": ("int", 1, 10),
+    "tag_kb_ids": ("list", None, None),
+    "filename_embd_weight": ("float?", 0, 1),
+    "task_page_size": ("int?", 1, None),
+    "pages": ("list?", None, None),
+    "raptor": ("dict", None, None),
+    "graphrag": ("dict", None, None),
+    "parent_child": ("dict", None, None),
+    "enable_children": ("bool", None, None),
+    "children_delimiter": ("str", 0, None),
     "compilation_template_group_id": ("any", None, None),
-    "table_column_mode": ("any", None, None), "table_column_roles": ("dict?", None, None),
-    "table_column_names": ("list?", None, None), "ext": ("dict", None, None),
-    "table_context_size": ("int", 0, None), "image_context_size": ("int", 0, None),
+    "table_column_mode": ("any", None, None),
+    "table_column_roles": ("dict?", None, None),
+    "table_column_names": ("list?", None, None),
+    "ext": ("dict", None, None),
+    "table_context_size": ("int", 0, None),
+    "image_context_size": ("int", 0, None),
 }
 PYDANTIC_DEFAULTS: Json = {
-    "auto_keywords": 0, "auto_questions": 0, "chunk_token_num": 512, "delimiter": "\n",
-    "html4excel": False, "layout_recognize": "DeepDOC", "raptor": {"use_raptor": False},
-    "graphrag": {"use_graphrag": False}, "tag_kb_ids": [], "topn_tags": 1,
+    "auto_keywords": 0,
+    "auto_questions": 0,
+    "chunk_token_num": 512,
+    "delimiter": "\n",
+    "html4excel": False,
+    "layout_recognize": "DeepDOC",
+    "raptor": {"use_raptor": False},
+    "graphrag": {"use_graphrag": False},
+    "tag_kb_ids": [],
+    "topn_tags": 1,
     "filename_embd_weight": 0.1,
 }
 
@@ -55,16 +123,31 @@ def method_defaults(method: str) -> Json:
     """Per-method parser_config defaults (a representative subset of RAGFlow's)."""
     base: Json = {"table_context_size": 0, "image_context_size": 0}
     if method == "naive":
-        base.update({
-            "layout_recognize": "DeepDOC", "chunk_token_num": 512, "delimiter": "\n",
-            "auto_keywords": 0, "auto_questions": 0, "html4excel": False, "topn_tags": 3,
-            "raptor": {"use_raptor": True, "max_token": 256, "threshold": 0.1,
-                       "max_cluster": 64, "random_seed": 0},
-            "graphrag": {"use_graphrag": True, "entity_types":
-                         ["organization", "person", "geo", "event", "category"],
-                         "method": "light"},
-            "parent_child": {"use_parent_child": False}, "children_delimiter": "",
-        })
+        base.update(
+            {
+                "layout_recognize": "DeepDOC",
+                "chunk_token_num": 512,
+                "delimiter": "\n",
+                "auto_keywords": 0,
+                "auto_questions": 0,
+                "html4excel": False,
+                "topn_tags": 3,
+                "raptor": {
+                    "use_raptor": True,
+                    "max_token": 256,
+                    "threshold": 0.1,
+                    "max_cluster": 64,
+                    "random_seed": 0,
+                },
+                "graphrag": {
+                    "use_graphrag": True,
+                    "entity_types": ["organization", "person", "geo", "event", "category"],
+                    "method": "light",
+                },
+                "parent_child": {"use_parent_child": False},
+                "children_delimiter": "",
+            }
+        )
     elif method in {"qa", "manual", "paper", "book", "laws", "presentation"}:
         base.update({"raptor": {"use_raptor": False}, "graphrag": {"use_graphrag": False}})
     return base
@@ -103,19 +186,29 @@ def validate_parser_config(config: Any) -> Json:
         valid = {
             "int": isinstance(value, int) and not isinstance(value, bool),
             "float": isinstance(value, int | float) and not isinstance(value, bool),
-            "str": isinstance(value, str), "bool": isinstance(value, bool),
-            "list": isinstance(value, list), "dict": isinstance(value, dict), "any": True,
+            "str": isinstance(value, str),
+            "bool": isinstance(value, bool),
+            "list": isinstance(value, list),
+            "dict": isinstance(value, dict),
+            "any": True,
         }[kind]
         if not valid:
-            names = {"int": "a valid integer", "float": "a valid number", "str": "a valid string",
-                     "bool": "a valid boolean", "list": "a valid list", "dict": "a valid dictionary"}
+            names = {
+                "int": "a valid integer",
+                "float": "a valid number",
+                "str": "a valid string",
+                "bool": "a valid boolean",
+                "list": "a valid list",
+                "dict": "a valid dictionary",
+            }
             raise field_error(field, f"Input should be {names[kind]}", value)
         size = len(value) if kind == "str" else value
         if kind in {"int", "float", "str"}:
             if low is not None and size < low:
                 what = "at least" if kind == "str" else "greater than or equal to"
                 unit = " character" if kind == "str" else ""
-                raise field_error(field, f"{'String should have' if kind == 'str' else 'Input should be'} {what} {low:g}{unit}", value)
+                lead = "String should have" if kind == "str" else "Input should be"
+                raise field_error(field, f"{lead} {what} {low:g}{unit}", value)
             if high is not None and size > high:
                 raise field_error(field, f"Input should be less than or equal to {high:g}", value)
     return config
@@ -139,14 +232,18 @@ def _check_common(req: Json, *, creating: bool) -> None:
         if not isinstance(avatar, str) or not avatar.startswith(
             ("data:image/png;base64,", "data:image/jpeg;base64,")
         ):
-            raise field_error("avatar", "Value error, Unsupported MIME type. Allowed: "
-                              "['image/jpeg', 'image/png']", avatar)
+            raise field_error(
+                "avatar",
+                "Value error, Unsupported MIME type. Allowed: ['image/jpeg', 'image/png']",
+                avatar,
+            )
     if "permission" in req and req["permission"] not in ("me", "team"):
         raise field_error("permission", "Input should be 'me' or 'team'", req["permission"])
     if "chunk_method" in req and req["chunk_method"] not in CHUNK_METHODS:
         allowed = ", ".join(f"'{m}'" for m in CHUNK_METHODS[:-1])
-        raise field_error("chunk_method", f"Input should be {allowed} or 'resume'",
-                          req["chunk_method"])
+        raise field_error(
+            "chunk_method", f"Input should be {allowed} or 'resume'", req["chunk_method"]
+        )
     model = req.get("embedding_model")
     if model is not None and (not isinstance(model, str) or not _EMBEDDING.match(model.strip())):
         raise field_error(
@@ -208,8 +305,11 @@ async def create_dataset(request: Request) -> Response:
         "vector_similarity_weight": 0.3,
         "pagerank": 0,
         "status": "1",
-        "graphrag_task_id": None, "raptor_task_id": None, "mindmap_task_id": None,
-        "graphrag_task_finish_at": None, "raptor_task_finish_at": None,
+        "graphrag_task_id": None,
+        "raptor_task_id": None,
+        "mindmap_task_id": None,
+        "graphrag_task_finish_at": None,
+        "raptor_task_finish_at": None,
         "mindmap_task_finish_at": None,
     }
     if isinstance(req.get("ext"), dict):
@@ -220,8 +320,13 @@ async def create_dataset(request: Request) -> Response:
 
 
 def _parsing_status(state: ServerState, dataset_id: str) -> Json:
-    counts = {"unstart_count": 0, "running_count": 0, "cancel_count": 0, "done_count": 0,
-              "fail_count": 0}
+    counts = {
+        "unstart_count": 0,
+        "running_count": 0,
+        "cancel_count": 0,
+        "done_count": 0,
+        "fail_count": 0,
+    }
     for doc in state.store.all("document", dataset_id):
         key = f"{str(doc.get('run', 'UNSTART')).lower()}_count"
         if key in counts:
@@ -300,12 +405,23 @@ async def update_dataset(request: Request) -> Response:
     if not req:
         raise ApiError(102, "no properties were modified")
     _check_common(req, creating=False)
-    if "name" in req and req["name"].lower() != ds["name"].lower():
-        if any(d["name"].lower() == req["name"].lower() for d in state.store.all("dataset")):
-            raise ApiError(102, f"Dataset name '{req['name']}' already exists")
+    if (
+        "name" in req
+        and req["name"].lower() != ds["name"].lower()
+        and (any(d["name"].lower() == req["name"].lower() for d in state.store.all("dataset")))
+    ):
+        raise ApiError(102, f"Dataset name '{req['name']}' already exists")
     with state.store.lock:
-        for key in ("name", "avatar", "description", "permission", "pagerank", "language",
-                    "pipeline_id", "connectors"):
+        for key in (
+            "name",
+            "avatar",
+            "description",
+            "permission",
+            "pagerank",
+            "language",
+            "pipeline_id",
+            "connectors",
+        ):
             if key in req:
                 ds[key] = req[key]
         if req.get("embedding_model"):
@@ -361,7 +477,9 @@ async def delete_datasets(request: Request) -> Response:
         missing = [i for i in normalised if state.store.get("dataset", i) is None]
         if missing:
             raise ApiError(
-                102, f"User '{TENANT_ID}' lacks permission for datasets: '{', '.join(map(str, missing))}'"
+                102,
+                f"User '{TENANT_ID}' lacks permission for datasets: "
+                f"'{', '.join(map(str, missing))}'",
             )
         targets = [str(n) for n in normalised]
     for dataset_id in targets:

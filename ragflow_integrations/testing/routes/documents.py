@@ -12,16 +12,33 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._util import (
-    ApiError, Json, is_desc, json_result, multi, new_id, normalise_id, paging, raw_response,
-    read_json, result, slice_page, stamp,
+    ApiError,
+    Json,
+    is_desc,
+    json_result,
+    multi,
+    new_id,
+    normalise_id,
+    paging,
+    raw_response,
+    read_json,
+    result,
+    slice_page,
+    stamp,
 )
 from ..metadata import metadata_matches
 from ..parsing import UPLOADABLE, file_type, media_type, suffix_of
 from ._common import NICKNAME, ServerState, endpoint, method_not_allowed, state_of
 from ._views import document_view, find_dataset, owner_fields
 
-RUN_CODES = {"0": "UNSTART", "1": "RUNNING", "2": "CANCEL", "3": "DONE", "4": "FAIL",
-             "5": "SCHEDULE"}
+RUN_CODES = {
+    "0": "UNSTART",
+    "1": "RUNNING",
+    "2": "CANCEL",
+    "3": "DONE",
+    "4": "FAIL",
+    "5": "SCHEDULE",
+}
 RUN_NAMES = set(RUN_CODES.values())
 READ_ONLY = ("chunk_count", "token_count", "progress")
 
@@ -43,15 +60,31 @@ def _unique_doc_name(taken: set[str], name: str) -> str:
 def new_document(state: ServerState, ds: Json, name: str, content: bytes) -> Json:
     suffix = suffix_of(name)
     doc: Json = {
-        "id": new_id(), "name": name, "dataset_id": ds["id"],
-        "chunk_method": ds.get("chunk_method", "naive"), "pipeline_id": None,
-        "pipeline_name": None, "parser_config": dict(ds.get("parser_config") or {}),
-        "source_type": "local", "type": file_type(suffix), "suffix": suffix, "location": name,
-        "size": len(content), "thumbnail": "",
-        "content_hash": hashlib.sha256(content).hexdigest()[:32], "token_count": 0,
-        "chunk_count": 0, "progress": 0.0, "progress_msg": "", "process_begin_at": None,
-        "process_duration": 0.0, "run": "UNSTART", "status": "1", **owner_fields(),
-        "nickname": NICKNAME, "meta_fields": {},
+        "id": new_id(),
+        "name": name,
+        "dataset_id": ds["id"],
+        "chunk_method": ds.get("chunk_method", "naive"),
+        "pipeline_id": None,
+        "pipeline_name": None,
+        "parser_config": dict(ds.get("parser_config") or {}),
+        "source_type": "local",
+        "type": file_type(suffix),
+        "suffix": suffix,
+        "location": name,
+        "size": len(content),
+        "thumbnail": "",
+        "content_hash": hashlib.sha256(content).hexdigest()[:32],
+        "token_count": 0,
+        "chunk_count": 0,
+        "progress": 0.0,
+        "progress_msg": "",
+        "process_begin_at": None,
+        "process_duration": 0.0,
+        "run": "UNSTART",
+        "status": "1",
+        **owner_fields(),
+        "nickname": NICKNAME,
+        "meta_fields": {},
     }
     stamp(doc, created=True)
     return doc
@@ -143,8 +176,9 @@ async def list_documents(request: Request) -> Response:
     state = state_of(request)
     dataset_id = request.path_params["dataset_id"]
     params = request.query_params
-    ds = find_dataset(state, normalise_id(dataset_id) or dataset_id,
-                      f"You don't own the dataset {dataset_id}. ")
+    ds = find_dataset(
+        state, normalise_id(dataset_id) or dataset_id, f"You don't own the dataset {dataset_id}. "
+    )
     page, size = paging(params, cap=not state.old)
     orderby = params.get("orderby", "create_time")
     if orderby not in ("create_time", "update_time", "name"):
@@ -185,8 +219,9 @@ async def list_documents(request: Request) -> Response:
         condition = _parse_condition(params.get("metadata_condition"))
         if condition:
             docs = [d for d in docs if metadata_matches(d.get("meta_fields") or {}, condition)]
-        docs = [d for d in docs if _metadata_filter(d.get("meta_fields") or {},
-                                                    params.get("metadata"))]
+        docs = [
+            d for d in docs if _metadata_filter(d.get("meta_fields") or {}, params.get("metadata"))
+        ]
         if is_desc(params.get("return_empty_metadata"), default=False):
             docs = [d for d in docs if not d.get("meta_fields")]
     key = (lambda d: d["name"].lower()) if orderby == "name" else (lambda d: d.get(orderby, 0))
@@ -217,8 +252,16 @@ def _valid_meta(meta: Any) -> bool:
 def reset_document(state: ServerState, doc: Json) -> None:
     state.worker.cancel(doc["id"])
     state.store.delete_document_chunks(doc["id"])
-    doc.update({"run": "UNSTART", "progress": 0.0, "progress_msg": "", "chunk_count": 0,
-                "token_count": 0, "process_duration": 0.0})
+    doc.update(
+        {
+            "run": "UNSTART",
+            "progress": 0.0,
+            "progress_msg": "",
+            "chunk_count": 0,
+            "token_count": 0,
+            "process_duration": 0.0,
+        }
+    )
 
 
 @endpoint
@@ -247,16 +290,22 @@ async def update_document(request: Request) -> Response:
             doc["name"] = doc["location"] = name
         if "meta_fields" in req:
             if not _valid_meta(req["meta_fields"]):
-                raise ApiError(102, "The type is not supported in meta_fields: use str, int, "
-                                    "float or lists of them.")
+                raise ApiError(
+                    102,
+                    "The type is not supported in meta_fields: use str, int, "
+                    "float or lists of them.",
+                )
             doc["meta_fields"] = req["meta_fields"]
         if "enabled" in req:
             enabled = req["enabled"]
             if state.old:
                 enabled = int(bool(enabled))
             elif not isinstance(enabled, int) or isinstance(enabled, bool):
-                raise ApiError(102, "Field: <enabled> - Message: <Input should be a valid "
-                                    f"integer> - Value: <{enabled}>")
+                raise ApiError(
+                    102,
+                    "Field: <enabled> - Message: <Input should be a valid "
+                    f"integer> - Value: <{enabled}>",
+                )
             if enabled not in (0, 1):
                 raise ApiError(102, "`enabled` should be 0 or 1.")
             doc["status"] = str(enabled)
@@ -267,15 +316,27 @@ async def update_document(request: Request) -> Response:
                 validate_parser_config(req["parser_config"])
             except ApiError as exc:
                 raise ApiError(102, exc.message) from None
-            doc["parser_config"] = deep_merge(doc.get("parser_config") or {},
-                                              req["parser_config"])
+            doc["parser_config"] = deep_merge(doc.get("parser_config") or {}, req["parser_config"])
         if "chunk_method" in req:
             method = req["chunk_method"]
             if not method:
                 raise ApiError(102, "`chunk_method` (empty string) is not valid")
-            allowed = {"naive", "manual", "qa", "table", "paper", "book", "laws",
-                       "presentation", "picture", "one", "knowledge_graph", "email", "audio",
-                       "tag"}
+            allowed = {
+                "naive",
+                "manual",
+                "qa",
+                "table",
+                "paper",
+                "book",
+                "laws",
+                "presentation",
+                "picture",
+                "one",
+                "knowledge_graph",
+                "email",
+                "audio",
+                "tag",
+            }
             if method not in allowed:
                 raise ApiError(102, f"`chunk_method` {method} doesn't exist")
             if method != doc["chunk_method"]:
@@ -333,7 +394,7 @@ async def delete_documents(request: Request) -> Response:
     docs = state.store.all("document", ds["id"])
     if state.old and not ids:
         targets = docs
-    elif ids and delete_all or (not ids and not delete_all):
+    elif (ids and delete_all) or (not ids and not delete_all):
         raise ApiError(
             102, f"should either provide doc ids or set delete_all(true), dataset: {ds['id']}. "
         )
@@ -345,8 +406,11 @@ async def delete_documents(request: Request) -> Response:
         by_id = {d["id"]: d for d in docs}
         missing = [i for i in ids if i not in by_id]
         if missing:
-            raise ApiError(102, f"These documents do not belong to dataset {ds['id']} or "
-                                f"Document not found: {', '.join(map(str, missing))}")
+            raise ApiError(
+                102,
+                f"These documents do not belong to dataset {ds['id']} or "
+                f"Document not found: {', '.join(map(str, missing))}",
+            )
         targets = [by_id[i] for i in dict.fromkeys(ids)]
     for doc in targets:
         delete_document(state, doc)
@@ -368,8 +432,9 @@ def _document_ids(req: Json) -> list[str]:
 def start_parsing(state: ServerState, doc: Json) -> None:
     with state.store.lock:
         reset_document(state, doc)
-        doc.update({"run": "RUNNING", "progress": 0.0, "progress_msg": "",
-                    "process_begin_at": stamp_now()})
+        doc.update(
+            {"run": "RUNNING", "progress": 0.0, "progress_msg": "", "process_begin_at": stamp_now()}
+        )
         state.store.put("document", doc)
         state.worker.submit(doc["id"])
 
@@ -432,7 +497,8 @@ async def stop_chunks(request: Request) -> Response:
     for doc in found:
         if doc.get("run") != "RUNNING":
             raise ApiError(
-                102, "Can't stop parsing document that has not started or already completed",
+                102,
+                "Can't stop parsing document that has not started or already completed",
                 data={"error_code": "DOC_STOP_PARSING_INVALID_STATE"},
             )
     for doc in found:

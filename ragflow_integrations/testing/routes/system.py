@@ -29,8 +29,14 @@ async def healthz(request: Request) -> Response:
         db = "ok"
     except Exception:
         db = "nok"
-    body = {"db": db, "redis": "ok", "doc_engine": db, "storage": db,
-            "status": "ok" if db == "ok" else "nok", "_meta": {"stand_in": state.stand_in}}
+    body = {
+        "db": db,
+        "redis": "ok",
+        "doc_engine": db,
+        "storage": db,
+        "status": "ok" if db == "ok" else "nok",
+        "_meta": {"stand_in": state.stand_in},
+    }
     return JSONResponse(body, status_code=200 if db == "ok" else 500)
 
 
