@@ -1,0 +1,89 @@
+"""One place where the LlamaIndex adapters get their sync and async RAGFlow clients.
+
+Every adapter accepts ``client=`` / ``async_client=`` (ready clients, shared and owned by the
+caller) or ``api_key=`` / ``base_url=`` (falling back to ``RAGFLOW_API_KEY`` /
+``RAGFLOW_BASE_URL``). Clients are created on first use, so a component used only synchronously
+never builds an async client and the other way round.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ragflow_integrations import AsyncRAGFlow, RAGFlow
+
+
+class ClientPair:
+    """Lazily built sync and async clients sharing one set of credentials.
+
+    The API key is never stored on this object: a client built from ``api_key`` keeps it, and a
+    missing twin client is built from the same arguments.
+    """
+
+    __slots__ = ("_async", "_client_kwargs", "_sync")
+
+    def __init__(
+        self,
+        *,
+        client: RAGFlow | None = None,
+        async_client: AsyncRAGFlow | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        **client_kwargs: Any,
+    ) -> None:
+        if client is not None and not isinstance(client, RAGFlow):
+            raise TypeError(
+                f"client must be a ragflow_integrations.RAGFlow, got {type(client).__name__}; "
+                "pass an AsyncRAGFlow as async_client= instead"
+            )
+        if async_client is not None and not isinstance(async_client, AsyncRAGFlow):
+            raise TypeError(
+                f"async_client must be a ragflow_integrations.AsyncRAGFlow, got "
+                f"{type(async_client).__name__}; pass a RAGFlow as client= instead"
+            )
+        self._sync = client
+        self._async = async_client
+        kwargs = dict(client_kwargs)
+        if api_key is not None:
+            kwargs["api_key"] = api_key
+        if base_url is not None:
+            kwargs["base_url"] = base_url
+        self._client_kwargs = kwargs
+        if client is None and async_client is None:
+            # Fail at construction (not at the first query) when no key is configured anywhere.
+            self._sync = RAGFlow(**self._client_kwargs)
+
+    @property
+    def sync(self) -> RAGFlow:
+        """The sync client, built on first use from the constructor arguments or the twin."""
+        if self._sync is None:
+            self._sync = RAGFlow(**self._twin_kwargs(self._async))
+        return self._sync
+
+    @property
+    def async_(self) -> AsyncRAGFlow:
+        """The async client, built on first use from the constructor arguments or the twin."""
+        if self._async is None:
+            self._async = AsyncRAGFlow(**self._twin_kwargs(self._sync))
+        return self._async
+
+    def _twin_kwargs(self, other: RAGFlow | AsyncRAGFlow | None) -> dict[str, Any]:
+        if self._client_kwargs or other is None:
+            return dict(self._client_kwargs)
+        return twin_client_kwargs(other)
+
+
+def twin_client_kwargs(client: RAGFlow | AsyncRAGFlow) -> dict[str, Any]:
+    """Constructor arguments that rebuild ``client`` (same key, URL, timeouts) for the other mode.
+
+    The client has no public accessor for its key, so this reads its transport options.
+    """
+    options = client._options
+    return {
+        "api_key": options.api_key,
+        "base_url": options.api_base,
+        "timeout": options.timeout,
+        "connect_timeout": options.connect_timeout,
+        "max_retries": options.max_retries,
+        "verify": options.verify,
+    }

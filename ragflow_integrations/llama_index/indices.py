@@ -1,0 +1,506 @@
+"""``RAGFlowIndex``: a RAGFlow dataset as a LlamaIndex managed index (the ingestion sink).
+
+Modelled on LlamaCloud's managed index: RAGFlow chunks and embeds on the server, so the index takes
+whole ``Document``s, uploads each one's text as a ``.txt`` file whose ``meta_fields`` carry the
+document's metadata plus its ``ref_doc_id`` and a content hash, starts parsing and waits (with a
+deadline) until the server has chunked it. Queries go through :class:`RAGFlowRetriever`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.base.base_query_engine import BaseQueryEngine
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.chat_engine.types import BaseChatEngine, ChatMode
+from llama_index.core.data_structs.data_structs import IndexDict
+from llama_index.core.indices.managed.base import BaseManagedIndex
+from llama_index.core.llms.utils import LLMType
+from llama_index.core.schema import BaseNode, Document, TransformComponent
+from llama_index.core.storage.docstore.types import RefDocInfo
+from llama_index.core.storage.storage_context import StorageContext
+
+from ragflow_integrations import AsyncRAGFlow, NotFoundError, RAGFlow
+from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
+from ragflow_integrations.llama_index._clients import ClientPair
+from ragflow_integrations.llama_index.retrievers import RAGFlowRetriever
+
+#: ``meta_fields`` key holding the LlamaIndex document id (``Document.id_`` / ``ref_doc_id``).
+REF_DOC_ID_KEY = "ref_doc_id"
+#: ``meta_fields`` key holding ``Document.hash`` (text + metadata) at upload time.
+REF_DOC_HASH_KEY = "ref_doc_hash"
+
+_RETRIEVER_ARGS = frozenset(
+    {
+        "document_ids",
+        "similarity_top_k",
+        "similarity_threshold",
+        "vector_similarity_weight",
+        "top_k",
+        "rerank_id",
+        "keyword",
+        "highlight",
+        "metadata_condition",
+        "cross_languages",
+        "use_kg",
+        "include_document_metadata",
+        "callback_manager",
+        "verbose",
+    }
+)
+_NODE_LEVEL = (
+    "RAGFlow parses, chunks and embeds documents on the server, so a RAGFlowIndex works on whole "
+    "documents: "
+)
+
+
+class RAGFlowIndex(BaseManagedIndex):
+    """A RAGFlow dataset used as a LlamaIndex index.
+
+    Args:
+        dataset_id: The dataset to use. Or ``dataset_name`` (looked up by exact name; created when
+            ``create_if_missing=True``, with ``dataset_kwargs`` passed to ``create_dataset``).
+        client / async_client / api_key / base_url: how to reach RAGFlow (env fallback
+            ``RAGFLOW_API_KEY`` / ``RAGFLOW_BASE_URL``).
+        parse_timeout: Deadline in seconds for the server to parse each insert batch
+            (``ParseTimeoutError`` after it).
+        poll_interval: Seconds between parse-status polls.
+        show_progress: Show a progress bar while waiting for parsing.
+        batch_size: Documents uploaded per request.
+    """
+
+    def __init__(
+        self,
+        dataset_id: str | None = None,
+        *,
+        dataset_name: str | None = None,
+        create_if_missing: bool = False,
+        dataset_kwargs: dict[str, Any] | None = None,
+        client: RAGFlow | None = None,
+        async_client: AsyncRAGFlow | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        parse_timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        show_progress: bool = False,
+        batch_size: int = 32,
+        callback_manager: CallbackManager | None = None,
+        storage_context: StorageContext | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if (dataset_id is None) == (dataset_name is None):
+            raise ValueError("pass exactly one of dataset_id= or dataset_name=")
+        self._clients = ClientPair(
+            client=client, async_client=async_client, api_key=api_key, base_url=base_url
+        )
+        self._parse_timeout = parse_timeout
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._dataset = self._resolve_dataset(
+            dataset_id, dataset_name, create_if_missing, dataset_kwargs or {}
+        )
+        self._async_dataset: Any = None
+        super().__init__(
+            index_struct=IndexDict(),
+            storage_context=storage_context,
+            callback_manager=callback_manager,
+            show_progress=show_progress,
+            **kwargs,
+        )
+
+    def _resolve_dataset(
+        self,
+        dataset_id: str | None,
+        dataset_name: str | None,
+        create_if_missing: bool,
+        dataset_kwargs: dict[str, Any],
+    ) -> Any:
+        client = self._clients.sync
+        if dataset_id is not None:
+            return client.get_dataset(id=dataset_id)
+        assert dataset_name is not None
+        try:
+            return client.get_dataset(name=dataset_name)
+        except NotFoundError:
+            if not create_if_missing:
+                raise
+        return client.create_dataset(name=dataset_name, **dataset_kwargs)
+
+    # ----- identity ---------------------------------------------------------------------------
+    @property
+    def dataset_id(self) -> str:
+        """The RAGFlow dataset behind this index."""
+        return str(self._dataset.id)
+
+    @property
+    def dataset(self) -> Any:
+        """The sync ``DataSet`` object behind this index."""
+        return self._dataset
+
+    @property
+    def client(self) -> RAGFlow:
+        return self._clients.sync
+
+    @property
+    def async_client(self) -> AsyncRAGFlow:
+        return self._clients.async_
+
+    async def _adataset(self) -> Any:
+        if self._async_dataset is None:
+            self._async_dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
+        return self._async_dataset
+
+    # ----- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_documents(  # type: ignore[override]
+        cls,
+        documents: Sequence[Document],
+        storage_context: StorageContext | None = None,
+        show_progress: bool = False,
+        callback_manager: CallbackManager | None = None,
+        transformations: list[TransformComponent] | None = None,
+        **kwargs: Any,
+    ) -> RAGFlowIndex:
+        """Open (or with ``create_if_missing=True`` create) a dataset and ingest ``documents``.
+
+        ``kwargs`` are the constructor's (``dataset_id`` or ``dataset_name``, client settings, ...).
+        ``transformations`` are not supported: RAGFlow chunks with the dataset's ``chunk_method``.
+        """
+        if transformations:
+            raise NotImplementedError(
+                _NODE_LEVEL + "LlamaIndex transformations do not apply. Choose the server-side "
+                "chunking with dataset_kwargs={'chunk_method': ..., 'parser_config': {...}}."
+            )
+        index = cls(
+            storage_context=storage_context,
+            show_progress=show_progress,
+            callback_manager=callback_manager,
+            **kwargs,
+        )
+        index.insert_documents(documents)
+        return index
+
+    # ----- inserting --------------------------------------------------------------------------
+    def insert(self, document: Document, **insert_kwargs: Any) -> None:
+        """Upload one document, start parsing and wait until RAGFlow has chunked it."""
+        self.insert_documents([document], **insert_kwargs)
+
+    async def ainsert(self, document: Document, **insert_kwargs: Any) -> None:
+        """Async twin of :meth:`insert`."""
+        await self.ainsert_documents([document], **insert_kwargs)
+
+    def insert_documents(self, documents: Sequence[Document], **insert_kwargs: Any) -> list[str]:
+        """Upload several documents in batches, parse them, wait; return their RAGFlow ids."""
+        if not documents:
+            return []
+        with self._callback_manager.as_trace("insert"):
+            uploaded = ingest_documents(
+                self._dataset, [_to_ingest_item(d) for d in documents], **self._ingest_kwargs()
+            )
+            for document in documents:
+                self.docstore.set_document_hash(document.id_, document.hash)
+        return [str(d.id) for d in uploaded]
+
+    async def ainsert_documents(
+        self, documents: Sequence[Document], **insert_kwargs: Any
+    ) -> list[str]:
+        """Async twin of :meth:`insert_documents`."""
+        if not documents:
+            return []
+        dataset = await self._adataset()
+        with self._callback_manager.as_trace("ainsert"):
+            uploaded = await aingest_documents(
+                dataset, [_to_ingest_item(d) for d in documents], **self._ingest_kwargs()
+            )
+            for document in documents:
+                await self.docstore.aset_document_hash(document.id_, document.hash)
+        return [str(d.id) for d in uploaded]
+
+    def _ingest_kwargs(self) -> dict[str, Any]:
+        return {
+            "timeout": self._parse_timeout,
+            "poll_interval": self._poll_interval,
+            "show_progress": self._show_progress,
+            "batch_size": self._batch_size,
+        }
+
+    # ----- deleting and updating --------------------------------------------------------------
+    def delete_ref_doc(
+        self, ref_doc_id: str, delete_from_docstore: bool = False, **delete_kwargs: Any
+    ) -> None:
+        """Delete the RAGFlow document(s) uploaded for ``ref_doc_id`` (or with that RAGFlow id)."""
+        ids = [d.id for d in self._dataset.iter_documents() if _matches(d, ref_doc_id)]
+        if ids:
+            self._dataset.delete_documents(ids=ids)
+        if delete_from_docstore:
+            self.docstore.delete_ref_doc(ref_doc_id, raise_error=False)
+            self.docstore.delete_document(ref_doc_id, raise_error=False)
+
+    async def adelete_ref_doc(
+        self, ref_doc_id: str, delete_from_docstore: bool = False, **delete_kwargs: Any
+    ) -> None:
+        """Async twin of :meth:`delete_ref_doc`."""
+        dataset = await self._adataset()
+        ids = [d.id async for d in dataset.iter_documents() if _matches(d, ref_doc_id)]
+        if ids:
+            await dataset.delete_documents(ids=ids)
+        if delete_from_docstore:
+            await self.docstore.adelete_ref_doc(ref_doc_id, raise_error=False)
+            await self.docstore.adelete_document(ref_doc_id, raise_error=False)
+
+    def update_ref_doc(self, document: Document, **update_kwargs: Any) -> None:
+        """Replace the uploaded copy of ``document`` (delete, upload, parse, wait)."""
+        self.delete_ref_doc(document.id_)
+        self.insert(document)
+
+    async def aupdate_ref_doc(self, document: Document, **update_kwargs: Any) -> None:
+        """Async twin of :meth:`update_ref_doc`."""
+        await self.adelete_ref_doc(document.id_)
+        await self.ainsert(document)
+
+    def refresh_ref_docs(self, documents: Sequence[Document], **update_kwargs: Any) -> list[bool]:
+        """Upload only new or changed documents; return one flag per document (True = uploaded).
+
+        Change detection compares ``Document.hash`` (text and metadata) with the hash stored in the
+        uploaded copy's ``meta_fields``, so it works across processes and machines. Stale copies of
+        changed documents are deleted in one request; new and changed ones are uploaded in one
+        batch.
+        """
+        stored = _stored_hashes(self._dataset.iter_documents())
+        flags, stale, fresh = _plan_refresh(documents, stored)
+        if stale:
+            self._dataset.delete_documents(ids=stale)
+        self.insert_documents(fresh)
+        return flags
+
+    async def arefresh_ref_docs(
+        self, documents: Sequence[Document], **update_kwargs: Any
+    ) -> list[bool]:
+        """Async twin of :meth:`refresh_ref_docs`."""
+        dataset = await self._adataset()
+        stored = _stored_hashes([d async for d in dataset.iter_documents()])
+        flags, stale, fresh = _plan_refresh(documents, stored)
+        if stale:
+            await dataset.delete_documents(ids=stale)
+        await self.ainsert_documents(fresh)
+        return flags
+
+    @property
+    def ref_doc_info(self) -> dict[str, RefDocInfo]:
+        """Every document of the dataset: ``ref_doc_id`` (or RAGFlow id) -> chunk ids, metadata."""
+        info: dict[str, RefDocInfo] = {}
+        for document in self._dataset.iter_documents():
+            meta = dict(document.meta_fields or {})
+            key = str(meta.get(REF_DOC_ID_KEY) or document.id)
+            meta.update(
+                {
+                    "ragflow_document_id": document.id,
+                    "document_name": document.name,
+                    "run": document.run,
+                }
+            )
+            node_ids = [str(chunk.id) for chunk in document.iter_chunks()]
+            info[key] = RefDocInfo(node_ids=node_ids, metadata=meta)
+        return info
+
+    # ----- node-level operations RAGFlow does not have -----------------------------------------
+    def _insert(self, nodes: Sequence[BaseNode], **insert_kwargs: Any) -> None:
+        raise NotImplementedError(
+            _NODE_LEVEL + "pre-chunked nodes cannot be inserted. Insert Documents with insert() / "
+            "from_documents(), or add chunks to an existing RAGFlow document with "
+            "client.get_dataset(id=...).list_documents(id=...)[0].add_chunk(content)."
+        )
+
+    def insert_nodes(self, nodes: Sequence[BaseNode], **insert_kwargs: Any) -> None:
+        self._insert(nodes)
+
+    async def ainsert_nodes(self, nodes: Sequence[BaseNode], **insert_kwargs: Any) -> None:
+        self._insert(nodes)
+
+    def _delete_node(self, node_id: str, **delete_kwargs: Any) -> None:
+        raise NotImplementedError(
+            _NODE_LEVEL + "nodes cannot be deleted one by one through the index. Use "
+            "delete_ref_doc(ref_doc_id) to remove a document and all its chunks, or "
+            "Document.delete_chunks(chunk_ids=[...]) on the RAGFlow client."
+        )
+
+    def delete_nodes(
+        self, node_ids: list[str], delete_from_docstore: bool = False, **delete_kwargs: Any
+    ) -> None:
+        self._delete_node(node_ids[0] if node_ids else "")
+
+    async def adelete_nodes(
+        self, node_ids: list[str], delete_from_docstore: bool = False, **delete_kwargs: Any
+    ) -> None:
+        self._delete_node(node_ids[0] if node_ids else "")
+
+    def _build_index_from_nodes(self, nodes: Sequence[BaseNode], **build_kwargs: Any) -> IndexDict:
+        raise NotImplementedError(
+            _NODE_LEVEL + "an index cannot be built from nodes. Use RAGFlowIndex.from_documents()."
+        )
+
+    # ----- querying ---------------------------------------------------------------------------
+    def as_retriever(self, **kwargs: Any) -> BaseRetriever:
+        """A :class:`RAGFlowRetriever` over this dataset (retriever options as keywords)."""
+        dataset_ids = kwargs.pop("dataset_ids", None) or [self.dataset_id]
+        return RAGFlowRetriever(
+            dataset_ids,
+            client=self._clients.sync,
+            async_client=self._clients.async_,
+            **kwargs,
+        )
+
+    def as_query_engine(self, llm: LLMType | None = None, **kwargs: Any) -> BaseQueryEngine:
+        """A ``RetrieverQueryEngine`` over :meth:`as_retriever`; the answer comes from ``llm``.
+
+        Retriever options go to the retriever, the rest to ``RetrieverQueryEngine.from_args``.
+        """
+        from llama_index.core.llms.utils import resolve_llm
+        from llama_index.core.query_engine.retriever_query_engine import RetrieverQueryEngine
+        from llama_index.core.settings import Settings
+
+        retriever_kwargs, engine_kwargs = _split_retriever_kwargs(kwargs)
+        retriever = self.as_retriever(**retriever_kwargs)
+        resolved = (
+            resolve_llm(llm, callback_manager=self._callback_manager) if llm else Settings.llm
+        )
+        return RetrieverQueryEngine.from_args(retriever, llm=resolved, **engine_kwargs)
+
+    def as_chat_engine(
+        self,
+        chat_mode: ChatMode = ChatMode.BEST,
+        llm: LLMType | None = None,
+        **kwargs: Any,
+    ) -> BaseChatEngine:
+        """A chat engine over this dataset.
+
+        With ``chat_id=...`` the answer comes from that RAGFlow chat assistant (server-side session,
+        :class:`RAGFlowChatEngine`). Otherwise a LlamaIndex chat engine of ``chat_mode`` runs on a
+        local ``llm`` over :meth:`as_retriever`.
+        """
+        chat_id = kwargs.pop("chat_id", None)
+        if chat_id is not None:
+            from ragflow_integrations.llama_index.chat_engine import RAGFlowChatEngine
+
+            return RAGFlowChatEngine(
+                chat_id,
+                client=self._clients.sync,
+                async_client=self._clients.async_,
+                **kwargs,
+            )
+        from llama_index.core.chat_engine import (
+            CondensePlusContextChatEngine,
+            CondenseQuestionChatEngine,
+            ContextChatEngine,
+            SimpleChatEngine,
+        )
+        from llama_index.core.llms.utils import resolve_llm
+        from llama_index.core.settings import Settings
+
+        resolved = (
+            resolve_llm(llm, callback_manager=self._callback_manager) if llm else Settings.llm
+        )
+        retriever_kwargs, engine_kwargs = _split_retriever_kwargs(kwargs)
+        if chat_mode == ChatMode.CONDENSE_QUESTION:
+            query_engine = self.as_query_engine(llm=resolved, **retriever_kwargs)
+            return CondenseQuestionChatEngine.from_defaults(
+                query_engine=query_engine, llm=resolved, **engine_kwargs
+            )
+        if chat_mode == ChatMode.CONTEXT:
+            return ContextChatEngine.from_defaults(
+                retriever=self.as_retriever(**retriever_kwargs), llm=resolved, **engine_kwargs
+            )
+        if chat_mode in (ChatMode.CONDENSE_PLUS_CONTEXT, ChatMode.BEST):
+            return CondensePlusContextChatEngine.from_defaults(
+                retriever=self.as_retriever(**retriever_kwargs), llm=resolved, **engine_kwargs
+            )
+        if chat_mode == ChatMode.SIMPLE:
+            return SimpleChatEngine.from_defaults(llm=resolved, **engine_kwargs)
+        raise ValueError(
+            f"chat mode {chat_mode!r} is not available; use ChatMode.BEST, CONTEXT, "
+            "CONDENSE_QUESTION, CONDENSE_PLUS_CONTEXT or SIMPLE, or pass chat_id= for a RAGFlow "
+            "chat assistant (agents: llama_index.core.agent.workflow with RAGFlowToolSpec)"
+        )
+
+
+# ----- helpers (module level so sync and async share them) ----------------------------------------
+_SAFE_NAME = re.compile(r"[^\w.\- ]+")
+
+
+def _to_ingest_item(document: Document) -> IngestItem:
+    """A LlamaIndex ``Document`` as a ``.txt`` upload carrying its metadata, id and hash."""
+    meta_fields = {k: _meta_value(v) for k, v in document.metadata.items() if v is not None}
+    meta_fields[REF_DOC_ID_KEY] = document.id_
+    meta_fields[REF_DOC_HASH_KEY] = document.hash
+    return IngestItem(
+        name=_file_name(document),
+        blob=document.get_content().encode("utf-8"),
+        meta_fields=meta_fields,
+    )
+
+
+def _file_name(document: Document) -> str:
+    """A readable ``.txt`` file name: the document's ``file_name`` metadata or its id."""
+    base = str(document.metadata.get("file_name") or document.id_)
+    base = _SAFE_NAME.sub("_", base).strip() or "document"
+    if not base.lower().endswith((".txt", ".md")):
+        base += ".txt"
+    return base[-200:]
+
+
+def _meta_value(value: Any) -> Any:
+    """RAGFlow ``meta_fields`` take str, int, float or lists of them; other values become JSON."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (list, tuple)) and all(
+        isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+    ):
+        return list(value)
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def _matches(document: Any, ref_doc_id: str) -> bool:
+    meta = document.meta_fields or {}
+    return bool(meta.get(REF_DOC_ID_KEY) == ref_doc_id or document.id == ref_doc_id)
+
+
+def _stored_hashes(documents: Any) -> dict[str, list[tuple[str, str | None]]]:
+    """``ref_doc_id`` -> [(RAGFlow document id, stored hash)] for documents uploaded by an index."""
+    stored: dict[str, list[tuple[str, str | None]]] = {}
+    for document in documents:
+        meta = document.meta_fields or {}
+        ref_doc_id = meta.get(REF_DOC_ID_KEY)
+        if ref_doc_id:
+            stored.setdefault(str(ref_doc_id), []).append(
+                (str(document.id), meta.get(REF_DOC_HASH_KEY))
+            )
+    return stored
+
+
+def _plan_refresh(
+    documents: Sequence[Document], stored: dict[str, list[tuple[str, str | None]]]
+) -> tuple[list[bool], list[str], list[Document]]:
+    """Which documents to upload (flags), which stale RAGFlow copies to delete first."""
+    flags: list[bool] = []
+    stale: list[str] = []
+    fresh: list[Document] = []
+    for document in documents:
+        copies = stored.get(document.id_, [])
+        unchanged = bool(copies) and all(h == document.hash for _, h in copies)
+        flags.append(not unchanged)
+        if not unchanged:
+            stale.extend(ragflow_id for ragflow_id, _ in copies)
+            fresh.append(document)
+    return flags, stale, fresh
+
+
+def _split_retriever_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    retriever = {k: v for k, v in kwargs.items() if k in _RETRIEVER_ARGS or k == "dataset_ids"}
+    engine = {k: v for k, v in kwargs.items() if k not in retriever}
+    return retriever, engine

@@ -1,0 +1,278 @@
+"""``RAGFlowLLM``: a RAGFlow chat assistant or agent as a LlamaIndex ``LLM``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, model_validator
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.llm import LLM
+
+from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations.llama_index._clients import ClientPair
+from ragflow_integrations.llama_index._nodes import chunks_to_reference_dicts
+
+DEFAULT_CONTEXT_WINDOW = 8192
+DEFAULT_NUM_OUTPUT = 512
+
+
+class RAGFlowLLM(LLM):
+    """A RAGFlow chat assistant (``chat_id``) or agent (``agent_id``) as a LlamaIndex chat LLM.
+
+    Stateless: every call sends the whole conversation and stores nothing on the server (a chat
+    assistant gets ``pass_all_history``; an agent, which takes one question, gets the last user
+    message). The server drops system messages, so ``system`` prompts must be configured on the
+    assistant. The assistant's citations come back with every response:
+    ``response.raw["reference"]`` and ``response.additional_kwargs["references"]`` (and on the
+    message) as a list of ``{"id", "text", "score", "metadata"}`` dicts. Streaming yields
+    ``delta``s (whatever the server's stream mode) and a last response carrying the references.
+    """
+
+    chat_id: str | None = Field(default=None, description="The RAGFlow chat assistant to use.")
+    agent_id: str | None = Field(default=None, description="The RAGFlow agent to use instead.")
+    model_name: str = Field(default="ragflow", description="Name reported in metadata.")
+    context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
+    num_output: int = Field(default=DEFAULT_NUM_OUTPUT, gt=0)
+    temperature: float | None = Field(
+        default=None, description="Per-request temperature (assistant's own setting if None)."
+    )
+    max_tokens: int | None = Field(
+        default=None, description="Per-request output cap (assistant's own setting if None)."
+    )
+
+    _clients: ClientPair = PrivateAttr()
+
+    def __init__(
+        self,
+        chat_id: str | None = None,
+        *,
+        agent_id: str | None = None,
+        client: RAGFlow | None = None,
+        async_client: AsyncRAGFlow | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        callback_manager: CallbackManager | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            chat_id=chat_id, agent_id=agent_id, callback_manager=callback_manager, **kwargs
+        )
+        self._clients = ClientPair(
+            client=client, async_client=async_client, api_key=api_key, base_url=base_url
+        )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RAGFlowLLM:
+        if (self.chat_id is None) == (self.agent_id is None):
+            raise ValueError("RAGFlowLLM needs exactly one of chat_id= or agent_id=")
+        return self
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "RAGFlowLLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.context_window,
+            num_output=self.num_output,
+            is_chat_model=True,
+            is_function_calling_model=False,
+            model_name=self.model_name,
+        )
+
+    # ----- request building -------------------------------------------------------------------
+    def _chat_messages(self, messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
+        wire = [
+            {"role": m.role.value, "content": m.content or ""}
+            for m in messages
+            if m.role in (MessageRole.USER, MessageRole.ASSISTANT)
+        ]
+        if not wire or wire[-1]["role"] != MessageRole.USER.value:
+            raise ValueError("the last message sent to a RAGFlow assistant must be a user message")
+        return wire
+
+    def _extra(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        extra = {k: v for k, v in kwargs.items() if k not in ("formatted",)}
+        if self.temperature is not None:
+            extra.setdefault("temperature", self.temperature)
+        if self.max_tokens is not None:
+            extra.setdefault("max_tokens", self.max_tokens)
+        return extra
+
+    def _call_sync(self, messages: Sequence[ChatMessage], stream: bool, **kwargs: Any) -> Any:
+        wire = self._chat_messages(messages)
+        client = self._clients.sync
+        if self.agent_id is not None:
+            return client.agent_completion(self.agent_id, wire[-1]["content"], stream=stream)
+        assert self.chat_id is not None
+        return client.chat_completion(self.chat_id, wire, stream=stream, **self._extra(kwargs))
+
+    async def _call_async(
+        self, messages: Sequence[ChatMessage], stream: bool, **kwargs: Any
+    ) -> Any:
+        wire = self._chat_messages(messages)
+        client = self._clients.async_
+        if self.agent_id is not None:
+            return await client.agent_completion(self.agent_id, wire[-1]["content"], stream=stream)
+        assert self.chat_id is not None
+        return await client.chat_completion(
+            self.chat_id, wire, stream=stream, **self._extra(kwargs)
+        )
+
+    # ----- chat -------------------------------------------------------------------------------
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return _message_response(self._call_sync(messages, False, **kwargs))
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return _message_response(await self._call_async(messages, False, **kwargs))
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        events = self._call_sync(messages, True, **kwargs)
+
+        def gen() -> ChatResponseGen:
+            state = _StreamState()
+            for event in events:
+                response = state.push(event)
+                if response is not None:
+                    yield response
+            if not state.finished:
+                yield state.close()
+
+        return gen()
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        events = await self._call_async(messages, True, **kwargs)
+
+        async def gen() -> ChatResponseAsyncGen:
+            state = _StreamState()
+            async for event in events:
+                response = state.push(event)
+                if response is not None:
+                    yield response
+            if not state.finished:
+                yield state.close()
+
+        return gen()
+
+    # ----- completion (derived from chat) -----------------------------------------------------
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
+
+
+def _message_response(message: Any) -> ChatResponse:
+    """A non-streamed RAGFlow ``Message`` as a ``ChatResponse`` with its citations."""
+    references = chunks_to_reference_dicts(getattr(message, "reference", None) or [])
+    content = message.content or ""
+    extras: dict[str, Any] = {"references": references}
+    if getattr(message, "reasoning", None):
+        extras["reasoning"] = message.reasoning
+    raw = {
+        "answer": content,
+        "reference": references,
+        "session_id": getattr(message, "session_id", None),
+        "message_id": getattr(message, "id", None),
+    }
+    return ChatResponse(
+        message=ChatMessage(
+            role=MessageRole.ASSISTANT, content=content, additional_kwargs=dict(extras)
+        ),
+        raw=raw,
+        delta=None,
+        additional_kwargs=extras,
+    )
+
+
+class _StreamState:
+    """Turns normalised ``StreamEvent``s into ``ChatResponse`` deltas plus a final response."""
+
+    def __init__(self) -> None:
+        self.content = ""
+        self.reasoning = ""
+        self.finished = False
+        self.session_id: str | None = None
+        self.message_id: str | None = None
+
+    def push(self, event: Any) -> ChatResponse | None:
+        if self.finished:
+            return None
+        delta = event.delta or ""
+        self.content = event.content if event.content else self.content + delta
+        self.reasoning += getattr(event, "reasoning_delta", "") or ""
+        self.session_id = getattr(event, "session_id", None) or self.session_id
+        self.message_id = getattr(event, "message_id", None) or self.message_id
+        if not delta and not event.final:
+            return None
+        return self._response(delta, bool(event.final), event.reference)
+
+    def close(self) -> ChatResponse:
+        """The final response of a stream that ended without a final event (no references)."""
+        return self._response("", True, None)
+
+    def _response(self, delta: str, is_final: bool, reference: Any) -> ChatResponse:
+        extras: dict[str, Any] = {}
+        raw: dict[str, Any] = {
+            "answer": self.content,
+            "session_id": self.session_id,
+            "message_id": self.message_id,
+            "final": is_final,
+        }
+        if is_final:
+            self.finished = True
+            references = chunks_to_reference_dicts(reference or [])
+            extras["references"] = references
+            raw["reference"] = references
+            if self.reasoning:
+                extras["reasoning"] = self.reasoning
+        return ChatResponse(
+            message=ChatMessage(
+                role=MessageRole.ASSISTANT, content=self.content, additional_kwargs=dict(extras)
+            ),
+            delta=delta,
+            raw=raw,
+            additional_kwargs=extras,
+        )

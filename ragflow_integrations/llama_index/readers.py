@@ -1,0 +1,167 @@
+"""``RAGFlowReader``: a dataset's parsed content as LlamaIndex ``Document``s."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any, Literal
+
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.readers.base import BasePydanticReader
+from llama_index.core.schema import Document as LIDocument
+
+from ragflow_integrations import AsyncRAGFlow, Chunk, RAGFlow
+from ragflow_integrations.llama_index._clients import ClientPair
+from ragflow_integrations.llama_index._nodes import NOISY_METADATA_KEYS
+from ragflow_integrations.mapping import chunk_to_record
+
+_DONE = "DONE"
+
+
+class RAGFlowReader(BasePydanticReader):
+    """Read a RAGFlow dataset back as LlamaIndex ``Document``s, lazily and page by page.
+
+    ``mode="documents"`` yields one ``Document`` per parsed RAGFlow document (its chunks joined in
+    server order, id = the RAGFlow document id); ``mode="chunks"`` yields one ``Document`` per chunk
+    (id = the chunk id). Either way the metadata holds the document name and id, the dataset id and
+    the document's own ``meta_fields``. Memory stays constant in the dataset size: documents and
+    chunks are fetched one page at a time (at most one document's chunks are held in
+    ``documents`` mode).
+
+    Documents that are not parsed yet (``run != "DONE"``) are skipped unless ``only_parsed=False``.
+    """
+
+    is_remote: bool = True
+    dataset_id: str = Field(description="The RAGFlow dataset to read.")
+    mode: Literal["documents", "chunks"] = Field(
+        default="documents", description="One Document per RAGFlow document, or per chunk."
+    )
+    document_ids: list[str] | None = Field(
+        default=None, description="Read only these documents (default: every document)."
+    )
+    keywords: str | None = Field(
+        default=None, description="Only documents whose name contains this text."
+    )
+    only_parsed: bool = Field(default=True, description="Skip documents not parsed yet.")
+    chunk_separator: str = Field(
+        default="\n\n", description="Joins a document's chunks in documents mode."
+    )
+
+    _clients: ClientPair = PrivateAttr()
+
+    def __init__(
+        self,
+        dataset_id: str,
+        *,
+        client: RAGFlow | None = None,
+        async_client: AsyncRAGFlow | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        **fields: Any,
+    ) -> None:
+        super().__init__(dataset_id=dataset_id, **fields)
+        self._clients = ClientPair(
+            client=client, async_client=async_client, api_key=api_key, base_url=base_url
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "RAGFlowReader"
+
+    # ----- sync -------------------------------------------------------------------------------
+    def lazy_load_data(self, *args: Any, **load_kwargs: Any) -> Iterator[LIDocument]:
+        """Yield the dataset's content one ``Document`` at a time."""
+        dataset = self._clients.sync.get_dataset(id=self.dataset_id)
+        for document in self._iter_selected(dataset):
+            meta = _document_metadata(document)
+            if self.mode == "chunks":
+                for chunk in document.iter_chunks():
+                    yield _chunk_document(chunk, meta)
+            else:
+                texts = [chunk.content or "" for chunk in document.iter_chunks()]
+                yield _whole_document(document.id, texts, meta, self.chunk_separator)
+
+    def _iter_selected(self, dataset: Any) -> Iterator[Any]:
+        if self.document_ids:
+            for document_id in self.document_ids:
+                for document in dataset.list_documents(id=document_id):
+                    if self._wanted(document):
+                        yield document
+            return
+        for document in dataset.iter_documents(keywords=self.keywords):
+            if self._wanted(document):
+                yield document
+
+    # ----- async ------------------------------------------------------------------------------
+    async def alazy_load_data(  # type: ignore[override]
+        self, *args: Any, **load_kwargs: Any
+    ) -> AsyncIterator[LIDocument]:
+        """Async twin of :meth:`lazy_load_data`: an async generator over the same ``Document``s.
+
+        Unlike the base class (which runs the sync loader in a thread), this uses the async client.
+        """
+        dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
+        async for document in self._aiter_selected(dataset):
+            meta = _document_metadata(document)
+            if self.mode == "chunks":
+                async for chunk in document.iter_chunks():
+                    yield _chunk_document(chunk, meta)
+            else:
+                texts = [chunk.content or "" async for chunk in document.iter_chunks()]
+                yield _whole_document(document.id, texts, meta, self.chunk_separator)
+
+    async def _aiter_selected(self, dataset: Any) -> AsyncIterator[Any]:
+        if self.document_ids:
+            for document_id in self.document_ids:
+                for document in await dataset.list_documents(id=document_id):
+                    if self._wanted(document):
+                        yield document
+            return
+        async for document in dataset.iter_documents(keywords=self.keywords):
+            if self._wanted(document):
+                yield document
+
+    async def aload_data(self, *args: Any, **load_kwargs: Any) -> list[LIDocument]:
+        """Every ``Document`` of :meth:`alazy_load_data` in a list (native async, no thread)."""
+        return [document async for document in self.alazy_load_data(*args, **load_kwargs)]
+
+    def _wanted(self, document: Any) -> bool:
+        return not self.only_parsed or str(getattr(document, "run", "")).upper() == _DONE
+
+
+def _document_metadata(document: Any) -> dict[str, Any]:
+    """Provenance of a RAGFlow document plus its own ``meta_fields``."""
+    meta: dict[str, Any] = dict(getattr(document, "meta_fields", None) or {})
+    meta.update(
+        {
+            "document_id": document.id,
+            "document_name": document.name,
+            "dataset_id": document.dataset_id,
+        }
+    )
+    return meta
+
+
+def _chunk_document(chunk: Chunk, document_meta: Mapping[str, Any]) -> LIDocument:
+    record = chunk_to_record(chunk, document_meta=dict(document_meta))
+    metadata = {k: v for k, v in record.metadata.items() if v is not None}
+    for key in ("document_id", "document_name", "dataset_id"):
+        if not metadata.get(key):  # listed chunks may leave these blank
+            metadata[key] = document_meta.get(key)
+    for key in ("similarity", "vector_similarity", "term_similarity"):
+        metadata.pop(key, None)  # a listed chunk has no search score
+    return _with_exclusions(LIDocument(id_=record.id, text=record.text, metadata=metadata))
+
+
+def _whole_document(
+    document_id: str, texts: list[str], metadata: dict[str, Any], separator: str
+) -> LIDocument:
+    text = separator.join(t for t in texts if t)
+    metadata = {**metadata, "chunk_count": len(texts)}
+    return _with_exclusions(LIDocument(id_=document_id, text=text, metadata=metadata))
+
+
+def _with_exclusions(document: LIDocument) -> LIDocument:
+    hidden = [k for k in (*NOISY_METADATA_KEYS, "chunk_count") if k in document.metadata]
+    document.excluded_llm_metadata_keys = list(hidden)
+    document.excluded_embed_metadata_keys = list(hidden)
+    return document

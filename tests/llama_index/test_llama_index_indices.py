@@ -1,0 +1,188 @@
+"""RAGFlowIndex (the managed-index ingestion sink) against recorded traffic of the local server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from llama_index.core import Document
+from llama_index.core.llms import MockLLM
+from llama_index.core.schema import NodeRelationship, TextNode
+
+from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations.llama_index import RAGFlowIndex, RAGFlowReader
+from ragflow_integrations.llama_index import indices as indices_module
+
+DOCS = [
+    Document(
+        id_="doc-falcon",
+        text="The Falcon-3 drone carries a payload of 780 grams and flies for 41 minutes.",
+        metadata={"file_name": "falcon.txt", "team": "aero", "year": 2030},
+    ),
+    Document(
+        id_="doc-basil",
+        text="Grandmother Okafor's basil pesto uses toasted cashews instead of pine nuts.",
+        metadata={"file_name": "pesto.txt", "team": "kitchen", "year": 2029},
+    ),
+]
+
+
+def _index(client: RAGFlow, aclient: AsyncRAGFlow | None, name: str, poll: float) -> RAGFlowIndex:
+    return RAGFlowIndex.from_documents(
+        DOCS,
+        dataset_name=name,
+        create_if_missing=True,
+        client=client,
+        async_client=aclient,
+        poll_interval=poll,
+        parse_timeout=60.0,
+    )
+
+
+def _count_uploads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the name of every item the index hands to the shared ingestion helper."""
+    uploaded: list[str] = []
+    real_sync, real_async = indices_module.ingest_documents, indices_module.aingest_documents
+
+    def sync_spy(dataset: Any, items: Any, **kwargs: Any) -> Any:
+        uploaded.extend(item.name for item in items)
+        return real_sync(dataset, items, **kwargs)
+
+    async def async_spy(dataset: Any, items: Any, **kwargs: Any) -> Any:
+        uploaded.extend(item.name for item in items)
+        return await real_async(dataset, items, **kwargs)
+
+    monkeypatch.setattr(indices_module, "ingest_documents", sync_spy)
+    monkeypatch.setattr(indices_module, "aingest_documents", async_spy)
+    return uploaded
+
+
+@pytest.mark.vcr
+def test_from_documents_then_query_then_delete(client: RAGFlow, poll_interval: float) -> None:
+    index = _index(client, None, "li-index-query", poll_interval)
+
+    engine = index.as_query_engine(llm=MockLLM(), similarity_top_k=2)
+    response = engine.query("How long does the Falcon-3 drone fly?")
+    assert response.source_nodes
+    top = response.source_nodes[0].node
+    assert "41 minutes" in top.get_content()
+    assert top.metadata["ref_doc_id"] == "doc-falcon"  # round-tripped through meta_fields
+    assert top.metadata["team"] == "aero"
+    assert top.metadata["year"] == 2030
+    ragflow_doc_id = top.relationships[NodeRelationship.SOURCE].node_id
+
+    info = index.ref_doc_info
+    assert set(info) == {"doc-falcon", "doc-basil"}
+    assert info["doc-falcon"].metadata["ragflow_document_id"] == ragflow_doc_id
+    assert top.node_id in info["doc-falcon"].node_ids
+
+    index.delete_ref_doc("doc-falcon")
+
+    after = index.as_retriever(similarity_threshold=0.0).retrieve("Falcon-3 drone payload")
+    assert all("Falcon-3" not in n.node.get_content() for n in after)
+    assert set(index.ref_doc_info) == {"doc-basil"}
+
+
+@pytest.mark.vcr
+def test_refresh_ref_docs_reuploads_only_changed(
+    client: RAGFlow, poll_interval: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = _index(client, None, "li-index-refresh", poll_interval)
+    before = {d.name: d.id for d in index.dataset.iter_documents()}
+    uploads = _count_uploads(monkeypatch)
+
+    changed = Document(
+        id_="doc-basil",
+        text="Grandmother Okafor's basil pesto now uses toasted walnuts.",
+        metadata={"file_name": "pesto.txt", "team": "kitchen", "year": 2029},
+    )
+    new = Document(id_="doc-new", text="The lighthouse at Kerrow Point is painted teal.")
+    flags = index.refresh_ref_docs([DOCS[0], changed, new])
+
+    assert flags == [False, True, True]
+    assert uploads == ["pesto.txt", "doc-new.txt"]
+    after = {d.name: d.id for d in index.dataset.iter_documents()}
+    assert after["falcon.txt"] == before["falcon.txt"]  # untouched
+    assert after["pesto.txt"] != before["pesto.txt"]  # replaced, stale copy deleted
+    assert sorted(after) == ["doc-new.txt", "falcon.txt", "pesto.txt"]
+    nodes = index.as_retriever(similarity_top_k=1).retrieve("What nuts are in the basil pesto?")
+    assert "walnuts" in nodes[0].node.get_content()
+
+    assert index.refresh_ref_docs([DOCS[0], changed, new]) == [False, False, False]
+    assert len(uploads) == 2
+
+
+@pytest.mark.vcr
+async def test_async_insert_update_delete(
+    client: RAGFlow, aclient: AsyncRAGFlow, poll_interval: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = RAGFlowIndex(
+        dataset_name="li-index-async",
+        create_if_missing=True,
+        client=client,
+        async_client=aclient,
+        poll_interval=poll_interval,
+        parse_timeout=60.0,
+    )
+    uploads = _count_uploads(monkeypatch)
+
+    await index.ainsert(DOCS[0])
+    flags = await index.arefresh_ref_docs(DOCS)
+    assert flags == [False, True]
+    assert uploads == ["falcon.txt", "pesto.txt"]
+
+    updated = Document(id_="doc-falcon", text="The Falcon-3 drone now flies for 55 minutes.")
+    await index.aupdate_ref_doc(updated)
+    nodes = await index.as_retriever(similarity_top_k=1).aretrieve("Falcon-3 flight time")
+    assert "55 minutes" in nodes[0].node.get_content()
+
+    await index.adelete_ref_doc("doc-falcon")
+    remaining = [d async for d in (await aclient.get_dataset(id=index.dataset_id)).iter_documents()]
+    assert [d.meta_fields["ref_doc_id"] for d in remaining] == ["doc-basil"]
+
+
+@pytest.mark.vcr
+async def test_reader_reads_back_what_the_index_wrote(
+    client: RAGFlow, aclient: AsyncRAGFlow, poll_interval: float
+) -> None:
+    index = _index(client, aclient, "li-index-reader", poll_interval)
+
+    reader = RAGFlowReader(index.dataset_id, client=client, async_client=aclient)
+    documents = sorted(reader.load_data(), key=lambda d: d.metadata["ref_doc_id"])
+    async_documents = sorted(await reader.aload_data(), key=lambda d: d.metadata["ref_doc_id"])
+
+    assert [d.metadata["ref_doc_id"] for d in documents] == ["doc-basil", "doc-falcon"]
+    by_ref = {d.metadata["ref_doc_id"]: d for d in documents}
+    for original in DOCS:
+        read = by_ref[original.id_]
+        assert read.text.strip() == original.text
+        assert read.metadata["team"] == original.metadata["team"]
+        assert read.metadata["year"] == original.metadata["year"]
+        assert read.metadata["ref_doc_hash"] == original.hash
+    assert [(d.id_, d.text, d.metadata) for d in documents] == [
+        (d.id_, d.text, d.metadata) for d in async_documents
+    ]
+
+    chunk_reader = RAGFlowReader(index.dataset_id, mode="chunks", client=client)
+    chunks = list(chunk_reader.lazy_load_data())
+    assert {c.metadata["ref_doc_id"] for c in chunks} == {"doc-basil", "doc-falcon"}
+    assert all(c.id_ not in {d.id_ for d in documents} for c in chunks)
+
+
+def test_node_level_operations_explain_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = RAGFlowIndex.__new__(RAGFlowIndex)  # no server needed: these fail before any I/O
+    with pytest.raises(NotImplementedError, match=r"whole documents.*insert\(\)"):
+        index.insert_nodes([TextNode(text="x")])
+    with pytest.raises(NotImplementedError, match="delete_ref_doc"):
+        index.delete_nodes(["node-1"])
+    with pytest.raises(NotImplementedError, match="from_documents"):
+        index._build_index_from_nodes([])
+    with pytest.raises(NotImplementedError, match="chunk_method"):
+        RAGFlowIndex.from_documents(DOCS, transformations=[object()], dataset_id="x")  # type: ignore[list-item]
+
+
+def test_needs_one_dataset_identity() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        RAGFlowIndex(api_key="k", base_url="http://127.0.0.1:1")
+    with pytest.raises(ValueError, match="exactly one"):
+        RAGFlowIndex("a", dataset_name="b", api_key="k", base_url="http://127.0.0.1:1")

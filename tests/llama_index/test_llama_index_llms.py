@@ -1,0 +1,107 @@
+"""RAGFlowLLM over a chat assistant, against recorded traffic of the local RAGFlow server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.llms import LLM
+from llama_index_corpus import Corpus
+
+from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations.llama_index import RAGFlowLLM
+
+QUESTION = "What is the rated rotor speed of the Zephyr-9 wind turbine?"
+
+
+def _assistant(client: RAGFlow, corpus: Corpus, name: str) -> Any:
+    return client.create_chat(name=name, dataset_ids=[corpus.dataset_id])
+
+
+def _messages() -> list[ChatMessage]:
+    return [
+        ChatMessage(role=MessageRole.SYSTEM, content="Answer briefly."),
+        ChatMessage(role=MessageRole.USER, content="Hello"),
+        ChatMessage(role=MessageRole.ASSISTANT, content="Hi! Ask me about the documents."),
+        ChatMessage(role=MessageRole.USER, content=QUESTION),
+    ]
+
+
+@pytest.mark.vcr
+async def test_chat_stream_and_async_agree(
+    client: RAGFlow, aclient: AsyncRAGFlow, corpus: Corpus
+) -> None:
+    chat = _assistant(client, corpus, "li-llm-chat")
+    llm = RAGFlowLLM(chat.id, client=client, async_client=aclient)
+    assert isinstance(llm, LLM)
+
+    sync_response = llm.chat(_messages())
+    async_response = await llm.achat(_messages())
+    stream = list(llm.stream_chat(_messages()))
+    astream = [r async for r in await llm.astream_chat(_messages())]
+
+    answer = sync_response.message.content or ""
+    assert "4200" in answer
+    assert async_response.message.content == answer
+    for responses in (stream, astream):
+        streamed = "".join(r.delta or "" for r in responses)
+        assert streamed.strip() == answer.strip()  # deltas, not cumulative text
+        assert responses[-1].message.content.strip() == answer.strip()
+        assert len(responses) > 1
+    # Citations ride along with the response.
+    references = sync_response.additional_kwargs["references"]
+    assert references and any("4200 rpm" in r["text"] for r in references)
+    assert sync_response.raw["reference"] == references
+    assert async_response.additional_kwargs["references"] == references
+    assert stream[-1].additional_kwargs["references"] == references
+    assert astream[-1].additional_kwargs["references"] == references
+    assert {r["metadata"]["document_name"] for r in references} >= {"zephyr.txt"}
+
+
+@pytest.mark.vcr
+async def test_complete_is_derived_from_chat(
+    client: RAGFlow, aclient: AsyncRAGFlow, corpus: Corpus
+) -> None:
+    chat = _assistant(client, corpus, "li-llm-complete")
+    llm = RAGFlowLLM(chat.id, client=client, async_client=aclient)
+
+    completion = llm.complete(QUESTION)
+    acompletion = await llm.acomplete(QUESTION)
+    pieces = list(llm.stream_complete(QUESTION))
+    apieces = [p async for p in await llm.astream_complete(QUESTION)]
+
+    assert "4200" in completion.text
+    assert acompletion.text == completion.text
+    assert "".join(p.delta or "" for p in pieces).strip() == completion.text.strip()
+    assert "".join(p.delta or "" for p in apieces).strip() == completion.text.strip()
+    assert completion.additional_kwargs["references"]
+
+
+@pytest.mark.vcr
+def test_stateless_calls_leave_no_session(client: RAGFlow, corpus: Corpus) -> None:
+    chat = _assistant(client, corpus, "li-llm-stateless")
+    llm = RAGFlowLLM(chat.id, client=client)
+
+    llm.chat(_messages())
+
+    assert chat.list_sessions() == []
+
+
+def test_metadata_and_validation() -> None:
+    llm = RAGFlowLLM(
+        "chat-1", api_key="secret-key-123", base_url="http://127.0.0.1:1", context_window=4096
+    )
+    assert llm.metadata.is_chat_model is True
+    assert llm.metadata.is_function_calling_model is False
+    assert llm.metadata.context_window == 4096
+    assert llm.metadata.model_name == "ragflow"
+    assert RAGFlowLLM.class_name() == "RAGFlowLLM"
+    assert "secret-key-123" not in repr(llm)
+    assert "secret-key-123" not in llm.to_json()
+    with pytest.raises(ValueError, match="exactly one"):
+        RAGFlowLLM(api_key="k", base_url="http://127.0.0.1:1")
+    with pytest.raises(ValueError, match="exactly one"):
+        RAGFlowLLM("c", agent_id="a", api_key="k", base_url="http://127.0.0.1:1")
+    with pytest.raises(ValueError, match="last message"):
+        llm.chat([ChatMessage(role=MessageRole.ASSISTANT, content="hi")])

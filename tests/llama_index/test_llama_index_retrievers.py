@@ -1,0 +1,88 @@
+"""RAGFlowRetriever against recorded traffic of the local RAGFlow server."""
+
+from __future__ import annotations
+
+import pytest
+from llama_index.core.llms import MockLLM
+from llama_index.core.query_engine import RetrieverQueryEngine
+from llama_index.core.schema import MetadataMode, NodeRelationship
+from llama_index_corpus import Corpus
+
+from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations.llama_index import RAGFlowRetriever
+
+
+@pytest.mark.vcr
+def test_query_engine_answers_with_source_nodes(client: RAGFlow, corpus: Corpus) -> None:
+    retriever = RAGFlowRetriever([corpus.dataset_id], client=client, similarity_top_k=2)
+    engine = RetrieverQueryEngine.from_args(retriever, llm=MockLLM())
+
+    response = engine.query("What is the rotor speed of the Zephyr-9 turbine?")
+
+    assert response.source_nodes, "the query engine got no nodes from RAGFlow"
+    top = response.source_nodes[0]
+    assert "4200 rpm" in top.node.get_content()
+    assert top.node.node_id != corpus.document_ids["zephyr.txt"]  # a chunk id, not the doc id
+    source = top.node.relationships[NodeRelationship.SOURCE]
+    assert source.node_id == corpus.document_ids["zephyr.txt"]
+    assert top.node.metadata["document_name"] == "zephyr.txt"
+    assert top.node.metadata["dataset_id"] == corpus.dataset_id
+    assert top.node.metadata["topic"] == "zephyr"  # the document's own metadata
+    assert top.score == pytest.approx(top.node.metadata["similarity"])
+    # Noisy provenance stays on the node but out of the prompt.
+    prompt_text = top.node.get_content(metadata_mode=MetadataMode.LLM)
+    assert "positions" not in prompt_text and "vector_similarity" not in prompt_text
+    assert "document_name: zephyr.txt" in prompt_text
+    # MockLLM echoes the prompt, which must contain the retrieved context.
+    assert "4200 rpm" in str(response)
+
+
+@pytest.mark.vcr
+async def test_sync_and_async_return_the_same_nodes(
+    client: RAGFlow, aclient: AsyncRAGFlow, corpus: Corpus
+) -> None:
+    retriever = RAGFlowRetriever(
+        [corpus.dataset_id],
+        client=client,
+        async_client=aclient,
+        similarity_top_k=3,
+        similarity_threshold=0.0,
+        vector_similarity_weight=0.5,
+    )
+    question = "Which moth pollinates the Quillmark orchid?"
+
+    sync_nodes = retriever.retrieve(question)
+    async_nodes = await retriever.aretrieve(question)
+
+    assert sync_nodes, "no results"
+    assert [n.node.node_id for n in sync_nodes] == [n.node.node_id for n in async_nodes]
+    assert [n.score for n in sync_nodes] == [n.score for n in async_nodes]
+    assert [n.node.metadata for n in sync_nodes] == [n.node.metadata for n in async_nodes]
+    assert "violet nightjar moth" in sync_nodes[0].node.get_content()
+    assert len(sync_nodes) <= 3
+
+
+@pytest.mark.vcr
+def test_document_filter_and_top_k(client: RAGFlow, corpus: Corpus) -> None:
+    ledger_id = corpus.document_ids["ledger.txt"]
+    retriever = RAGFlowRetriever(
+        [corpus.dataset_id],
+        document_ids=[ledger_id],
+        client=client,
+        similarity_top_k=1,
+        similarity_threshold=0.0,
+    )
+
+    nodes = retriever.retrieve("turbine rotor speed")
+
+    assert len(nodes) <= 1
+    assert all(n.node.relationships[NodeRelationship.SOURCE].node_id == ledger_id for n in nodes)
+
+
+def test_needs_dataset_ids() -> None:
+    with pytest.raises(ValueError, match="dataset_ids"):
+        RAGFlowRetriever([], api_key="k", base_url="http://127.0.0.1:1")
+    with pytest.raises(TypeError, match="list of ids"):
+        RAGFlowRetriever("abc", api_key="k", base_url="http://127.0.0.1:1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="similarity_top_k"):
+        RAGFlowRetriever(["d"], similarity_top_k=0, api_key="k", base_url="http://127.0.0.1:1")
