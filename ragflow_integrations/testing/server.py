@@ -178,6 +178,9 @@ class LocalRAGFlowServer:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # accepted sockets inherit this: without it keep-alive clients wait ~40 ms per request
+        # (Nagle on the two-part response meets the client's delayed ACK)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self.port))
         sock.listen(128)
         sock.setblocking(False)
