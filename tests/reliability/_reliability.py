@@ -6,6 +6,7 @@ seams (a ``requests`` adapter, an ``httpx`` transport) and sockets through psuti
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -78,18 +79,37 @@ def describe_error(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- wire recorders
 
 
-@dataclass(frozen=True)
+@dataclass
 class WireRequest:
-    """A request as it left the client (after the client built it, before the network)."""
+    """A request as it left the client, and what came back (status, or the transport error)."""
 
     method: str
     path: str
     query: str
     body: bytes
     headers: dict[str, str]
+    sent_at: float = field(default_factory=time.monotonic)
+    status: int | None = None
+    error: str | None = None
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+
+class WireLog(list[WireRequest]):
+    """The requests a recorder saw, with small query helpers."""
+
+    def to(self, path_suffix: str, method: str | None = None) -> list[WireRequest]:
+        return [
+            r
+            for r in self
+            if r.path.endswith(path_suffix) and (method is None or r.method == method)
+        ]
+
+    def gaps(self, path_suffix: str, method: str | None = None) -> list[float]:
+        """Seconds between consecutive requests to the same path (the client's waits)."""
+        times = [r.sent_at for r in self.to(path_suffix, method)]
+        return [b - a for a, b in itertools.pairwise(times)]
 
 
 def _path_and_query(url: str) -> tuple[str, str]:
@@ -108,10 +128,15 @@ class RecordingAdapter(HTTPAdapter):
         body = request.body
         raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
         path, query = _path_and_query(request.url or "")
-        self.log.append(
-            WireRequest(request.method or "", path, query, bytes(raw), dict(request.headers))
-        )
-        return super().send(request, *args, **kwargs)
+        entry = WireRequest(request.method or "", path, query, bytes(raw), dict(request.headers))
+        self.log.append(entry)
+        try:
+            response = super().send(request, *args, **kwargs)
+        except Exception as exc:
+            entry.error = type(exc).__name__
+            raise
+        entry.status = response.status_code
+        return response
 
 
 def recording_session(log: list[WireRequest]) -> requests.Session:
@@ -132,16 +157,21 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        self.log.append(
-            WireRequest(
-                request.method,
-                request.url.path,
-                request.url.query.decode("ascii"),
-                body,
-                dict(request.headers),
-            )
+        entry = WireRequest(
+            request.method,
+            request.url.path,
+            request.url.query.decode("ascii"),
+            body,
+            dict(request.headers),
         )
-        return await self.inner.handle_async_request(request)
+        self.log.append(entry)
+        try:
+            response = await self.inner.handle_async_request(request)
+        except Exception as exc:
+            entry.error = type(exc).__name__
+            raise
+        entry.status = response.status_code
+        return response
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -263,3 +293,27 @@ def iter_files(root: Path) -> Iterator[Path]:
     """Every regular file below ``root`` (none when it does not exist)."""
     if root.exists():
         yield from (p for p in root.rglob("*") if p.is_file())
+
+
+# --------------------------------------------------------------------------- data set-up
+
+FACTS = {
+    "sun.txt": b"The Sun is a star at the centre of the Solar System. Its surface is about 5500 C.",
+    "tea.txt": b"Green tea is brewed at 80 C for two minutes. Black tea wants boiling water.",
+    "rivers.txt": b"The Nile and the Amazon are the two longest rivers on Earth.",
+}
+
+
+def seed_dataset(client: Any, name: str, files: dict[str, bytes] | None = None) -> Any:
+    """A dataset holding ``files`` (default :data:`FACTS`), parsed; returns the DataSet."""
+    dataset = client.create_dataset(name=name)
+    docs = dataset.upload_documents(
+        [{"display_name": n, "blob": b} for n, b in (files or FACTS).items()]
+    )
+    dataset.parse_documents([d.id for d in docs], timeout=30, poll_interval=0.02)
+    return dataset
+
+
+def unique(prefix: str) -> str:
+    """A name no other test uses."""
+    return f"{prefix}-{time.monotonic_ns()}"
