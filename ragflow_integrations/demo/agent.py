@@ -8,6 +8,7 @@ plumbing, the tool itself talking to RAGFlow) is real LangChain and real RAGFlow
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,12 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 
 __all__ = ["AgentTrace", "ScriptedToolCallingModel", "run_tool_agent"]
+
+_PASSAGE = re.compile(
+    r"^\[(?P<number>\d+)\] (?P<source>[^\n(]+?)(?: \([^\n]*\))?\n(?P<body>.*?)(?=\n\n\[\d+\] |\Z)",
+    re.MULTILINE | re.DOTALL,
+)
+_WORD = re.compile(r"\w+")
 
 
 class ScriptedToolCallingModel(BaseChatModel):
@@ -59,7 +66,10 @@ class ScriptedToolCallingModel(BaseChatModel):
     ) -> ChatResult:
         last = messages[-1]
         if isinstance(last, ToolMessage):
-            reply = AIMessage(content=self._answer_from(last))
+            question = next(
+                (_text(m) for m in reversed(messages) if isinstance(m, HumanMessage)), ""
+            )
+            reply = AIMessage(content=self._answer_from(last, question))
         else:
             question = _text(last)
             call_id = f"call_{uuid.uuid4().hex[:12]}"
@@ -67,13 +77,23 @@ class ScriptedToolCallingModel(BaseChatModel):
             reply = AIMessage(content="", tool_calls=[call])
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
-    def _answer_from(self, tool_message: ToolMessage) -> str:
+    def _answer_from(self, tool_message: ToolMessage, question: str) -> str:
+        """The line of the first passage sharing most words with the question, with its source.
+
+        Passages are expected as ``[n] source ...`` header lines followed by text (the format of
+        ``RAGFlowSearchTool``); any other output is quoted from its start.
+        """
         output = _text(tool_message).strip()
-        if not output:
-            return "The search tool found nothing, so I cannot answer from the knowledge base."
-        if len(output) > self.max_answer_chars:
-            output = output[: self.max_answer_chars].rsplit(" ", 1)[0] + " ..."
-        return f"According to the knowledge base: {output}"
+        match = _PASSAGE.search(output)
+        if match is None:
+            if not output:
+                return "The search tool found nothing, so I cannot answer from the knowledge base."
+            return f"According to the search tool: {_cut(output, self.max_answer_chars)}"
+        number, source, body = match.group("number"), match.group("source"), match.group("body")
+        wanted = _words(question)
+        lines = [line.strip() for line in body.splitlines() if line.strip()] or [body.strip()]
+        best = max(lines, key=lambda line: len(wanted & _words(line)))
+        return f"{_cut(best, self.max_answer_chars)} [{number}: {source}]"
 
 
 @dataclass
@@ -120,6 +140,15 @@ def run_tool_agent(
                 tool_message = ToolMessage(content=str(tool_message), tool_call_id=call["id"] or "")
             trace.messages.append(tool_message)
     raise RuntimeError(f"the agent did not answer within {max_steps} steps")
+
+
+def _words(text: str) -> set[str]:
+    return {word for word in _WORD.findall(text.lower()) if len(word) > 2}
+
+
+def _cut(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def _text(message: BaseMessage) -> str:

@@ -1,0 +1,151 @@
+"""The one-command demo: every section runs, answers carry citations, nothing is left behind."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ragflow_integrations import RAGFlow
+from ragflow_integrations.demo import sample_document_names
+from ragflow_integrations.demo.tour import main
+from ragflow_integrations.testing import LocalRAGFlowServer
+
+pytestmark = pytest.mark.live
+
+ROOT = Path(__file__).resolve().parents[2]
+SECTIONS = [
+    "1. Ingest",
+    "2. Search with the client",
+    "3. LangChain: retriever | prompt | ChatRAGFlow",
+    "4. LlamaIndex: RetrieverQueryEngine",
+    "5. Streaming chat with citations",
+    "6. Agent: a tool-calling loop with RAGFlowSearchTool",
+    "7. Clean up",
+]
+
+
+def section(output: str, number: int) -> str:
+    """The text of section ``number`` (up to the next numbered heading or the end)."""
+    match = re.search(rf"^{number}\. .*?(?=^\d+\. |\Z)", output, re.MULTILINE | re.DOTALL)
+    assert match, f"section {number} missing from the demo output:\n{output}"
+    return match.group(0)
+
+
+def run_demo(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(["--parse-delay", "0", *argv], out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def no_live_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo must use its embedded server, whatever the developer's shell exports."""
+    monkeypatch.delenv("RAGFLOW_BASE_URL", raising=False)
+    monkeypatch.delenv("RAGFLOW_API_KEY", raising=False)
+
+
+@pytest.mark.usefixtures("no_live_server")
+def test_demo_runs_every_section_on_the_embedded_server() -> None:
+    code, output = run_demo()
+
+    assert code == 0, output
+    headings = [line for line in output.splitlines() if re.match(r"^\d+\. ", line)]
+    assert len(headings) == len(SECTIONS), headings
+    assert all(h.startswith(s) for h, s in zip(headings, SECTIONS, strict=True)), headings
+    assert "emulating RAGFlow v0.27.0" in output
+    assert re.search(r"^Done in \d+\.\d s\.$", output, re.MULTILINE)
+
+    ingest = section(output, 1)
+    for name in sample_document_names():
+        assert re.search(rf"^  {re.escape(name)}\s+\d+ B\s+[1-9]\d*\s+DONE$", ingest, re.MULTILINE)
+
+    search = section(output, 2)
+    assert re.search(r"^  0\.\d{3}\s+0\.\d{3}\s+[01]\.\d{3}\s+coffee_brewing\.txt ", search, re.M)
+
+
+@pytest.mark.usefixtures("no_live_server")
+def test_demo_answers_carry_citations_and_the_agent_is_labelled_scripted() -> None:
+    code, output = run_demo()
+    assert code == 0, output
+
+    chain = section(output, 3)
+    assert "Venus" in chain and "[ID:0]" in chain
+    assert re.search(r"^  \[ID:0\]\s+solar_system\.md\s+\S", chain, re.MULTILINE)
+
+    query_engine = section(output, 4)
+    assert "304 Not Modified" in query_engine
+    assert re.search(r"^  0\.\d{3}\s+http_caching\.html\s+\S", query_engine, re.MULTILINE)
+
+    streamed = section(output, 5)
+    answer = streamed.split("Answer (streamed as it arrives):", 1)[1].split("Citations", 1)[0]
+    assert "12 to 24 hours" in answer and "[ID:0]" in answer
+    assert re.search(r"^  \[ID:0\]\s+coffee_brewing\.txt\s+\S", streamed, re.MULTILINE)
+
+    agent = section(output, 6)
+    assert "SCRIPTED (no LLM runs offline)" in agent
+    assert "Tool call: ragflow_search({'query': 'Who discovered oxygen?'})" in agent
+    assert "Scheele" in agent.split("Answer:", 1)[1]
+    assert "[1: elements.csv]" in agent
+
+
+@pytest.mark.usefixtures("no_live_server")
+def test_demo_runs_against_an_emulated_v0_22_server() -> None:
+    code, output = run_demo("--emulate", "0.22")
+
+    assert code == 0, output
+    assert "emulating RAGFlow v0.22.1" in output
+    assert "(streams cumulative events)" in output
+    assert re.search(r"^  \[ID:0\]\s+coffee_brewing\.txt\s+\S", section(output, 5), re.M)
+
+
+def test_demo_uses_the_server_from_the_environment_and_deletes_what_it_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with LocalRAGFlowServer() as server:
+        monkeypatch.setenv("RAGFLOW_BASE_URL", server.base_url)
+        monkeypatch.setenv("RAGFLOW_API_KEY", server.api_key)
+        code, output = run_demo()
+
+        assert code == 0, output
+        assert f"RAGFlow at {server.base_url} (from RAGFLOW_BASE_URL)" in output
+        assert "deleted dataset" in output and "deleted chat assistant" in output
+        with RAGFlow(api_key=server.api_key, base_url=server.base_url) as rag:
+            assert rag.list_datasets() == []
+            assert rag.list_chats() == []
+
+
+def test_demo_keep_leaves_the_dataset_on_a_live_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    with LocalRAGFlowServer() as server:
+        monkeypatch.setenv("RAGFLOW_BASE_URL", server.base_url)
+        monkeypatch.setenv("RAGFLOW_API_KEY", server.api_key)
+        code, output = run_demo("--keep")
+
+        assert code == 0, output
+        with RAGFlow(api_key=server.api_key, base_url=server.base_url) as rag:
+            [dataset] = rag.list_datasets()
+            assert dataset.name.startswith("ragflow-integrations-demo-")
+            assert sorted(d.name for d in dataset.list_documents()) == sample_document_names()
+
+
+def test_python_dash_m_demo_exits_zero() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGFLOW_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    completed = subprocess.run(
+        [sys.executable, "-m", "ragflow_integrations.demo", "--parse-delay", "0.05"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "7. Clean up what the demo created" in completed.stdout
+    assert "Parsing: 100%" in completed.stderr  # the client's tqdm bar
