@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 from llama_index.core import Document
+from llama_index.core.chat_engine import ContextChatEngine
+from llama_index.core.chat_engine.types import ChatMode
 from llama_index.core.llms import MockLLM
 from llama_index.core.schema import NodeRelationship, TextNode
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
-from ragflow_integrations.llama_index import RAGFlowIndex, RAGFlowReader
+from ragflow_integrations.llama_index import RAGFlowChatEngine, RAGFlowIndex, RAGFlowReader
 from ragflow_integrations.llama_index import indices as indices_module
 
 DOCS = [
@@ -186,3 +188,24 @@ def test_needs_one_dataset_identity() -> None:
         RAGFlowIndex(api_key="k", base_url="http://127.0.0.1:1")
     with pytest.raises(ValueError, match="exactly one"):
         RAGFlowIndex("a", dataset_name="b", api_key="k", base_url="http://127.0.0.1:1")
+
+
+@pytest.mark.vcr
+def test_chat_engines_from_the_index(client: RAGFlow, poll_interval: float) -> None:
+    index = _index(client, None, "li-index-chat", poll_interval)
+    question = "How long does the Falcon-3 drone fly?"
+
+    chat = client.create_chat(name="li-index-chat-bot", dataset_ids=[index.dataset_id])
+    server_engine = index.as_chat_engine(chat_id=chat.id)
+    reply = server_engine.chat(question)
+    local_engine = index.as_chat_engine(
+        chat_mode=ChatMode.CONTEXT, llm=MockLLM(), similarity_top_k=1
+    )
+    local_reply = local_engine.chat(question)
+
+    assert isinstance(server_engine, RAGFlowChatEngine)
+    assert "41 minutes" in reply.response
+    assert reply.source_nodes[0].node.metadata["document_name"] == "falcon.txt"
+    assert isinstance(local_engine, ContextChatEngine)
+    assert "41 minutes" in str(local_reply)  # MockLLM echoes the retrieved context
+    assert local_reply.source_nodes[0].node.metadata["ref_doc_id"] == "doc-falcon"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.llms import LLM
 from llama_index_corpus import Corpus
@@ -105,3 +106,36 @@ def test_metadata_and_validation() -> None:
         RAGFlowLLM("c", agent_id="a", api_key="k", base_url="http://127.0.0.1:1")
     with pytest.raises(ValueError, match="last message"):
         llm.chat([ChatMessage(role=MessageRole.ASSISTANT, content="hi")])
+
+
+def _create_agent(client: RAGFlow, api_key: str, title: str, dataset_id: str) -> str:
+    """The client has no create_agent (RAGFlow agents are built in the UI), so POST it directly."""
+    response = requests.post(
+        f"{client.base_url}/agents",
+        json={"title": title, "dsl": {"dataset_ids": [dataset_id]}},
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=30,
+    )
+    body = response.json()
+    assert body["code"] == 0, body
+    return str(body["data"]["id"])
+
+
+@pytest.mark.vcr
+async def test_agent_backed_llm(
+    client: RAGFlow, aclient: AsyncRAGFlow, corpus: Corpus, ragflow_server: Any
+) -> None:
+    agent_id = _create_agent(client, ragflow_server.api_key, "li-llm-agent", corpus.dataset_id)
+    llm = RAGFlowLLM(agent_id=agent_id, client=client, async_client=aclient)
+
+    response = llm.chat(_messages())
+    aresponse = await llm.achat(_messages())
+    stream = [r async for r in await llm.astream_chat(_messages())]
+
+    answer = response.message.content or ""
+    assert "4200" in answer
+    assert aresponse.message.content == answer
+    assert "".join(r.delta or "" for r in stream).strip() == answer.strip()
+    references = response.additional_kwargs["references"]
+    assert any(r["metadata"]["document_name"] == "zephyr.txt" for r in references)
+    assert stream[-1].additional_kwargs["references"] == references

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from llama_index.core.llms import MockLLM
 from llama_index.core.query_engine import RetrieverQueryEngine
@@ -86,3 +88,21 @@ def test_needs_dataset_ids() -> None:
         RAGFlowRetriever("abc", api_key="k", base_url="http://127.0.0.1:1")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="similarity_top_k"):
         RAGFlowRetriever(["d"], similarity_top_k=0, api_key="k", base_url="http://127.0.0.1:1")
+
+
+@pytest.mark.vcr
+def test_credentials_from_the_environment(
+    corpus: Corpus, ragflow_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAGFLOW_API_KEY", ragflow_server.api_key)
+    monkeypatch.setenv("RAGFLOW_BASE_URL", ragflow_server.base_url)
+
+    nodes = RAGFlowRetriever([corpus.dataset_id], similarity_top_k=1).retrieve("Quillmark orchid")
+
+    assert len(nodes) == 1 and "Quillmark" in nodes[0].node.get_content()
+
+
+def test_missing_key_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAGFLOW_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="RAGFLOW_API_KEY"):
+        RAGFlowRetriever(["ds-1"])

@@ -37,6 +37,7 @@ def _scripted_model(tool_name: str, tool_kwargs: dict[str, Any]) -> MockFunction
 
 
 @pytest.mark.vcr
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:inspect")  # the agent workflow's own
 async def test_function_agent_calls_search_and_uses_its_output(
     client: RAGFlow, aclient: AsyncRAGFlow, corpus: Corpus
 ) -> None:
