@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from llama_index.core.base.llms.types import MessageRole
-from llama_index.core.schema import NodeRelationship
 from llama_index_corpus import Corpus
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
@@ -36,7 +35,8 @@ def test_history_kept_across_turns_with_source_nodes(client: RAGFlow, corpus: Co
     assert first.source_nodes
     node = first.source_nodes[0]
     assert "violet nightjar moth" in node.node.get_content()
-    source = node.node.relationships[NodeRelationship.SOURCE]
+    source = node.node.source_node
+    assert source is not None
     assert source.node_id == corpus.document_ids["orchid.txt"]
     assert node.score is not None
 

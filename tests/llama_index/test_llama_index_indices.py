@@ -9,9 +9,9 @@ from llama_index.core import Document
 from llama_index.core.chat_engine import ContextChatEngine
 from llama_index.core.chat_engine.types import ChatMode
 from llama_index.core.llms import MockLLM
-from llama_index.core.schema import NodeRelationship, TextNode
+from llama_index.core.schema import TextNode
 
-from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations import AsyncRAGFlow, RAGFlow, ingest
 from ragflow_integrations.llama_index import RAGFlowChatEngine, RAGFlowIndex, RAGFlowReader
 from ragflow_integrations.llama_index import indices as indices_module
 
@@ -44,7 +44,7 @@ def _index(client: RAGFlow, aclient: AsyncRAGFlow | None, name: str, poll: float
 def _count_uploads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the name of every item the index hands to the shared ingestion helper."""
     uploaded: list[str] = []
-    real_sync, real_async = indices_module.ingest_documents, indices_module.aingest_documents
+    real_sync, real_async = ingest.ingest_documents, ingest.aingest_documents
 
     def sync_spy(dataset: Any, items: Any, **kwargs: Any) -> Any:
         uploaded.extend(item.name for item in items)
@@ -71,7 +71,8 @@ def test_from_documents_then_query_then_delete(client: RAGFlow, poll_interval: f
     assert top.metadata["ref_doc_id"] == "doc-falcon"  # round-tripped through meta_fields
     assert top.metadata["team"] == "aero"
     assert top.metadata["year"] == 2030
-    ragflow_doc_id = top.relationships[NodeRelationship.SOURCE].node_id
+    assert top.source_node is not None
+    ragflow_doc_id = top.source_node.node_id
 
     info = index.ref_doc_info
     assert set(info) == {"doc-falcon", "doc-basil"}

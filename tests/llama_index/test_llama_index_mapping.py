@@ -44,7 +44,9 @@ def test_chunk_becomes_a_scored_node_linked_to_its_document() -> None:
     assert node.node_id == "chunk-1"
     assert scored.score == 0.81
     assert node.get_content() == "The Zephyr-9 rotor turns at 4200 rpm."
-    source = node.relationships[NodeRelationship.SOURCE]
+    assert node.relationships[NodeRelationship.SOURCE] == node.source_node
+    source = node.source_node
+    assert source is not None
     assert source.node_id == "doc-1"
     assert source.metadata["document_name"] == "zephyr.txt"
     assert node.metadata["document_name"] == "zephyr.txt"
@@ -83,7 +85,7 @@ def test_refresh_plan_uploads_new_and_changed_only() -> None:
     same = Document(id_="same", text="unchanged")
     changed = Document(id_="changed", text="new text")
     new = Document(id_="new", text="brand new")
-    stored = {
+    stored: dict[str, list[tuple[str, str | None]]] = {
         "same": [("rf-1", same.hash)],
         "changed": [("rf-2", "old-hash"), ("rf-3", changed.hash)],
         "gone": [("rf-4", "whatever")],
@@ -123,7 +125,8 @@ def test_stream_state_yields_deltas_then_references() -> None:
     assert responses[-1].message.content == "The rotor turns."
     references = responses[-1].additional_kwargs["references"]
     assert [r["id"] for r in references] == ["chunk-1"]
-    assert responses[-1].raw["reference"] == references
+    raw = responses[-1].raw
+    assert raw is not None and raw["reference"] == references
     assert responses[-1].additional_kwargs["reasoning"] == "thinking"
     assert "references" not in responses[0].additional_kwargs
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from llama_index.core.llms import MockLLM
 from llama_index.core.query_engine import RetrieverQueryEngine
-from llama_index.core.schema import MetadataMode, NodeRelationship
+from llama_index.core.schema import MetadataMode
 from llama_index_corpus import Corpus
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
@@ -25,7 +25,8 @@ def test_query_engine_answers_with_source_nodes(client: RAGFlow, corpus: Corpus)
     top = response.source_nodes[0]
     assert "4200 rpm" in top.node.get_content()
     assert top.node.node_id != corpus.document_ids["zephyr.txt"]  # a chunk id, not the doc id
-    source = top.node.relationships[NodeRelationship.SOURCE]
+    source = top.node.source_node
+    assert source is not None
     assert source.node_id == corpus.document_ids["zephyr.txt"]
     assert top.node.metadata["document_name"] == "zephyr.txt"
     assert top.node.metadata["dataset_id"] == corpus.dataset_id
@@ -78,14 +79,14 @@ def test_document_filter_and_top_k(client: RAGFlow, corpus: Corpus) -> None:
     nodes = retriever.retrieve("turbine rotor speed")
 
     assert len(nodes) <= 1
-    assert all(n.node.relationships[NodeRelationship.SOURCE].node_id == ledger_id for n in nodes)
+    assert all(n.node.source_node and n.node.source_node.node_id == ledger_id for n in nodes)
 
 
 def test_needs_dataset_ids() -> None:
     with pytest.raises(ValueError, match="dataset_ids"):
         RAGFlowRetriever([], api_key="k", base_url="http://127.0.0.1:1")
     with pytest.raises(TypeError, match="list of ids"):
-        RAGFlowRetriever("abc", api_key="k", base_url="http://127.0.0.1:1")  # type: ignore[arg-type]
+        RAGFlowRetriever("abc", api_key="k", base_url="http://127.0.0.1:1")
     with pytest.raises(ValueError, match="similarity_top_k"):
         RAGFlowRetriever(["d"], similarity_top_k=0, api_key="k", base_url="http://127.0.0.1:1")
 

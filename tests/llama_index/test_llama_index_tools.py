@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
+from llama_index.core.agent.workflow import AgentOutput, FunctionAgent, ToolCallResult
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
 from llama_index.core.llms import MockFunctionCallingLLM
 from llama_index_corpus import Corpus
@@ -47,7 +47,7 @@ async def test_function_agent_calls_search_and_uses_its_output(
 
     handler = agent.run(user_msg=QUESTION)
     tool_results = [e async for e in handler.stream_events() if isinstance(e, ToolCallResult)]
-    answer = await handler
+    answer: AgentOutput = await handler
 
     assert [r.tool_name for r in tool_results] == ["search_knowledge_base"]
     assert tool_results[0].tool_kwargs == {"query": QUESTION}
