@@ -528,6 +528,16 @@ class RAGFlow(_ClientBase):
         agent: Agent = self._run(ops.get_agent(self, agent_id))
         return agent
 
+    def create_agent(
+        self, title: str, dsl: Mapping[str, Any], description: str | None = None, **extra: Any
+    ) -> Agent:
+        """Create an agent from its DSL (returns the created agent)."""
+        agent: Agent = self._run(ops.create_agent(self, title, dsl, description, extra))
+        return agent
+
+    def delete_agent(self, agent_id: str) -> None:
+        self._run(ops.delete_agent(agent_id))
+
     def agent_completion(
         self,
         agent_id: str,
@@ -979,6 +989,15 @@ class AsyncRAGFlow(_ClientBase):
     async def get_agent(self, agent_id: str) -> AsyncAgent:
         agent: AsyncAgent = await self._run(ops.get_agent(self, agent_id))
         return agent
+
+    async def create_agent(
+        self, title: str, dsl: Mapping[str, Any], description: str | None = None, **extra: Any
+    ) -> AsyncAgent:
+        agent: AsyncAgent = await self._run(ops.create_agent(self, title, dsl, description, extra))
+        return agent
+
+    async def delete_agent(self, agent_id: str) -> None:
+        await self._run(ops.delete_agent(agent_id))
 
     async def agent_completion(
         self,

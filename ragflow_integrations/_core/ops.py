@@ -1310,6 +1310,30 @@ def get_agent(ctx: Context, agent_id: str) -> Op:
     return items[0]
 
 
+def create_agent(
+    ctx: Context,
+    title: str,
+    dsl: Mapping[str, Any],
+    description: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Op:
+    body: dict[str, Any] = {"title": title, "dsl": dict(dsl), **dict(extra or {})}
+    if description is not None:
+        body["description"] = description
+    response = yield call("POST", "/agents", json=body)
+    data = data_of(response)
+    if isinstance(data, Mapping) and data.get("id"):
+        return ctx.wrap("agent", dict(data))
+    items = yield from collect(walk_agents(ctx, title=title))
+    if not items:
+        raise NotFoundError(f"Agent {title!r} was created but cannot be listed")
+    return items[0]
+
+
+def delete_agent(agent_id: str) -> Op:
+    yield call("DELETE", f"/agents/{agent_id}")
+
+
 def create_agent_session(ctx: Context, agent_id: str, extra: Mapping[str, Any] | None) -> Op:
     response = yield call("POST", f"/agents/{agent_id}/sessions", json=dict(extra or {}))
     data = dict(data_of(response) or {})
