@@ -107,7 +107,7 @@ async def test_documents(rag: Any, poll_interval: float) -> None:
 
 
 async def test_chunks(rag: Any, poll_interval: float) -> None:
-    ds, docs = await parsed_dataset(rag, poll_interval)
+    _ds, docs = await parsed_dataset(rag, poll_interval)
     doc = docs[0]
     chunks = await ready(doc.list_chunks())
     assert chunks and all(isinstance(c, Chunk) for c in chunks)
