@@ -19,18 +19,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .embedding import Embedder, Matrix, normalise_rows
+from .embedding import STOPWORDS, Embedder, Matrix, normalise_rows
 
 Json = dict[str, Any]
+__all__ = ["STOPWORDS", "Hit", "Store", "VectorIndex", "query_terms"]
+
 KINDS = ("dataset", "document", "chat", "session", "agent", "agent_session")
 PARENT_KEY = {"document": "dataset_id", "session": "chat_id", "agent_session": "agent_id"}
 
-STOPWORDS = frozenset(
-    """a an and are as at be but by can could did do does for from had has have how i if in into
-    is it its me my no not of on or our so such than that the their them then there these they
-    this to was we were what when where which who whom why will with would you your about tell
-    please give show explain describe""".split()  # noqa: SIM905
-)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 

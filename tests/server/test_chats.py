@@ -1,0 +1,126 @@
+"""Chat assistants (§3.8) and sessions (§3.9), both emulation modes."""
+
+from __future__ import annotations
+
+from .conftest import CORPUS, Api
+
+
+def parsed_dataset(api: Api, name: str = "chat-kb") -> str:
+    dataset_id = api.dataset(name)
+    api.ingest(dataset_id, CORPUS)
+    return dataset_id
+
+
+def test_chat_crud_027(fresh: Api) -> None:
+    dataset_id = parsed_dataset(fresh)
+    created = fresh.json("POST", "/chats", json={
+        "name": "helper", "dataset_ids": [dataset_id], "top_n": 3,
+        "prompt_config": {"prologue": "Hello there", "empty_response": "Nothing."},
+        "ignored_key": 1})
+    assert created["code"] == 0 and created["message"] == "success"
+    chat = created["data"]
+    assert chat["dataset_ids"] == [dataset_id] and chat["kb_names"] == ["chat-kb"]
+    assert chat["top_n"] == 3 and chat["similarity_threshold"] == 0.1
+    assert chat["prompt_config"]["prologue"] == "Hello there"
+    assert chat["prompt_config"]["quote"] is True
+    assert "ignored_key" not in chat
+    chat_id = chat["id"]
+    assert fresh.ok("GET", f"/chats/{chat_id}")["name"] == "helper"
+    patched = fresh.ok("PATCH", f"/chats/{chat_id}", json={
+        "prompt_config": {"empty_response": "Nope."}, "llm_setting": {"temperature": 0.2}})
+    assert patched["prompt_config"]["prologue"] == "Hello there"
+    assert patched["prompt_config"]["empty_response"] == "Nope."
+    replaced = fresh.ok("PUT", f"/chats/{chat_id}", json={"prompt_config": {"prologue": "Hi"}})
+    assert replaced["prompt_config"]["prologue"] == "Hi"
+    assert replaced["prompt_config"]["empty_response"].startswith("Sorry!")
+    fresh.ok("POST", "/chats", json={"name": "second"})
+    listed = fresh.ok("GET", "/chats", params={"page_size": 1})
+    assert listed["total"] == 2 and [c["name"] for c in listed["chats"]] == ["second"]
+    assert fresh.ok("GET", "/chats", params={"keywords": "HELP"})["total"] == 1
+    assert fresh.ok("GET", "/chats", params={"name": "second"})["chats"][0]["name"] == "second"
+    assert fresh.json("GET", "/chats", params={"page_size": 500})["code"] == 100
+    assert fresh.json("POST", "/chats", json={"name": "helper"})["code"] == 102
+    assert fresh.json("POST", "/chats", json={})["code"] == 102
+    assert fresh.json("POST", "/chats", json={"name": "x", "tenant_id": "t"})["code"] == 102
+    assert fresh.json("GET", "/chats/" + "0" * 32) == {"code": 109, "message":
+                                                      "no authorization", "data": False}
+    assert fresh.ok("DELETE", f"/chats/{chat_id}") is True
+    assert fresh.ok("DELETE", "/chats", json={"ids": None}) == {}
+    assert fresh.ok("DELETE", "/chats", json={"delete_all": True}) == {"success_count": 1}
+    assert fresh.ok("GET", "/chats")["total"] == 0
+
+
+def test_chat_needs_parsed_datasets(api: Api) -> None:
+    empty = api.dataset("unparsed")
+    body = api.json("POST", "/chats", json={"name": "c-unparsed", "dataset_ids": [empty]})
+    assert body["code"] == 102 and "doesn't own parsed file" in body["message"]
+
+
+def test_partial_bulk_delete(api: Api) -> None:
+    chat_id = api.ok("POST", "/chats", json={"name": "to-delete"})["id"]
+    body = api.json("DELETE", "/chats", json={"ids": [chat_id, "f" * 32]})
+    assert body["code"] == 0 and body["message"].startswith("Partially deleted 1 chats")
+    assert body["data"]["success_count"] == 1
+    gone = api.json("DELETE", "/chats", json={"ids": [chat_id]})
+    assert gone["code"] == 102 and "not found" in gone["message"]
+
+
+def test_old_chat_body_and_list_shape(fresh22: Api) -> None:
+    dataset_id = parsed_dataset(fresh22)
+    created = fresh22.json("POST", "/chats", json={
+        "name": "old", "avatar": "", "dataset_ids": [dataset_id],
+        "llm": {"model_name": "m@p", "temperature": 0.5},
+        "prompt": {"opener": "Welcome!", "show_quote": False, "top_n": 2,
+                   "keywords_similarity_weight": 0.6, "empty_response": "None found."}})
+    assert "message" not in created and created["code"] == 0
+    chat = created["data"]
+    assert chat["llm_id"] == "m@p" and chat["llm"]["temperature"] == 0.5
+    assert chat["prompt"]["opener"] == "Welcome!" and chat["prompt"]["show_quote"] is False
+    assert chat["vector_similarity_weight"] == 0.4 and chat["top_n"] == 2
+    assert chat["datasets"] == [{"id": dataset_id, "name": "chat-kb"}]
+    listed = fresh22.ok("GET", "/chats")
+    assert isinstance(listed, list) and listed[0]["id"] == chat["id"]
+    assert fresh22.json("PUT", f"/chats/{chat['id']}", json={"name": "renamed"}) == {"code": 0}
+    assert fresh22.json("PATCH", f"/chats/{chat['id']}", json={"name": "x"})["code"] == 100
+    assert fresh22.json("GET", "/chats", params={"name": "nope"})["code"] == 102
+    fresh22.ok("POST", "/chats", json={"name": "other"})
+    assert fresh22.json("DELETE", "/chats", json={"ids": None}) == {"code": 0}
+    assert fresh22.ok("GET", "/chats") == []
+
+
+def test_sessions(api: Api) -> None:
+    chat_id = api.ok("POST", "/chats", json={
+        "name": "sessions-chat", "prompt_config": {"prologue": "Ask me."}})["id"]
+    base = f"/chats/{chat_id}/sessions"
+    session = api.ok("POST", base, json={"name": "first", "user_id": "u1"})
+    assert session["chat_id"] == chat_id and session["name"] == "first"
+    assert session["messages"] == [{"role": "assistant", "content": "Ask me."}]
+    assert session["user_id"] == "u1" and session["reference"] == []
+    default = api.ok("POST", base)
+    assert default["name"] == "New session"
+    assert api.json("POST", base, json={"name": " "})["code"] == 102
+    listed = api.json("GET", base)
+    assert listed["message"] == "success" and len(listed["data"]) == 2 and "total" not in listed
+    assert [s["name"] for s in api.ok("GET", base, params={"orderby": "name",
+                                                           "desc": "false"})] == [
+        "first", "New session"]  # case-insensitive, like MySQL's default collation
+    assert api.ok("GET", base, params={"user_id": "u1"})[0]["id"] == session["id"]
+    one = api.ok("GET", f"{base}/{session['id']}")
+    assert one["id"] == session["id"] and "avatar" in one
+    renamed = api.ok("PATCH", f"{base}/{session['id']}", json={"name": "renamed"})
+    assert renamed["name"] == "renamed"
+    assert api.ok("PUT", f"{base}/{session['id']}", json={"name": "again"})["name"] == "again"
+    assert api.json("PATCH", f"{base}/{session['id']}", json={"messages": []})["code"] == 102
+    assert api.ok("DELETE", base, json={"ids": [session["id"]]}) is True
+    assert api.ok("DELETE", base, json={"delete_all": True}) is True
+    assert api.ok("GET", base) == []
+    assert api.json("POST", "/chats/" + "0" * 32 + "/sessions")["code"] == 109
+
+
+def test_old_sessions_delete_all_without_ids(api22: Api) -> None:
+    chat_id = api22.ok("POST", "/chats", json={"name": "old-sessions"})["id"]
+    base = f"/chats/{chat_id}/sessions"
+    api22.ok("POST", base, json={"name": "a"})
+    api22.ok("POST", base, json={"name": "b"})
+    assert api22.json("DELETE", base, json={}) == {"code": 0}
+    assert api22.ok("GET", base) == []
