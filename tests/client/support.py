@@ -45,7 +45,8 @@ async def close(client: RAGFlow | AsyncRAGFlow) -> None:
 async def parsed_dataset(rag: Any, poll_interval: float, name: str = "kb") -> tuple[Any, list[Any]]:
     """A dataset with the two small documents, parsed."""
     ds = await ready(rag.create_dataset(name=name))
-    docs = await ready(ds.upload_documents(
-        [{"display_name": n, "blob": b} for n, b in DOCS.items()]))
+    docs = await ready(
+        ds.upload_documents([{"display_name": n, "blob": b} for n, b in DOCS.items()])
+    )
     docs = await ready(ds.parse_documents([d.id for d in docs], poll_interval=poll_interval))
     return ds, docs

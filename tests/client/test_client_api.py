@@ -35,9 +35,14 @@ async def test_system_routes(rag: Any) -> None:
 
 
 async def test_dataset_lifecycle(rag: Any) -> None:
-    ds = await ready(rag.create_dataset(
-        name="kb_1", description="tiny", language="Chinese",
-        parser_config={"chunk_token_count": 64, "layout_recognize": True}))
+    ds = await ready(
+        rag.create_dataset(
+            name="kb_1",
+            description="tiny",
+            language="Chinese",
+            parser_config={"chunk_token_count": 64, "layout_recognize": True},
+        )
+    )
     assert (ds.name, ds.description, ds.language) == ("kb_1", "tiny", "Chinese")
     assert ds.parser_config["chunk_token_num"] == 64
     assert ds.parser_config["layout_recognize"] == "DeepDOC"
@@ -66,11 +71,18 @@ async def test_dataset_lifecycle(rag: Any) -> None:
 
 async def test_documents(rag: Any, poll_interval: float) -> None:
     ds = await ready(rag.create_dataset(name="docs"))
-    docs = await ready(ds.upload_documents([
-        {"display_name": "ragflow.txt", "blob": DOCS["ragflow.txt"],
-         "meta_fields": {"topic": "rag"}},
-        {"name": "cats.txt", "blob": DOCS["cats.txt"]},
-    ]))
+    docs = await ready(
+        ds.upload_documents(
+            [
+                {
+                    "display_name": "ragflow.txt",
+                    "blob": DOCS["ragflow.txt"],
+                    "meta_fields": {"topic": "rag"},
+                },
+                {"name": "cats.txt", "blob": DOCS["cats.txt"]},
+            ]
+        )
+    )
     assert [d.name for d in docs] == ["ragflow.txt", "cats.txt"]
     assert docs[0].meta_fields == {"topic": "rag"}
     assert all(d.run == "UNSTART" for d in docs)
@@ -86,10 +98,13 @@ async def test_documents(rag: Any, poll_interval: float) -> None:
     assert [d.name for d in await ready(ds.list_documents(keywords="cat"))] == ["cats.txt"]
     assert [d.name for d in await ready(ds.list_documents(name="cats.txt"))] == ["cats.txt"]
     assert len(await ready(ds.list_documents(run="DONE"))) == 2
-    cond = {"logic": "and", "conditions": [
-        {"name": "topic", "comparison_operator": "=", "value": "rag"}]}
+    cond = {
+        "logic": "and",
+        "conditions": [{"name": "topic", "comparison_operator": "=", "value": "rag"}],
+    }
     assert [d.name for d in await ready(ds.list_documents(metadata_condition=cond))] == [
-        "ragflow.txt"]
+        "ragflow.txt"
+    ]
     assert {d.id for d in await drain(ds.iter_documents())} == {d.id for d in docs}
 
     doc = docs[1]
@@ -114,8 +129,11 @@ async def test_chunks(rag: Any, poll_interval: float) -> None:
     assert chunks[0].document_name == "ragflow.txt"
     assert await drain(doc.iter_chunks()) == chunks
 
-    added = await ready(doc.add_chunk("Hand-written chunk about RAGFlow.", ["manual"],
-                                      questions=["What is manual?"]))
+    added = await ready(
+        doc.add_chunk(
+            "Hand-written chunk about RAGFlow.", ["manual"], questions=["What is manual?"]
+        )
+    )
     assert added.content == "Hand-written chunk about RAGFlow."
     assert added.important_keywords == ["manual"]
     await ready(added.update({"content": "Edited chunk.", "available": False}))
@@ -137,11 +155,15 @@ async def test_retrieval(rag: Any, poll_interval: float) -> None:
     chunks = await ready(rag.retrieve(question="What is RAGFlow?", dataset_ids=[ds.id]))
     assert chunks[0].document_name == "ragflow.txt"
     assert chunks[0].similarity is not None and chunks[0].similarity > 0
-    limited = await ready(rag.retrieve("What is RAGFlow?", [ds.id], offset=1, limit=1,
-                                       similarity_threshold=0.0, highlight=True))
+    limited = await ready(
+        rag.retrieve(
+            "What is RAGFlow?", [ds.id], offset=1, limit=1, similarity_threshold=0.0, highlight=True
+        )
+    )
     assert len(limited) == 1 and limited[0].highlight
-    scoped = await ready(rag.retrieve("cats", [ds.id], document_ids=[docs[1].id],
-                                      similarity_threshold=0.0))
+    scoped = await ready(
+        rag.retrieve("cats", [ds.id], document_ids=[docs[1].id], similarity_threshold=0.0)
+    )
     assert {c.document_id for c in scoped} == {docs[1].id}
     page = await ready(rag.retrieve_page("What is RAGFlow?", [ds.id], page=1, page_size=5))
     assert page.total >= 1 and page.doc_aggs[0]["doc_name"] == "ragflow.txt"
@@ -152,9 +174,14 @@ async def test_retrieval(rag: Any, poll_interval: float) -> None:
 
 async def test_chats_and_sessions(rag: Any, poll_interval: float) -> None:
     ds, _ = await parsed_dataset(rag, poll_interval)
-    chat = await ready(rag.create_chat(
-        "Miss R", dataset_ids=[ds.id], llm=Chat.LLM(temperature=0.5),
-        prompt=Chat.Prompt(opener="Hello there!", keywords_similarity_weight=0.7, top_n=4)))
+    chat = await ready(
+        rag.create_chat(
+            "Miss R",
+            dataset_ids=[ds.id],
+            llm=Chat.LLM(temperature=0.5),
+            prompt=Chat.Prompt(opener="Hello there!", keywords_similarity_weight=0.7, top_n=4),
+        )
+    )
     assert chat.get_prologue() == "Hello there!"
     assert chat.llm is not None and chat.llm.temperature == 0.5
     assert chat.vector_similarity_weight == pytest.approx(0.3) and chat.top_n == 4
@@ -163,11 +190,15 @@ async def test_chats_and_sessions(rag: Any, poll_interval: float) -> None:
     assert (await ready(rag.get_chat(chat.id))).name == "Miss R"
     assert [c.id for c in await ready(rag.list_chats(name="Miss R"))] == [chat.id]
     assert [c.id for c in await drain(rag.iter_chats())] == [chat.id]
-    await ready(chat.update({"name": "Stefan", "llm": {"temperature": 0.8},
-                             "prompt": {"top_n": 8}}))
+    await ready(
+        chat.update({"name": "Stefan", "llm": {"temperature": 0.8}, "prompt": {"top_n": 8}})
+    )
     fetched = await ready(rag.get_chat(chat.id))
     assert (fetched.name, fetched.top_n, fetched.llm_setting.get("temperature")) == (
-        "Stefan", 8, 0.8)
+        "Stefan",
+        8,
+        0.8,
+    )
 
     session = await ready(chat.create_session("first"))
     assert session.chat_id == chat.id and session.messages[0]["content"] == "Hello there!"
@@ -202,15 +233,16 @@ async def test_ask_and_completions(rag: Any, poll_interval: float) -> None:
     stream = await ready(session.ask("What is RAGFlow?", stream=True))
     answers = await drain(stream)
     for ans in answers:  # the seed's idiom: print only the new part
-        printed.append(ans.content[len(cont):])
+        printed.append(ans.content[len(cont) :])
         cont = ans.content
     assert "".join(printed) == answers[-1].content
     assert answers[-1].final and answers[-1].reference
     assert all(a.delta == p for a, p in zip(answers, printed, strict=True))
     assert len((await ready(chat.list_sessions()))[0].messages) >= 3
 
-    stateless = await ready(rag.chat_completion(chat.id, [
-        {"role": "user", "content": "Tell me about cats"}]))
+    stateless = await ready(
+        rag.chat_completion(chat.id, [{"role": "user", "content": "Tell me about cats"}])
+    )
     assert "Cats" in stateless.content
     events = await drain(await ready(rag.chat_completion(chat.id, "cats?", stream=True)))
     assert all(isinstance(e, StreamEvent) for e in events)
@@ -223,8 +255,11 @@ async def test_ask_and_completions(rag: Any, poll_interval: float) -> None:
     result = await ready(rag.openai_chat_completion(chat.id, "What is RAGFlow?"))
     choice = result["choices"][0]["message"]
     assert "RAGFlow" in choice["content"] and choice["reference"]
-    chunks = await drain(await ready(rag.openai_chat_completion(
-        chat.id, [{"role": "user", "content": "cats?"}], stream=True)))
+    chunks = await drain(
+        await ready(
+            rag.openai_chat_completion(chat.id, [{"role": "user", "content": "cats?"}], stream=True)
+        )
+    )
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
     assert "Cats" in text
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
@@ -232,8 +267,9 @@ async def test_ask_and_completions(rag: Any, poll_interval: float) -> None:
 
 async def test_agents(rag: Any, poll_interval: float) -> None:
     ds, _ = await parsed_dataset(rag, poll_interval)
-    agent = await ready(rag.create_agent("Researcher", {"dataset_ids": [ds.id]},
-                                         description="answers from kb"))
+    agent = await ready(
+        rag.create_agent("Researcher", {"dataset_ids": [ds.id]}, description="answers from kb")
+    )
     assert agent.title == "Researcher"
     assert [a.id for a in await ready(rag.list_agents())] == [agent.id]
     assert [a.id for a in await drain(rag.iter_agents())] == [agent.id]
@@ -275,8 +311,9 @@ async def test_ingest_helpers(rag: Any, poll_interval: float) -> None:
     ds = await ready(rag.create_dataset(name="ingest"))
     items = [IngestItem(n, b, {"source": n}) for n, b in DOCS.items()]
     if isinstance(rag, AsyncRAGFlow):
-        docs: list[Any] = await aingest_documents(ds, items, batch_size=1,
-                                                  poll_interval=poll_interval)
+        docs: list[Any] = await aingest_documents(
+            ds, items, batch_size=1, poll_interval=poll_interval
+        )
     else:
         docs = ingest_documents(ds, items, batch_size=1, poll_interval=poll_interval)
     assert [(d.name, d.run) for d in docs] == [("ragflow.txt", "DONE"), ("cats.txt", "DONE")]
