@@ -317,3 +317,58 @@ def seed_dataset(client: Any, name: str, files: dict[str, bytes] | None = None) 
 def unique(prefix: str) -> str:
     """A name no other test uses."""
     return f"{prefix}-{time.monotonic_ns()}"
+
+
+# --------------------------------------------------------------------------- a server that lies
+
+
+class RogueServer:
+    """A tiny stdlib HTTP server answering every request with one canned response.
+
+    For answers the fault injection of LocalRAGFlowServer cannot produce (a malformed SSE line,
+    an error event in the middle of a stream). ``set(status, content_type, body)`` changes it.
+    """
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        rogue = self
+        self.status = 200
+        self.content_type = "application/json"
+        self.body = b"{}"
+        self.paths: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                if length:
+                    self.rfile.read(length)
+                rogue.paths.append(f"{self.command} {self.path}")
+                self.send_response(rogue.status)
+                self.send_header("Content-Type", rogue.content_type)
+                self.send_header("Content-Length", str(len(rogue.body)))
+                self.end_headers()
+                self.wfile.write(rogue.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def set(self, status: int, content_type: str, body: bytes) -> None:
+        self.status, self.content_type, self.body = status, content_type, body
+
+    def __enter__(self) -> RogueServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

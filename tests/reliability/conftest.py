@@ -86,16 +86,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "real_backoff: keep the client's default retry backoff")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server() -> Iterator[LocalRAGFlowServer]:
-    """One 0.27 server per module (faults are cleared after each test)."""
+    """One 0.27 server for the suite (faults are cleared after each test; names are unique)."""
     with LocalRAGFlowServer(api_key=API_KEY, emulate="0.27") as srv:
         yield srv
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server_022() -> Iterator[LocalRAGFlowServer]:
-    """One server emulating RAGFlow 0.22 per module."""
+    """One server emulating RAGFlow 0.22 for the suite."""
     with LocalRAGFlowServer(api_key=API_KEY, emulate="0.22") as srv:
         yield srv
 

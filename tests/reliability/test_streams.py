@@ -1,0 +1,288 @@
+"""Streams cut by the server (after N events, or right after the headers): a typed StreamError
+carrying the text received so far, never a hang; sync and async, chat, session, OpenAI and agent."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from _reliability import call_with_deadline, describe_error, seed_dataset, unique
+from conftest import API_KEY
+
+from ragflow_integrations import AsyncRAGFlow, RAGFlow, RAGFlowError, StreamError
+from ragflow_integrations.testing import LocalRAGFlowServer
+
+pytestmark = pytest.mark.live
+
+QUESTION = "How hot is the surface of the Sun?"
+DEADLINE = 15.0
+
+
+@dataclass
+class Assistants:
+    chat_id: str
+    agent_id: str
+
+
+@pytest.fixture(scope="module")
+def assistants(server: LocalRAGFlowServer) -> Iterator[Assistants]:
+    with RAGFlow(api_key=API_KEY, base_url=server.base_url, server_version="0.27") as client:
+        dataset = seed_dataset(client, unique("streams"))
+        chat = client.create_chat(name=unique("stream-chat"), dataset_ids=[dataset.id])
+        response = requests.post(
+            f"{server.base_url}/api/v1/agents",
+            json={"title": unique("stream-agent"), "dsl": {"dataset_ids": [dataset.id]}},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        agent = next(a for a in client.list_agents() if (a.title or "").startswith("stream-agent"))
+        yield Assistants(chat.id, agent.id)
+
+
+@dataclass(frozen=True)
+class StreamKind:
+    """How to open one kind of stream, which route it uses, and the answer text of an item."""
+
+    name: str
+    route: Callable[[Assistants], str]
+    open_sync: Callable[[RAGFlow, Assistants], Iterator[Any]]
+    open_async: Callable[[AsyncRAGFlow, Assistants], Any]
+    cumulative: bool  # True: each item carries the whole answer so far; False: only a delta
+
+
+def _openai_delta(chunk: Any) -> str:
+    choices = chunk.get("choices") or [{}]
+    return str((choices[0].get("delta") or {}).get("content") or "")
+
+
+def _text(kind: StreamKind, item: Any) -> str:
+    if kind.name == "openai":
+        return _openai_delta(item)
+    return str(item.content)
+
+
+async def _async_session_ask(c: AsyncRAGFlow, a: Assistants) -> Any:
+    chat = await c.get_chat(a.chat_id)
+    session = await chat.create_session(name=unique("s"))
+    return await session.ask(QUESTION, stream=True)
+
+
+async def _async_agent_ask(c: AsyncRAGFlow, a: Assistants) -> Any:
+    agent = await c.get_agent(a.agent_id)
+    return await agent.ask(QUESTION, stream=True)
+
+
+KINDS = [
+    StreamKind(
+        "session.ask",
+        lambda a: "/chat/completions",
+        lambda c, a: c.get_chat(a.chat_id).create_session(name=unique("s")).ask(QUESTION, True),
+        _async_session_ask,
+        True,
+    ),
+    StreamKind(
+        "chat_completion",
+        lambda a: "/chat/completions",
+        lambda c, a: c.chat_completion(
+            a.chat_id, [{"role": "user", "content": QUESTION}], stream=True
+        ),
+        lambda c, a: c.chat_completion(
+            a.chat_id, [{"role": "user", "content": QUESTION}], stream=True
+        ),
+        True,
+    ),
+    StreamKind(
+        "openai",
+        lambda a: f"/openai/{a.chat_id}/chat/completions",
+        lambda c, a: c.openai_chat_completion(
+            a.chat_id, [{"role": "user", "content": QUESTION}], stream=True
+        ),
+        lambda c, a: c.openai_chat_completion(
+            a.chat_id, [{"role": "user", "content": QUESTION}], stream=True
+        ),
+        False,
+    ),
+    StreamKind(
+        "agent.ask",
+        lambda a: "/agents/chat/completions",
+        lambda c, a: c.get_agent(a.agent_id).ask(QUESTION, stream=True),
+        _async_agent_ask,
+        True,
+    ),
+]
+
+
+@dataclass
+class Outcome:
+    texts: list[str]  # answer so far after each item
+    error: BaseException | None
+
+
+def _accumulate(kind: StreamKind, items: list[Any]) -> list[str]:
+    texts: list[str] = []
+    so_far = ""
+    for item in items:
+        piece = _text(kind, item)
+        so_far = piece if kind.cumulative else so_far + piece
+        texts.append(so_far)
+    return texts
+
+
+def consume_sync(kind: StreamKind, client: RAGFlow, a: Assistants) -> Outcome:
+    items: list[Any] = []
+
+    def run() -> BaseException | None:
+        try:
+            for item in kind.open_sync(client, a):
+                items.append(item)
+        except Exception as exc:
+            return exc
+        return None
+
+    error = call_with_deadline(run, DEADLINE)
+    return Outcome(_accumulate(kind, items), error)
+
+
+async def consume_async(kind: StreamKind, client: AsyncRAGFlow, a: Assistants) -> Outcome:
+    items: list[Any] = []
+
+    async def run() -> BaseException | None:
+        try:
+            stream = kind.open_async(client, a)
+            if asyncio.iscoroutine(stream):
+                stream = await stream
+            iterator: AsyncIterator[Any] = stream
+            async for item in iterator:
+                items.append(item)
+        except Exception as exc:
+            return exc
+        return None
+
+    try:
+        error = await asyncio.wait_for(run(), DEADLINE)
+    except TimeoutError:
+        raise AssertionError(f"async stream hung for more than {DEADLINE} s") from None
+    return Outcome(_accumulate(kind, items), error)
+
+
+@pytest.fixture(scope="module")
+def full_answers(server: LocalRAGFlowServer, assistants: Assistants) -> dict[str, str]:
+    """The complete answer of each stream kind without faults (the reference for prefixes)."""
+    answers: dict[str, str] = {}
+    with RAGFlow(api_key=API_KEY, base_url=server.base_url, server_version="0.27") as client:
+        for kind in KINDS:
+            outcome = consume_sync(kind, client, assistants)
+            assert outcome.error is None, outcome.error
+            assert outcome.texts and outcome.texts[-1], f"{kind.name} gave no answer"
+            answers[kind.name] = outcome.texts[-1]
+    return answers
+
+
+def _check(kind: StreamKind, outcome: Outcome, full: str, cut_after: int) -> str:
+    error = outcome.error
+    assert isinstance(error, StreamError), f"{kind.name}: expected StreamError, got {error!r}"
+    received = outcome.texts[-1] if outcome.texts else ""
+    assert error.partial_text == received, (error.partial_text, received)
+    assert full.startswith(error.partial_text)
+    assert len(error.partial_text) < len(full)
+    if cut_after >= 5:
+        assert error.partial_text, "text had arrived before the cut"
+    assert "partial_text" in str(error) or "cut" in str(error).lower()
+    return f"partial_text = first {len(error.partial_text)} of {len(full)} chars, a prefix"
+
+
+@pytest.mark.parametrize("cut_after", [0, 5])
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+def test_sync_stream_cut_raises_stream_error_with_partial_text(
+    server: LocalRAGFlowServer,
+    assistants: Assistants,
+    full_answers: dict[str, str],
+    make_client: Callable[..., RAGFlow],
+    ledger: Callable[..., None],
+    kind: StreamKind,
+    cut_after: int,
+) -> None:
+    client = make_client(max_retries=3)
+    server.inject_fault(kind.route(assistants), "POST", cut_stream_after=cut_after, times=1)
+    started = time.monotonic()
+    outcome = consume_sync(kind, client, assistants)
+    elapsed = time.monotonic() - started
+    check = _check(kind, outcome, full_answers[kind.name], cut_after)
+    assert outcome.error is not None
+    ledger(
+        area="streams",
+        fault=f"connection closed after {cut_after} SSE events, sync {kind.name}",
+        injected=1,
+        requests_sent=1,
+        caller_saw=f"{len(outcome.texts)} items, then {describe_error(outcome.error)}",
+        data_check=check,
+        seconds=elapsed,
+    )
+
+
+@pytest.mark.parametrize("cut_after", [0, 5])
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+async def test_async_stream_cut_raises_stream_error_with_partial_text(
+    server: LocalRAGFlowServer,
+    assistants: Assistants,
+    full_answers: dict[str, str],
+    make_async_client: Callable[..., AsyncRAGFlow],
+    ledger: Callable[..., None],
+    kind: StreamKind,
+    cut_after: int,
+) -> None:
+    client = make_async_client(max_retries=3)
+    server.inject_fault(kind.route(assistants), "POST", cut_stream_after=cut_after, times=1)
+    started = time.monotonic()
+    outcome = await consume_async(kind, client, assistants)
+    elapsed = time.monotonic() - started
+    check = _check(kind, outcome, full_answers[kind.name], cut_after)
+    assert outcome.error is not None
+    ledger(
+        area="streams",
+        fault=f"connection closed after {cut_after} SSE events, async {kind.name}",
+        injected=1,
+        requests_sent=1,
+        caller_saw=f"{len(outcome.texts)} items, then {describe_error(outcome.error)}",
+        data_check=check,
+        seconds=elapsed,
+    )
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_stream_request_dropped_before_answer_is_typed_and_not_retried(
+    server: LocalRAGFlowServer,
+    assistants: Assistants,
+    make_client: Callable[..., RAGFlow],
+    make_async_client: Callable[..., AsyncRAGFlow],
+    ledger: Callable[..., None],
+    wire: Any,
+    flavour: str,
+) -> None:
+    kind = KINDS[1]
+    server.inject_fault(kind.route(assistants), "POST", drop_connection=True, times=1)
+    started = time.monotonic()
+    if flavour == "sync":
+        outcome = consume_sync(kind, make_client(max_retries=3), assistants)
+    else:
+        outcome = await consume_async(kind, make_async_client(max_retries=3), assistants)
+    elapsed = time.monotonic() - started
+    assert isinstance(outcome.error, RAGFlowError), repr(outcome.error)
+    assert outcome.texts == []
+    sent = wire.to(kind.route(assistants), "POST")
+    assert len(sent) == 1, "a chat completion (not idempotent) was sent again"
+    ledger(
+        area="streams",
+        fault=f"connection dropped before the stream began, {flavour} chat_completion",
+        injected=1,
+        requests_sent=len(sent),
+        caller_saw=describe_error(outcome.error),
+        data_check="no answer items; question not re-sent",
+        seconds=elapsed,
+    )
