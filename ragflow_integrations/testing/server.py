@@ -193,7 +193,7 @@ class LocalRAGFlowServer:
             log_level="warning",
             access_log=False,
             timeout_keep_alive=30,
-            timeout_graceful_shutdown=2,
+            timeout_graceful_shutdown=1,
             ssl_certfile=self.ssl_certfile,
             ssl_keyfile=self.ssl_keyfile,
         )

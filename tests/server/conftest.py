@@ -41,13 +41,15 @@ class Api:
 
     def upload(self, dataset_id: str, files: dict[str, bytes]) -> list[dict[str, Any]]:
         parts = [("file", (name, content)) for name, content in files.items()]
-        data: list[dict[str, Any]] = self.ok("POST", f"/datasets/{dataset_id}/documents",
-                                             files=parts)
+        data: list[dict[str, Any]] = self.ok(
+            "POST", f"/datasets/{dataset_id}/documents", files=parts
+        )
         return data
 
     def docs(self, dataset_id: str, **params: Any) -> list[dict[str, Any]]:
-        data = self.ok("GET", f"/datasets/{dataset_id}/documents",
-                       params={"page_size": 100, **params})
+        data = self.ok(
+            "GET", f"/datasets/{dataset_id}/documents", params={"page_size": 100, **params}
+        )
         docs: list[dict[str, Any]] = data["docs"]
         return docs
 
@@ -64,8 +66,9 @@ class Api:
     def ingest(self, dataset_id: str, files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
         """Upload, parse and wait; returns {name: document}."""
         ids = [d["id"] for d in self.upload(dataset_id, files)]
-        assert self.json("POST", f"/datasets/{dataset_id}/chunks",
-                         json={"document_ids": ids}) == {"code": 0}
+        assert self.json("POST", f"/datasets/{dataset_id}/chunks", json={"document_ids": ids}) == {
+            "code": 0
+        }
         docs = self.wait(dataset_id, ids)
         return {d["name"]: d for d in docs.values()}
 

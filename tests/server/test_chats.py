@@ -13,10 +13,17 @@ def parsed_dataset(api: Api, name: str = "chat-kb") -> str:
 
 def test_chat_crud_027(fresh: Api) -> None:
     dataset_id = parsed_dataset(fresh)
-    created = fresh.json("POST", "/chats", json={
-        "name": "helper", "dataset_ids": [dataset_id], "top_n": 3,
-        "prompt_config": {"prologue": "Hello there", "empty_response": "Nothing."},
-        "ignored_key": 1})
+    created = fresh.json(
+        "POST",
+        "/chats",
+        json={
+            "name": "helper",
+            "dataset_ids": [dataset_id],
+            "top_n": 3,
+            "prompt_config": {"prologue": "Hello there", "empty_response": "Nothing."},
+            "ignored_key": 1,
+        },
+    )
     assert created["code"] == 0 and created["message"] == "success"
     chat = created["data"]
     assert chat["dataset_ids"] == [dataset_id] and chat["kb_names"] == ["chat-kb"]
@@ -26,8 +33,11 @@ def test_chat_crud_027(fresh: Api) -> None:
     assert "ignored_key" not in chat
     chat_id = chat["id"]
     assert fresh.ok("GET", f"/chats/{chat_id}")["name"] == "helper"
-    patched = fresh.ok("PATCH", f"/chats/{chat_id}", json={
-        "prompt_config": {"empty_response": "Nope."}, "llm_setting": {"temperature": 0.2}})
+    patched = fresh.ok(
+        "PATCH",
+        f"/chats/{chat_id}",
+        json={"prompt_config": {"empty_response": "Nope."}, "llm_setting": {"temperature": 0.2}},
+    )
     assert patched["prompt_config"]["prologue"] == "Hello there"
     assert patched["prompt_config"]["empty_response"] == "Nope."
     replaced = fresh.ok("PUT", f"/chats/{chat_id}", json={"prompt_config": {"prologue": "Hi"}})
@@ -42,8 +52,11 @@ def test_chat_crud_027(fresh: Api) -> None:
     assert fresh.json("POST", "/chats", json={"name": "helper"})["code"] == 102
     assert fresh.json("POST", "/chats", json={})["code"] == 102
     assert fresh.json("POST", "/chats", json={"name": "x", "tenant_id": "t"})["code"] == 102
-    assert fresh.json("GET", "/chats/" + "0" * 32) == {"code": 109, "message":
-                                                      "no authorization", "data": False}
+    assert fresh.json("GET", "/chats/" + "0" * 32) == {
+        "code": 109,
+        "message": "no authorization",
+        "data": False,
+    }
     assert fresh.ok("DELETE", f"/chats/{chat_id}") is True
     assert fresh.ok("DELETE", "/chats", json={"ids": None}) == {}
     assert fresh.ok("DELETE", "/chats", json={"delete_all": True}) == {"success_count": 1}
@@ -67,11 +80,23 @@ def test_partial_bulk_delete(api: Api) -> None:
 
 def test_old_chat_body_and_list_shape(fresh22: Api) -> None:
     dataset_id = parsed_dataset(fresh22)
-    created = fresh22.json("POST", "/chats", json={
-        "name": "old", "avatar": "", "dataset_ids": [dataset_id],
-        "llm": {"model_name": "m@p", "temperature": 0.5},
-        "prompt": {"opener": "Welcome!", "show_quote": False, "top_n": 2,
-                   "keywords_similarity_weight": 0.6, "empty_response": "None found."}})
+    created = fresh22.json(
+        "POST",
+        "/chats",
+        json={
+            "name": "old",
+            "avatar": "",
+            "dataset_ids": [dataset_id],
+            "llm": {"model_name": "m@p", "temperature": 0.5},
+            "prompt": {
+                "opener": "Welcome!",
+                "show_quote": False,
+                "top_n": 2,
+                "keywords_similarity_weight": 0.6,
+                "empty_response": "None found.",
+            },
+        },
+    )
     assert "message" not in created and created["code"] == 0
     chat = created["data"]
     assert chat["llm_id"] == "m@p" and chat["llm"]["temperature"] == 0.5
@@ -89,8 +114,9 @@ def test_old_chat_body_and_list_shape(fresh22: Api) -> None:
 
 
 def test_sessions(api: Api) -> None:
-    chat_id = api.ok("POST", "/chats", json={
-        "name": "sessions-chat", "prompt_config": {"prologue": "Ask me."}})["id"]
+    chat_id = api.ok(
+        "POST", "/chats", json={"name": "sessions-chat", "prompt_config": {"prologue": "Ask me."}}
+    )["id"]
     base = f"/chats/{chat_id}/sessions"
     session = api.ok("POST", base, json={"name": "first", "user_id": "u1"})
     assert session["chat_id"] == chat_id and session["name"] == "first"
@@ -101,9 +127,9 @@ def test_sessions(api: Api) -> None:
     assert api.json("POST", base, json={"name": " "})["code"] == 102
     listed = api.json("GET", base)
     assert listed["message"] == "success" and len(listed["data"]) == 2 and "total" not in listed
-    assert [s["name"] for s in api.ok("GET", base, params={"orderby": "name",
-                                                           "desc": "false"})] == [
-        "first", "New session"]  # case-insensitive, like MySQL's default collation
+    assert [
+        s["name"] for s in api.ok("GET", base, params={"orderby": "name", "desc": "false"})
+    ] == ["first", "New session"]  # case-insensitive, like MySQL's default collation
     assert api.ok("GET", base, params={"user_id": "u1"})[0]["id"] == session["id"]
     one = api.ok("GET", f"{base}/{session['id']}")
     assert one["id"] == session["id"] and "avatar" in one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -30,12 +31,22 @@ def kb(server27: Any) -> dict[str, str]:
     api = Api(server27)
     dataset_id = api.dataset("completions-kb")
     docs = api.ingest(dataset_id, CORPUS)
-    chat = api.ok("POST", "/chats", json={
-        "name": "completion-chat", "dataset_ids": [dataset_id],
-        "prompt_config": {"empty_response": "I found nothing.", "prologue": "Hi!"}})
+    chat = api.ok(
+        "POST",
+        "/chats",
+        json={
+            "name": "completion-chat",
+            "dataset_ids": [dataset_id],
+            "prompt_config": {"empty_response": "I found nothing.", "prologue": "Hi!"},
+        },
+    )
     bare = api.ok("POST", "/chats", json={"name": "no-datasets"})
-    return {"dataset": dataset_id, "chat": chat["id"], "bare": bare["id"],
-            "bees": docs["bees.txt"]["id"]}
+    return {
+        "dataset": dataset_id,
+        "chat": chat["id"],
+        "bare": bare["id"],
+        "bees": docs["bees.txt"]["id"],
+    }
 
 
 def ask(question: str) -> list[dict[str, str]]:
@@ -43,8 +54,11 @@ def ask(question: str) -> list[dict[str, str]]:
 
 
 def test_non_stream_answer_cites_the_retrieved_chunk(api: Api, kb: dict[str, str]) -> None:
-    body = api.json("POST", "/chat/completions", json={
-        "chat_id": kb["chat"], "messages": ask("How do bees make honey?"), "stream": False})
+    body = api.json(
+        "POST",
+        "/chat/completions",
+        json={"chat_id": kb["chat"], "messages": ask("How do bees make honey?"), "stream": False},
+    )
     assert body["code"] == 0 and body["message"] == "success"
     data = body["data"]
     assert "honey" in data["answer"] and "[ID:0]" in data["answer"]
@@ -64,8 +78,11 @@ def test_non_stream_answer_cites_the_retrieved_chunk(api: Api, kb: dict[str, str
 
 
 def test_stream_is_delta_with_final_reference(api: Api, kb: dict[str, str]) -> None:
-    events = sse_payloads(api, "/chat/completions", {
-        "chat_id": kb["chat"], "messages": ask("When was the Eiffel Tower completed?")})
+    events = sse_payloads(
+        api,
+        "/chat/completions",
+        {"chat_id": kb["chat"], "messages": ask("When was the Eiffel Tower completed?")},
+    )
     assert events[-1] == {"code": 0, "message": "", "data": True}
     answers = [e["data"] for e in events[:-1]]
     assert all(e["code"] == 0 and e["message"] == "" for e in events[:-1])
@@ -76,35 +93,60 @@ def test_stream_is_delta_with_final_reference(api: Api, kb: dict[str, str]) -> N
     assert "1889" in text and text.endswith("[ID:0]")
     assert final["reference"]["chunks"][0]["document_name"] == "france.txt"
     assert {a["session_id"] for a in answers} == {final["session_id"]} != {""}
-    non_stream = api.ok("POST", "/chat/completions", json={
-        "chat_id": kb["chat"], "messages": ask("When was the Eiffel Tower completed?"),
-        "stream": False})
+    non_stream = api.ok(
+        "POST",
+        "/chat/completions",
+        json={
+            "chat_id": kb["chat"],
+            "messages": ask("When was the Eiffel Tower completed?"),
+            "stream": False,
+        },
+    )
     assert non_stream["answer"] == text
 
 
 def test_legacy_stream_is_cumulative(api: Api, kb: dict[str, str]) -> None:
-    events = sse_payloads(api, f"/chats/{kb['chat']}/completions", {
-        "question": "Which volcano is in Sicily?", "legacy": True})
+    events = sse_payloads(
+        api,
+        f"/chats/{kb['chat']}/completions",
+        {"question": "Which volcano is in Sicily?", "legacy": True},
+    )
     answers = [e["data"]["answer"] for e in events[:-1]]
-    assert all(b.startswith(a) for a, b in zip(answers, answers[1:], strict=False))
+    assert all(b.startswith(a) for a, b in itertools.pairwise(answers))
     assert answers[-1] == answers[-2] and "Etna" in answers[-1]
 
 
 def test_session_history_and_stateless_mode(api: Api, kb: dict[str, str]) -> None:
     session_id = api.ok("POST", f"/chats/{kb['chat']}/sessions", json={"name": "s"})["id"]
     for question in ("Who created Python?", "What is a volcano?"):
-        api.ok("POST", "/chat/completions", json={
-            "chat_id": kb["chat"], "session_id": session_id, "messages": ask(question),
-            "stream": False})
+        api.ok(
+            "POST",
+            "/chat/completions",
+            json={
+                "chat_id": kb["chat"],
+                "session_id": session_id,
+                "messages": ask(question),
+                "stream": False,
+            },
+        )
     session = api.ok("GET", f"/chats/{kb['chat']}/sessions/{session_id}")
     assert len(session["messages"]) == 5 and len(session["reference"]) == 2
     before = len(api.ok("GET", f"/chats/{kb['chat']}/sessions", params={"page_size": 100}))
-    stateless = api.ok("POST", "/chat/completions", json={
-        "chat_id": kb["chat"], "stream": False, "pass_all_history_messages": True,
-        "store_history_messages": False,
-        "messages": [{"role": "system", "content": "ignored"},
-                     {"role": "assistant", "content": "leading, dropped"},
-                     {"role": "user", "content": "Tell me about bees"}]})
+    stateless = api.ok(
+        "POST",
+        "/chat/completions",
+        json={
+            "chat_id": kb["chat"],
+            "stream": False,
+            "pass_all_history_messages": True,
+            "store_history_messages": False,
+            "messages": [
+                {"role": "system", "content": "ignored"},
+                {"role": "assistant", "content": "leading, dropped"},
+                {"role": "user", "content": "Tell me about bees"},
+            ],
+        },
+    )
     assert stateless["session_id"] == "" and "bees" in stateless["answer"].lower()
     after = len(api.ok("GET", f"/chats/{kb['chat']}/sessions", params={"page_size": 100}))
     assert after == before
@@ -113,12 +155,21 @@ def test_session_history_and_stateless_mode(api: Api, kb: dict[str, str]) -> Non
 def test_completion_errors(api: Api, kb: dict[str, str]) -> None:
     cases = [
         ({"chat_id": kb["chat"]}, 101, "required argument are missing: messages"),
-        ({"chat_id": kb["chat"], "messages": [{"role": "assistant", "content": "x"}]}, 101,
-         "The last message must be from user."),
-        ({"chat_id": kb["chat"], "messages": ask("x"), "store_history_messages": False}, 102,
-         "pass_all_history_messages"),
-        ({"chat_id": kb["chat"], "messages": ask("x"), "session_id": "0" * 32}, 102,
-         "Session not found!"),
+        (
+            {"chat_id": kb["chat"], "messages": [{"role": "assistant", "content": "x"}]},
+            101,
+            "The last message must be from user.",
+        ),
+        (
+            {"chat_id": kb["chat"], "messages": ask("x"), "store_history_messages": False},
+            102,
+            "pass_all_history_messages",
+        ),
+        (
+            {"chat_id": kb["chat"], "messages": ask("x"), "session_id": "0" * 32},
+            102,
+            "Session not found!",
+        ),
         ({"messages": ask("x"), "session_id": "0" * 32}, 102, "`chat_id` is required"),
         ({"chat_id": "0" * 32, "messages": ask("x")}, 102, "You don't own the chat"),
     ]
@@ -128,15 +179,21 @@ def test_completion_errors(api: Api, kb: dict[str, str]) -> None:
         assert fragment in answer["message"], (body, answer)
     other_chat = api.ok("POST", "/chats", json={"name": "other-chat"})["id"]
     foreign = api.ok("POST", f"/chats/{other_chat}/sessions")["id"]
-    wrong = api.json("POST", "/chat/completions", json={
-        "chat_id": kb["chat"], "session_id": foreign, "messages": ask("x")})
+    wrong = api.json(
+        "POST",
+        "/chat/completions",
+        json={"chat_id": kb["chat"], "session_id": foreign, "messages": ask("x")},
+    )
     assert wrong == {"code": 102, "message": "Session does not belong to this chat!"}
 
 
 def test_empty_response_when_nothing_is_retrieved(api: Api, kb: dict[str, str]) -> None:
     question = ask("Quantum chromodynamics gluon confinement?")
-    data = api.ok("POST", "/chat/completions", json={
-        "chat_id": kb["chat"], "messages": question, "stream": False})
+    data = api.ok(
+        "POST",
+        "/chat/completions",
+        json={"chat_id": kb["chat"], "messages": question, "stream": False},
+    )
     assert data["answer"] == "I found nothing." and data["reference"]["chunks"] == []
     events = sse_payloads(api, "/chat/completions", {"chat_id": kb["chat"], "messages": question})
     answers = [e["data"] for e in events[:-1]]
@@ -144,8 +201,9 @@ def test_empty_response_when_nothing_is_retrieved(api: Api, kb: dict[str, str]) 
 
 
 def test_chat_without_datasets_answers_honestly(api: Api, kb: dict[str, str]) -> None:
-    events = sse_payloads(api, "/chat/completions", {"chat_id": kb["bare"],
-                                                     "messages": ask("Anything?")})
+    events = sse_payloads(
+        api, "/chat/completions", {"chat_id": kb["bare"], "messages": ask("Anything?")}
+    )
     answers = [e["data"] for e in events[:-1]]
     assert all(a["final"] is False for a in answers)  # no final event without datasets
     assert "no language model" in "".join(a["answer"] for a in answers)
@@ -154,41 +212,76 @@ def test_chat_without_datasets_answers_honestly(api: Api, kb: dict[str, str]) ->
 
 
 def test_missing_template_parameter_is_a_mid_stream_error(api: Api, kb: dict[str, str]) -> None:
-    chat_id = api.ok("POST", "/chats", json={
-        "name": "param-chat", "dataset_ids": [kb["dataset"]],
-        "prompt_config": {"parameters": [{"key": "knowledge", "optional": False},
-                                         {"key": "style", "optional": False}]}})["id"]
+    chat_id = api.ok(
+        "POST",
+        "/chats",
+        json={
+            "name": "param-chat",
+            "dataset_ids": [kb["dataset"]],
+            "prompt_config": {
+                "parameters": [
+                    {"key": "knowledge", "optional": False},
+                    {"key": "style", "optional": False},
+                ]
+            },
+        },
+    )["id"]
     events = sse_payloads(api, "/chat/completions", {"chat_id": chat_id, "messages": ask("bees")})
     assert events == [
-        {"code": 500, "message": "Miss parameter: style",
-         "data": {"answer": "**ERROR**: Miss parameter: style", "reference": []}},
+        {
+            "code": 500,
+            "message": "Miss parameter: style",
+            "data": {"answer": "**ERROR**: Miss parameter: style", "reference": []},
+        },
         {"code": 0, "message": "", "data": True},
     ]
-    ok = api.ok("POST", "/chat/completions", json={
-        "chat_id": chat_id, "messages": ask("bees"), "style": "short", "stream": False})
+    ok = api.ok(
+        "POST",
+        "/chat/completions",
+        json={"chat_id": chat_id, "messages": ask("bees"), "style": "short", "stream": False},
+    )
     assert "bees" in ok["answer"].lower()
-    non_stream = api.json("POST", "/chat/completions", json={
-        "chat_id": chat_id, "messages": ask("bees"), "stream": False})
+    non_stream = api.json(
+        "POST",
+        "/chat/completions",
+        json={"chat_id": chat_id, "messages": ask("bees"), "stream": False},
+    )
     assert non_stream["code"] == 100 and "Miss parameter: style" in non_stream["message"]
 
 
 def test_old_server_without_session_returns_only_the_prologue(api22: Api) -> None:
     dataset_id = api22.dataset("old-kb")
     api22.ingest(dataset_id, CORPUS)
-    chat_id = api22.ok("POST", "/chats", json={"name": "old-chat", "dataset_ids": [dataset_id],
-                                               "prompt": {"opener": "Old hello"}})["id"]
-    first = api22.json("POST", f"/chats/{chat_id}/completions",
-                       json={"question": "How do bees make honey?", "stream": False})
-    assert first == {"code": 0, "data": {"answer": "Old hello", "reference": {},
-                                         "audio_binary": None, "id": None,
-                                         "session_id": first["data"]["session_id"]}}
+    chat_id = api22.ok(
+        "POST",
+        "/chats",
+        json={"name": "old-chat", "dataset_ids": [dataset_id], "prompt": {"opener": "Old hello"}},
+    )["id"]
+    first = api22.json(
+        "POST",
+        f"/chats/{chat_id}/completions",
+        json={"question": "How do bees make honey?", "stream": False},
+    )
+    assert first == {
+        "code": 0,
+        "data": {
+            "answer": "Old hello",
+            "reference": {},
+            "audio_binary": None,
+            "id": None,
+            "session_id": first["data"]["session_id"],
+        },
+    }
     session_id = first["data"]["session_id"]
-    events = sse_payloads(api22, f"/chats/{chat_id}/completions",
-                          {"question": "How do bees make honey?", "session_id": session_id})
+    events = sse_payloads(
+        api22,
+        f"/chats/{chat_id}/completions",
+        {"question": "How do bees make honey?", "session_id": session_id},
+    )
     assert events[-1] == {"code": 0, "data": True}
     answers = [e["data"]["answer"] for e in events[:-1]]
     assert all("message" not in e for e in events)
-    assert all(b.startswith(a) for a, b in zip(answers, answers[1:], strict=False))
+    assert all(b.startswith(a) for a, b in itertools.pairwise(answers))
     assert "honey" in answers[-1] and events[-2]["data"]["reference"]["chunks"]
     streamed_prologue = sse_payloads(api22, f"/chats/{chat_id}/completions", {"question": "x"})
     assert streamed_prologue[0]["data"]["answer"] == "Old hello"
@@ -197,11 +290,18 @@ def test_old_server_without_session_returns_only_the_prologue(api22: Api) -> Non
 
 # ---------------------------------------------------------------- OpenAI-compatible
 def test_openai_non_stream(api: Api, kb: dict[str, str]) -> None:
-    response = api.call("POST", f"/openai/{kb['chat']}/chat/completions", json={
-        "model": "model", "messages": [
-            {"role": "system", "content": "be brief"},
-            {"role": "user", "content": [{"type": "text", "text": "How do bees make honey?"}]}],
-        "extra_body": {"reference": True}})
+    response = api.call(
+        "POST",
+        f"/openai/{kb['chat']}/chat/completions",
+        json={
+            "model": "model",
+            "messages": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": [{"type": "text", "text": "How do bees make honey?"}]},
+            ],
+            "extra_body": {"reference": True},
+        },
+    )
     body = response.json()
     assert body["object"] == "chat.completion" and body["id"] == f"chatcmpl-{kb['chat']}"
     choice = body["choices"][0]
@@ -209,15 +309,25 @@ def test_openai_non_stream(api: Api, kb: dict[str, str]) -> None:
     assert choice["message"]["reference"][0]["document_name"] == "bees.txt"
     usage = body["usage"]
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"] > 0
-    plain = api.call("POST", f"/chats_openai/{kb['chat']}/chat/completions", json={
-        "model": "model", "messages": ask("bees")}).json()
+    plain = api.call(
+        "POST",
+        f"/chats_openai/{kb['chat']}/chat/completions",
+        json={"model": "model", "messages": ask("bees")},
+    ).json()
     assert "reference" not in plain["choices"][0]["message"]
 
 
 def test_openai_stream(api: Api, kb: dict[str, str]) -> None:
-    events = sse_payloads(api, f"/openai/{kb['chat']}/chat/completions", {
-        "model": "model", "messages": ask("Eiffel Tower"), "stream": True,
-        "extra_body": {"reference": True}})
+    events = sse_payloads(
+        api,
+        f"/openai/{kb['chat']}/chat/completions",
+        {
+            "model": "model",
+            "messages": ask("Eiffel Tower"),
+            "stream": True,
+            "extra_body": {"reference": True},
+        },
+    )
     assert events[-1] == "[DONE]"
     chunks = events[:-1]
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
@@ -233,25 +343,40 @@ def test_openai_stream(api: Api, kb: dict[str, str]) -> None:
 
 def test_openai_metadata_condition_and_errors(api: Api, kb: dict[str, str]) -> None:
     condition = {"conditions": [{"name": "none", "comparison_operator": "=", "value": 1}]}
-    body = api.call("POST", f"/openai/{kb['chat']}/chat/completions", json={
-        "model": "model", "messages": ask("How do bees make honey?"),
-        "extra_body": {"reference": True, "metadata_condition": condition}}).json()
+    body = api.call(
+        "POST",
+        f"/openai/{kb['chat']}/chat/completions",
+        json={
+            "model": "model",
+            "messages": ask("How do bees make honey?"),
+            "extra_body": {"reference": True, "metadata_condition": condition},
+        },
+    ).json()
     assert body["choices"][0]["message"]["reference"] == []
     assert body["choices"][0]["message"]["content"] == "I found nothing."
     missing = api.json("POST", f"/openai/{kb['chat']}/chat/completions", json={})
     assert missing == {"code": 101, "message": "required argument are missing: model; messages; "}
-    bad_model = api.json("POST", f"/openai/{kb['chat']}/chat/completions", json={
-        "model": "gpt-x", "messages": ask("x")})
+    bad_model = api.json(
+        "POST",
+        f"/openai/{kb['chat']}/chat/completions",
+        json={"model": "gpt-x", "messages": ask("x")},
+    )
     assert bad_model["code"] == 101 and "gpt-x" in bad_model["message"]
-    unknown = api.json("POST", "/openai/" + "0" * 32 + "/chat/completions", json={
-        "model": "model", "messages": ask("x")})
+    unknown = api.json(
+        "POST",
+        "/openai/" + "0" * 32 + "/chat/completions",
+        json={"model": "model", "messages": ask("x")},
+    )
     assert unknown["code"] == 102
 
 
 def test_openai_on_old_server_streams_by_default(api22: Api) -> None:
     chat_id = api22.ok("POST", "/chats", json={"name": "old-openai"})["id"]
-    events = sse_payloads(api22, f"/chats_openai/{chat_id}/chat/completions", {
-        "model": "anything", "messages": ask("hello")})
+    events = sse_payloads(
+        api22,
+        f"/chats_openai/{chat_id}/chat/completions",
+        {"model": "anything", "messages": ask("hello")},
+    )
     assert events[-1] == "[DONE]" and events[-2]["choices"][0]["finish_reason"] == "stop"
 
 
@@ -263,5 +388,6 @@ def test_related_questions(api: Api, kb: dict[str, str]) -> None:
     assert 1 <= len(phrases) <= 5 and all(isinstance(p, str) and p for p in phrases)
     assert any("nectar" in p or "colonies" in p or "flowers" in p for p in phrases), phrases
     assert api.ok("POST", "/sessions/related_questions", json={"question": "honey bees"}) == (
-        phrases)
+        phrases
+    )
     assert api.json("POST", "/chat/recommendation", json={})["code"] == 101

@@ -22,8 +22,11 @@ def test_create_returns_the_dataset_with_defaults(api: Api) -> None:
 
 
 def test_partial_parser_config_is_merged_over_defaults(api: Api) -> None:
-    data = api.ok("POST", "/datasets", json={
-        "name": "pc", "parser_config": {"chunk_token_num": 64, "delimiter": "\n!?"}})
+    data = api.ok(
+        "POST",
+        "/datasets",
+        json={"name": "pc", "parser_config": {"chunk_token_num": 64, "delimiter": "\n!?"}},
+    )
     config = data["parser_config"]
     assert config["chunk_token_num"] == 64
     assert config["delimiter"] == "\n!?"
@@ -50,19 +53,27 @@ def test_create_is_strict(api: Api) -> None:
 
 
 def test_create_needs_json_content_type(api: Api) -> None:
-    body = api.json("POST", "/datasets", data="name=x",
-                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    body = api.json(
+        "POST",
+        "/datasets",
+        data="name=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert body["code"] == 101
     assert body["message"].startswith("Unsupported content type: Expected application/json")
-    body = api.json("POST", "/datasets", data="{not json",
-                    headers={"Content-Type": "application/json"})
-    assert body == {"code": 101, "message": "Malformed JSON syntax: Missing commas/brackets or "
-                                            "invalid encoding"}
+    body = api.json(
+        "POST", "/datasets", data="{not json", headers={"Content-Type": "application/json"}
+    )
+    assert body == {
+        "code": 101,
+        "message": "Malformed JSON syntax: Missing commas/brackets or invalid encoding",
+    }
 
 
 def test_duplicate_names_are_suffixed(fresh: Api) -> None:
-    names = [fresh.ok("POST", "/datasets", json={"name": n})["name"]
-             for n in ("Docs", "docs", "DOCS")]
+    names = [
+        fresh.ok("POST", "/datasets", json={"name": n})["name"] for n in ("Docs", "docs", "DOCS")
+    ]
     assert names == ["Docs", "docs(1)", "DOCS(2)"]
 
 
@@ -100,8 +111,11 @@ def test_get_one_and_update(api: Api) -> None:
     dataset_id = api.dataset("to-update")
     got = api.ok("GET", f"/datasets/{dataset_id}")
     assert got["name"] == "to-update" and got["size"] == 0 and got["connectors"] == []
-    updated = api.ok("PUT", f"/datasets/{dataset_id}", json={
-        "name": "updated", "description": "new", "parser_config": {"chunk_token_num": 100}})
+    updated = api.ok(
+        "PUT",
+        f"/datasets/{dataset_id}",
+        json={"name": "updated", "description": "new", "parser_config": {"chunk_token_num": 100}},
+    )
     assert updated["name"] == "updated" and updated["description"] == "new"
     assert updated["parser_config"]["chunk_token_num"] == 100
     assert updated["parser_config"]["delimiter"] == "\n"
@@ -146,7 +160,7 @@ def test_delete_semantics_022_ids_null_deletes_everything(fresh22: Api) -> None:
 
 def test_knowledge_graph_is_empty(api: Api) -> None:
     dataset_id = api.dataset("graph")
-    empty = {"graph": {"nodes": [], "edges": []}, "mind_map": {}}
+    empty: dict[str, object] = {"graph": {"nodes": [], "edges": []}, "mind_map": {}}
     assert api.ok("GET", f"/datasets/{dataset_id}/graph") == empty
     assert api.ok("GET", f"/datasets/{dataset_id}/knowledge_graph") == empty
     assert api.ok("DELETE", f"/datasets/{dataset_id}/graph") is True
@@ -156,7 +170,6 @@ def test_knowledge_graph_is_empty(api: Api) -> None:
 def test_parsing_status_counts(api: Api) -> None:
     dataset_id = api.dataset("status")
     api.upload(dataset_id, {"a.txt": b"alpha", "b.txt": b"beta"})
-    listed = api.ok("GET", "/datasets", params={"id": dataset_id,
-                                                "include_parsing_status": "true"})
+    listed = api.ok("GET", "/datasets", params={"id": dataset_id, "include_parsing_status": "true"})
     assert listed[0]["parsing_status"]["unstart_count"] == 2
     assert listed[0]["document_count"] == 2

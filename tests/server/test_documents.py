@@ -25,21 +25,27 @@ def test_upload_several_files_with_duplicate_names(api: Api) -> None:
 
 def test_upload_errors(api: Api) -> None:
     dataset_id = api.dataset("upload-errors")
-    only_bad = api.json("POST", f"/datasets/{dataset_id}/documents",
-                        files=[("file", ("tool.exe", b"MZ"))])
+    only_bad = api.json(
+        "POST", f"/datasets/{dataset_id}/documents", files=[("file", ("tool.exe", b"MZ"))]
+    )
     assert only_bad["code"] == 500
     assert "tool.exe" in only_bad["message"] and "not been supported" in only_bad["message"]
     assert "data" not in only_bad
-    partial = api.json("POST", f"/datasets/{dataset_id}/documents",
-                       files=[("file", ("ok.txt", b"fine")), ("file", ("bad.xyz", b"?"))])
+    partial = api.json(
+        "POST",
+        f"/datasets/{dataset_id}/documents",
+        files=[("file", ("ok.txt", b"fine")), ("file", ("bad.xyz", b"?"))],
+    )
     assert partial["code"] == 500 and "bad.xyz" in partial["message"]
     assert [d["name"] for d in partial["data"]] == ["ok.txt"]
     assert [d["name"] for d in api.docs(dataset_id)] == ["ok.txt"]
-    no_part = api.json("POST", f"/datasets/{dataset_id}/documents",
-                       files=[("other", ("a.txt", b"x"))])
+    no_part = api.json(
+        "POST", f"/datasets/{dataset_id}/documents", files=[("other", ("a.txt", b"x"))]
+    )
     assert no_part == {"code": 101, "message": "No file part!"}
-    unknown = api.json("POST", "/datasets/" + "0" * 32 + "/documents",
-                       files=[("file", ("a.txt", b"x"))])
+    unknown = api.json(
+        "POST", "/datasets/" + "0" * 32 + "/documents", files=[("file", ("a.txt", b"x"))]
+    )
     assert unknown["code"] == 102 and "Can't find the dataset" in unknown["message"]
 
 
@@ -47,10 +53,16 @@ def test_list_filters(api: Api) -> None:
     dataset_id = api.dataset("filters")
     docs = api.upload(dataset_id, {"alpha.txt": b"a", "beta.md": b"b", "gamma.txt": b"c"})
     ids = [d["id"] for d in docs]
-    api.ok("PATCH", f"/datasets/{dataset_id}/documents/{ids[0]}",
-           json={"meta_fields": {"author": "Ann", "year": 2021, "tags": ["x", "y"]}})
-    api.ok("PATCH", f"/datasets/{dataset_id}/documents/{ids[1]}",
-           json={"meta_fields": {"author": "Bob", "year": 2024}})
+    api.ok(
+        "PATCH",
+        f"/datasets/{dataset_id}/documents/{ids[0]}",
+        json={"meta_fields": {"author": "Ann", "year": 2021, "tags": ["x", "y"]}},
+    )
+    api.ok(
+        "PATCH",
+        f"/datasets/{dataset_id}/documents/{ids[1]}",
+        json={"meta_fields": {"author": "Bob", "year": 2024}},
+    )
     body = api.json("GET", f"/datasets/{dataset_id}/documents")
     assert body["message"] == "success" and body["data"]["total"] == 3
     assert [d["name"] for d in body["data"]["docs"]] == ["gamma.txt", "beta.md", "alpha.txt"]
@@ -64,26 +76,42 @@ def test_list_filters(api: Api) -> None:
     assert names(suffix="txt") == ["alpha.txt", "gamma.txt"]
     assert names(run="UNSTART") == ["alpha.txt", "beta.md", "gamma.txt"]
     assert names(run="DONE") == []
-    condition = {"logic": "and", "conditions": [
-        {"name": "year", "comparison_operator": "≥", "value": 2022}]}
+    condition = {
+        "logic": "and",
+        "conditions": [{"name": "year", "comparison_operator": "≥", "value": 2022}],
+    }
     assert names(metadata_condition=json.dumps(condition)) == ["beta.md"]
-    either = {"logic": "or", "conditions": [
-        {"name": "author", "comparison_operator": "is", "value": "ann"},
-        {"name": "year", "comparison_operator": ">", "value": "2023"}]}
+    either = {
+        "logic": "or",
+        "conditions": [
+            {"name": "author", "comparison_operator": "is", "value": "ann"},
+            {"name": "year", "comparison_operator": ">", "value": "2023"},
+        ],
+    }
     assert names(metadata_condition=json.dumps(either)) == ["alpha.txt", "beta.md"]
     assert names(metadata=json.dumps({"author": ["Bob", "Zed"]})) == ["beta.md"]
-    paged = api.ok("GET", f"/datasets/{dataset_id}/documents",
-                   params={"page": 2, "page_size": 2, "orderby": "name", "desc": "false"})
+    paged = api.ok(
+        "GET",
+        f"/datasets/{dataset_id}/documents",
+        params={"page": 2, "page_size": 2, "orderby": "name", "desc": "false"},
+    )
     assert paged["total"] == 3 and [d["name"] for d in paged["docs"]] == ["gamma.txt"]
-    bad = api.json("GET", f"/datasets/{dataset_id}/documents",
-                   params={"metadata_condition": "{nope"})
+    bad = api.json(
+        "GET", f"/datasets/{dataset_id}/documents", params={"metadata_condition": "{nope"}
+    )
     assert bad["code"] == 102 and "metadata_condition must be valid JSON" in bad["message"]
     assert api.json("GET", f"/datasets/{dataset_id}/documents", params={"run": "X"})["code"] == 102
-    assert api.json("GET", f"/datasets/{dataset_id}/documents",
-                    params={"page_size": 101})["code"] == 100
-    assert api.json("GET", f"/datasets/{dataset_id}/documents",
-                    params={"orderby": "size"})["code"] == 101
-    assert api.json("GET", f"/datasets/{dataset_id}/documents", params={"id": "nope"})["code"] == 102
+    assert (
+        api.json("GET", f"/datasets/{dataset_id}/documents", params={"page_size": 101})["code"]
+        == 100
+    )
+    assert (
+        api.json("GET", f"/datasets/{dataset_id}/documents", params={"orderby": "size"})["code"]
+        == 101
+    )
+    assert (
+        api.json("GET", f"/datasets/{dataset_id}/documents", params={"id": "nope"})["code"] == 102
+    )
 
 
 def test_update_document(api: Api) -> None:
@@ -94,14 +122,17 @@ def test_update_document(api: Api) -> None:
     assert renamed["name"] == "renamed.txt" and renamed["status"] == "0"
     assert api.ok("PUT", path, json={"enabled": 1})["status"] == "1"
     assert api.json("PATCH", path, json={"name": "renamed.md"}) == {
-        "code": 101, "message": "The extension of file can't be changed"}
+        "code": 101,
+        "message": "The extension of file can't be changed",
+    }
     assert api.json("PATCH", path, json={"name": "b.txt"})["code"] == 102
     as_bool = api.json("PATCH", path, json={"enabled": True})
     assert as_bool["code"] == 102 and "valid integer" in as_bool["message"]
     assert api.json("PATCH", path, json={"chunk_count": 5})["code"] == 102
     assert api.json("PATCH", path, json={"meta_fields": {"k": {"nested": 1}}})["code"] == 102
-    method = api.ok("PATCH", path, json={"chunk_method": "qa",
-                                         "parser_config": {"chunk_token_num": 32}})
+    method = api.ok(
+        "PATCH", path, json={"chunk_method": "qa", "parser_config": {"chunk_token_num": 32}}
+    )
     assert method["chunk_method"] == "qa" and method["parser_config"]["chunk_token_num"] == 32
     assert api.json("PATCH", path, json={"chunk_method": ""})["code"] == 102
 
@@ -119,8 +150,10 @@ def test_download(api: Api) -> None:
     missing = api.json("GET", f"/datasets/{dataset_id}/documents/" + "0" * 32)
     assert missing == {"code": 102, "message": "document not found"}
     empty_id = api.upload(dataset_id, {"empty.txt": b""})[0]["id"]
-    assert api.json("GET", f"/documents/{empty_id}") == {"code": 102,
-                                                        "message": "This file is empty."}
+    assert api.json("GET", f"/documents/{empty_id}") == {
+        "code": 102,
+        "message": "This file is empty.",
+    }
 
 
 def test_delete_documents_027(api: Api) -> None:
@@ -139,7 +172,8 @@ def test_delete_documents_022_without_ids_deletes_all(api22: Api) -> None:
     dataset_id = api22.dataset("old-delete")
     api22.upload(dataset_id, {"a.txt": b"a", "b.txt": b"b"})
     assert api22.json("DELETE", f"/datasets/{dataset_id}/documents", json={"ids": None}) == {
-        "code": 0}
+        "code": 0
+    }
     assert api22.docs(dataset_id) == []
 
 

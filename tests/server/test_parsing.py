@@ -14,8 +14,9 @@ from .conftest import Api
 
 
 def chunks_of(api: Api, dataset_id: str, doc_id: str) -> list[str]:
-    data = api.ok("GET", f"/datasets/{dataset_id}/documents/{doc_id}/chunks",
-                  params={"page_size": 100})
+    data = api.ok(
+        "GET", f"/datasets/{dataset_id}/documents/{doc_id}/chunks", params={"page_size": 100}
+    )
     return [c["content"] for c in data["chunks"]]
 
 
@@ -24,13 +25,16 @@ def test_life_cycle_unstart_running_done(api: Api) -> None:
     doc = api.upload(dataset_id, {"a.txt": b"Line one.\nLine two."})[0]
     assert doc["run"] == "UNSTART"
     api.server.parse_delay = 0.3
-    assert api.json("POST", f"/datasets/{dataset_id}/chunks",
-                    json={"document_ids": [doc["id"]]}) == {"code": 0}
+    assert api.json(
+        "POST", f"/datasets/{dataset_id}/chunks", json={"document_ids": [doc["id"]]}
+    ) == {"code": 0}
     running = api.docs(dataset_id, id=doc["id"])[0]
     assert running["run"] == "RUNNING" and 0 <= running["progress"] < 1
     again = api.json("POST", f"/datasets/{dataset_id}/chunks", json={"document_ids": [doc["id"]]})
-    assert again == {"code": 102,
-                     "message": "Can't parse document that is currently being processed"}
+    assert again == {
+        "code": 102,
+        "message": "Can't parse document that is currently being processed",
+    }
     done = api.wait(dataset_id, [doc["id"]])[doc["id"]]
     assert done["run"] == "DONE" and done["progress"] == 1.0
     assert done["chunk_count"] == 1 and done["token_count"] == 4
@@ -40,28 +44,37 @@ def test_life_cycle_unstart_running_done(api: Api) -> None:
 
 
 def test_chunk_token_num_and_delimiters(api: Api) -> None:
-    dataset_id = api.dataset("chunking", parser_config={"chunk_token_num": 5,
-                                                       "delimiter": "\n`##`"})
+    dataset_id = api.dataset(
+        "chunking", parser_config={"chunk_token_num": 5, "delimiter": "\n`##`"}
+    )
     text = b"one two three\nfour five six\nseven##eight nine\n" + b" ".join(
-        f"w{i}".encode() for i in range(12))
+        f"w{i}".encode() for i in range(12)
+    )
     doc = api.ingest(dataset_id, {"c.txt": text})["c.txt"]
     assert doc["run"] == "DONE"
     assert chunks_of(api, dataset_id, doc["id"]) == [
-        "one two three", "four five six\nseven##", "eight nine",
-        "w0 w1 w2 w3 w4", "w5 w6 w7 w8 w9", "w10 w11",
+        "one two three",
+        "four five six\nseven##",
+        "eight nine",
+        "w0 w1 w2 w3 w4",
+        "w5 w6 w7 w8 w9",
+        "w10 w11",
     ]
 
 
 def test_formats(api: Api) -> None:
     dataset_id = api.dataset("formats", parser_config={"chunk_token_num": 12})
     csv_text = b"name,city\nAnn,Paris\nBob,Rome\nCid,Oslo\nDee,Lima\n"
-    docs = api.ingest(dataset_id, {
-        "people.csv": csv_text,
-        "page.html": b"<html><head><title>T</title><script>alert(1)</script></head>"
-                     b"<body><p>Hello <b>web</b></p><p>Second</p></body></html>",
-        "data.json": b'[{"id": 1, "text": "first"}, {"id": 2, "text": "second"}]',
-        "bom.md": "\ufeff# Title\nBody text".encode(),
-    })
+    docs = api.ingest(
+        dataset_id,
+        {
+            "people.csv": csv_text,
+            "page.html": b"<html><head><title>T</title><script>alert(1)</script></head>"
+            b"<body><p>Hello <b>web</b></p><p>Second</p></body></html>",
+            "data.json": b'[{"id": 1, "text": "first"}, {"id": 2, "text": "second"}]',
+            "bom.md": "\ufeff# Title\nBody text".encode(),
+        },
+    )
     assert {d["run"] for d in docs.values()} == {"DONE"}
     rows = chunks_of(api, dataset_id, docs["people.csv"]["id"])
     assert len(rows) == 2 and all(r.startswith("name, city\n") for r in rows)
@@ -69,21 +82,28 @@ def test_formats(api: Api) -> None:
     html = chunks_of(api, dataset_id, docs["page.html"]["id"])
     assert html == ["T\nHello web\nSecond"]
     assert chunks_of(api, dataset_id, docs["data.json"]["id"]) == [
-        '{"id": 1, "text": "first"}\n{"id": 2, "text": "second"}']
+        '{"id": 1, "text": "first"}\n{"id": 2, "text": "second"}'
+    ]
     assert chunks_of(api, dataset_id, docs["bom.md"]["id"]) == ["# Title\nBody text"]
 
 
 def test_failures_have_useful_messages(api: Api) -> None:
     dataset_id = api.dataset("failures")
-    docs = api.ingest(dataset_id, {
-        "latin1.txt": "café".encode("latin-1"),
-        "broken.json": b"{not json",
-        "picture.png": b"\x89PNG\r\n",
-        "binary.txt": b"abc\x00def",
-    })
-    for name, fragment in (("latin1.txt", "UTF-8"), ("broken.json", "Invalid JSON"),
-                           ("picture.png", "cannot parse '.png'"),
-                           ("binary.txt", "binary")):
+    docs = api.ingest(
+        dataset_id,
+        {
+            "latin1.txt": "café".encode("latin-1"),
+            "broken.json": b"{not json",
+            "picture.png": b"\x89PNG\r\n",
+            "binary.txt": b"abc\x00def",
+        },
+    )
+    for name, fragment in (
+        ("latin1.txt", "UTF-8"),
+        ("broken.json", "Invalid JSON"),
+        ("picture.png", "cannot parse '.png'"),
+        ("binary.txt", "binary"),
+    ):
         doc = docs[name]
         assert doc["run"] == "FAIL", name
         assert doc["progress"] == -1.0
@@ -115,14 +135,16 @@ def test_cancel_mid_parse(api: Api) -> None:
     api.server.parse_delay = 2.0
     api.ok("POST", f"/datasets/{dataset_id}/chunks", json={"document_ids": [doc_id]})
     assert api.docs(dataset_id, id=doc_id)[0]["run"] == "RUNNING"
-    assert api.json("DELETE", f"/datasets/{dataset_id}/chunks",
-                    json={"document_ids": [doc_id]}) == {"code": 0}
+    assert api.json(
+        "DELETE", f"/datasets/{dataset_id}/chunks", json={"document_ids": [doc_id]}
+    ) == {"code": 0}
     cancelled = api.docs(dataset_id, id=doc_id)[0]
     assert cancelled["run"] == "CANCEL" and cancelled["chunk_count"] == 0
     time.sleep(0.1)
     assert api.docs(dataset_id, id=doc_id)[0]["run"] == "CANCEL"
-    not_running = api.json("DELETE", f"/datasets/{dataset_id}/chunks",
-                           json={"document_ids": [doc_id]})
+    not_running = api.json(
+        "DELETE", f"/datasets/{dataset_id}/chunks", json={"document_ids": [doc_id]}
+    )
     assert not_running == {
         "code": 102,
         "message": "Can't stop parsing document that has not started or already completed",
@@ -137,17 +159,21 @@ def test_new_parse_and_stop_routes(api: Api) -> None:
     dataset_id = api.dataset("parse-routes")
     ids = [d["id"] for d in api.upload(dataset_id, {"a.txt": b"a b", "b.txt": b"c d"})]
     api.server.parse_delay = 2.0
-    assert api.ok("POST", f"/datasets/{dataset_id}/documents/parse",
-                  json={"document_ids": ids}) == {"success_count": 2}
-    stopped = api.ok("POST", f"/datasets/{dataset_id}/documents/stop",
-                     json={"document_ids": [ids[0]]})
+    assert api.ok(
+        "POST", f"/datasets/{dataset_id}/documents/parse", json={"document_ids": ids}
+    ) == {"success_count": 2}
+    stopped = api.ok(
+        "POST", f"/datasets/{dataset_id}/documents/stop", json={"document_ids": [ids[0]]}
+    )
     assert stopped == {"success_count": 1, "errors": []}
-    again = api.ok("POST", f"/datasets/{dataset_id}/documents/stop",
-                   json={"document_ids": [ids[0]]})
+    again = api.ok(
+        "POST", f"/datasets/{dataset_id}/documents/stop", json={"document_ids": [ids[0]]}
+    )
     assert again["success_count"] == 0 and len(again["errors"]) == 1
     api.ok("POST", f"/datasets/{dataset_id}/documents/stop", json={"document_ids": [ids[1]]})
-    missing = api.json("POST", f"/datasets/{dataset_id}/documents/parse",
-                       json={"document_ids": ["nope"]})
+    missing = api.json(
+        "POST", f"/datasets/{dataset_id}/documents/parse", json={"document_ids": ["nope"]}
+    )
     assert missing["code"] == 102 and "nope" in missing["message"]
     assert api.json("POST", f"/datasets/{dataset_id}/chunks", json={})["code"] == 102
 
@@ -170,9 +196,14 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
     with LocalRAGFlowServer(data_dir=tmp_path, api_key="k") as second:
         api = Api(second)
         assert api.docs(dataset_id)[0]["run"] == "DONE"
-        assert api.call("GET", f"/documents/{doc_id}").content == b"Persistent storage keeps chunks."
-        hits = api.ok("POST", "/retrieval", json={"question": "persistent storage",
-                                                  "dataset_ids": [dataset_id]})
+        assert (
+            api.call("GET", f"/documents/{doc_id}").content == b"Persistent storage keeps chunks."
+        )
+        hits = api.ok(
+            "POST",
+            "/retrieval",
+            json={"question": "persistent storage", "dataset_ids": [dataset_id]},
+        )
         assert [c["document_id"] for c in hits["chunks"]] == [doc_id]
     assert (tmp_path / "ragflow-local.sqlite3").exists()
 

@@ -51,7 +51,9 @@ def test_missing_or_bad_key_is_http_401_in_027(api: Api) -> None:
         response = requests.get(api.root + "/datasets", headers=headers, timeout=5)
         assert response.status_code == 401
         assert response.json() == {
-            "code": 401, "message": "<Unauthorized '401: Unauthorized'>", "data": None,
+            "code": 401,
+            "message": "<Unauthorized '401: Unauthorized'>",
+            "data": None,
         }
 
 
@@ -64,11 +66,14 @@ def test_bare_token_is_accepted(api: Api, server27: LocalRAGFlowServer) -> None:
 
 
 def test_bad_key_is_code_109_with_http_200_in_022(api22: Api) -> None:
-    response = requests.get(api22.root + "/datasets", headers={"Authorization": "Bearer x"},
-                            timeout=5)
+    response = requests.get(
+        api22.root + "/datasets", headers={"Authorization": "Bearer x"}, timeout=5
+    )
     assert response.status_code == 200
     assert response.json() == {
-        "code": 109, "data": False, "message": "Authentication error: API key is invalid!",
+        "code": 109,
+        "data": False,
+        "message": "Authentication error: API key is invalid!",
     }
     missing = requests.get(api22.root + "/datasets", timeout=5).json()
     assert missing == {"code": 0, "data": False, "message": "`Authorization` can't be empty"}
@@ -78,7 +83,9 @@ def test_unknown_route_is_http_404(api: Api) -> None:
     response = api.call("POST", "/no/such/thing")
     assert response.status_code == 404
     assert response.json() == {
-        "code": 404, "message": "Not Found: /api/v1/no/such/thing", "data": None,
+        "code": 404,
+        "message": "Not Found: /api/v1/no/such/thing",
+        "data": None,
         "error": "Not Found",
     }
 
@@ -90,8 +97,12 @@ def test_wrong_method_is_code_100(api: Api) -> None:
 
 
 def test_old_server_lacks_new_routes(api22: Api) -> None:
-    for method, path in (("POST", "/chat/completions"), ("POST", "/openai/x/chat/completions"),
-                         ("POST", "/chat/recommendation"), ("GET", "/datasets/x/graph")):
+    for method, path in (
+        ("POST", "/chat/completions"),
+        ("POST", "/openai/x/chat/completions"),
+        ("POST", "/chat/recommendation"),
+        ("GET", "/datasets/x/graph"),
+    ):
         assert api22.call(method, path, json={}).status_code == 404, path
     # like the old Flask route, /agents/chat/completions lands on /agents/<agent_id>/completions
     body = api22.json("POST", "/agents/chat/completions", json={"question": "hi"})
@@ -103,8 +114,11 @@ def test_custom_key_and_base_url() -> None:
         assert server.api_key == "ragflow-custom"
         assert server.base_url.startswith("http://127.0.0.1:")
         assert not server.base_url.endswith("/api/v1")
-        response = requests.get(server.base_url + "/api/v1/datasets",
-                                headers={"Authorization": "Bearer ragflow-custom"}, timeout=5)
+        response = requests.get(
+            server.base_url + "/api/v1/datasets",
+            headers={"Authorization": "Bearer ragflow-custom"},
+            timeout=5,
+        )
         assert response.json()["code"] == 0
 
 
