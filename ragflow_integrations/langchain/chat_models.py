@@ -1,0 +1,617 @@
+"""LangChain chat model over a RAGFlow chat assistant or agent."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
+from typing import Any, Literal, Self
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.documents import Document
+from langchain_core.language_models import LangSmithParams
+from langchain_core.language_models.chat_models import (
+    BaseChatModel,
+    agenerate_from_stream,
+    generate_from_stream,
+)
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+)
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field, model_validator
+
+from ragflow_integrations import AsyncRAGFlow, Chunk, RAGFlow, RAGFlowError
+from ragflow_integrations.langchain._client import RAGFlowConnection
+from ragflow_integrations.mapping import chunk_to_record
+
+logger = logging.getLogger(__name__)
+
+ChatAPI = Literal["native", "openai"]
+
+
+class _Reply:
+    """One normalised piece of an answer (a whole answer, or one stream event)."""
+
+    __slots__ = ("delta", "final", "message_id", "reasoning", "references", "session_id", "usage")
+
+    def __init__(
+        self,
+        delta: str = "",
+        *,
+        reasoning: str = "",
+        references: list[dict[str, Any]] | None = None,
+        session_id: str | None = None,
+        message_id: str | None = None,
+        usage: UsageMetadata | None = None,
+        final: bool = False,
+    ) -> None:
+        self.delta = delta
+        self.reasoning = reasoning
+        self.references = references
+        self.session_id = session_id
+        self.message_id = message_id
+        self.usage = usage
+        self.final = final
+
+
+class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
+    """Chat model answering with a RAGFlow chat assistant (``chat_id``) or agent (``agent_id``).
+
+    **Stateless by default**, like any LangChain chat model: the whole message list is sent on
+    every call and nothing is kept on the server. With ``session_id`` (or
+    :meth:`from_session`) the server's session memory is used instead and only the newest user
+    message is sent. Agents cannot take a history: stateless agent calls send the newest user
+    message in a temporary session that is deleted afterwards.
+
+    ``api="openai"`` (chat assistants, stateless only) uses RAGFlow's OpenAI-compatible endpoint,
+    which also reports token usage (``usage_metadata``); the default ``"native"`` endpoint gives
+    references with document aggregates but no usage.
+
+    The answer's references are in ``response_metadata["references"]`` (plain dicts: chunk id,
+    text, document id and name, dataset id, scores) and as ``Document``s through
+    :func:`reference_documents`; reasoning text is in ``additional_kwargs["reasoning_content"]``.
+
+    Example:
+        .. code-block:: python
+
+            model = ChatRAGFlow(chat_id="<chat assistant id>")
+            reply = model.invoke("What does the handbook say about leave?")
+            print(reply.content, reference_documents(reply))
+    """
+
+    chat_id: str | None = None
+    """The chat assistant to talk to (exactly one of ``chat_id`` / ``agent_id``)."""
+    agent_id: str | None = None
+    """The agent to talk to (exactly one of ``chat_id`` / ``agent_id``)."""
+    session_id: str | None = None
+    """Use this server session's memory instead of sending the history."""
+    api: ChatAPI = "native"
+    """``"native"`` (references, reasoning, agents, sessions) or ``"openai"`` (adds usage)."""
+    model_name: str | None = Field(default=None, alias="model")
+    """Model override for the assistant (a model configured on the server); None = its own."""
+    temperature: float | None = None
+    """Sampling temperature for this request (assistant setting when None)."""
+    max_tokens: int | None = None
+    """Maximum answer tokens for this request (assistant setting when None)."""
+    stop: list[str] | None = None
+    """Stop sequences, applied client-side (RAGFlow has no stop parameter)."""
+    streaming: bool = False
+    """Stream internally in ``invoke``."""
+
+    @model_validator(mode="after")
+    def _check_target(self) -> Self:
+        if (self.chat_id is None) == (self.agent_id is None):
+            raise ValueError("pass exactly one of chat_id (a chat assistant) or agent_id")
+        if self.api == "openai" and (self.agent_id is not None or self.session_id is not None):
+            raise ValueError(
+                'api="openai" works with a chat_id and no session_id; use api="native" for '
+                "agents and sessions"
+            )
+        return self
+
+    # ------------------------------------------------------------ metadata
+
+    @property
+    def _llm_type(self) -> str:
+        return "ragflow-agent" if self.agent_id is not None else "ragflow-chat"
+
+    @property
+    def _target(self) -> str:
+        return f"agent:{self.agent_id}" if self.agent_id is not None else f"chat:{self.chat_id}"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "chat_id": self.chat_id,
+            "agent_id": self.agent_id,
+            "session_id": self.session_id,
+            "api": self.api,
+            "model_name": self.model_name,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "stop": self.stop,
+            "streaming": self.streaming,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="ragflow",
+            ls_model_name=str(kwargs.get("model") or self.model_name or self._target),
+            ls_model_type="chat",
+        )
+        if self.temperature is not None:
+            params["ls_temperature"] = self.temperature
+        if self.max_tokens is not None:
+            params["ls_max_tokens"] = self.max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
+    # ------------------------------------------------------------ sessions
+
+    @classmethod
+    def from_session(
+        cls,
+        *,
+        chat_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        name: str = "LangChain session",
+        **kwargs: Any,
+    ) -> ChatRAGFlow:
+        """A model bound to a server session (created when ``session_id`` is None)."""
+        model = cls(chat_id=chat_id, agent_id=agent_id, session_id=session_id, **kwargs)
+        if session_id is None:
+            client = model._sync_client
+            if chat_id is not None:
+                session = client.get_chat(chat_id).create_session(name=name)
+            else:
+                session = client.get_agent(str(agent_id)).create_session()
+            model.session_id = session.id
+        return model
+
+    # ----------------------------------------------------------- requests
+
+    def _request_extra(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.temperature is not None:
+            extra["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            extra["max_tokens"] = self.max_tokens
+        if self.model_name is not None and self.api == "native" and self.chat_id is not None:
+            extra["llm_id"] = self.model_name
+        extra.update({k: v for k, v in kwargs.items() if v is not None})
+        return extra
+
+    def _sync_replies(
+        self, messages: list[BaseMessage], *, stream: bool, kwargs: dict[str, Any]
+    ) -> Generator[_Reply, None, None]:
+        client = self._sync_client
+        extra = self._request_extra(kwargs)
+        if self.agent_id is not None:
+            question = _last_user_text(messages)
+            result = client.agent_completion(
+                self.agent_id, question, session_id=self.session_id, stream=stream, **extra
+            )
+            temporary: set[str] = set()
+            try:
+                yield from _native_replies(result, stream, temporary)
+            finally:
+                if self.session_id is None:
+                    _discard_agent_sessions(client, self.agent_id, temporary)
+        elif self.api == "openai":
+            result = client.openai_chat_completion(
+                str(self.chat_id),
+                _to_wire_messages(messages),
+                stream=stream,
+                model=self.model_name or "model",
+                reference=True,
+                **extra,
+            )
+            yield from _openai_replies(result, stream)
+        else:
+            wire = _to_wire_messages(messages)
+            if self.session_id is not None:
+                wire = wire[-1:]
+            result = client.chat_completion(
+                str(self.chat_id), wire, session_id=self.session_id, stream=stream, **extra
+            )
+            yield from _native_replies(result, stream, set())
+
+    async def _async_replies(
+        self, messages: list[BaseMessage], *, stream: bool, kwargs: dict[str, Any]
+    ) -> AsyncGenerator[_Reply, None]:
+        client = self._async_client
+        extra = self._request_extra(kwargs)
+        if self.agent_id is not None:
+            question = _last_user_text(messages)
+            result = await client.agent_completion(
+                self.agent_id, question, session_id=self.session_id, stream=stream, **extra
+            )
+            temporary: set[str] = set()
+            try:
+                async for reply in _anative_replies(result, stream, temporary):
+                    yield reply
+            finally:
+                if self.session_id is None:
+                    await _adiscard_agent_sessions(client, self.agent_id, temporary)
+        elif self.api == "openai":
+            result = await client.openai_chat_completion(
+                str(self.chat_id),
+                _to_wire_messages(messages),
+                stream=stream,
+                model=self.model_name or "model",
+                reference=True,
+                **extra,
+            )
+            async for reply in _aopenai_replies(result, stream):
+                yield reply
+        else:
+            wire = _to_wire_messages(messages)
+            if self.session_id is not None:
+                wire = wire[-1:]
+            result = await client.chat_completion(
+                str(self.chat_id), wire, session_id=self.session_id, stream=stream, **extra
+            )
+            async for reply in _anative_replies(result, stream, set()):
+                yield reply
+
+    # ---------------------------------------------------------- LangChain
+
+    def _response_metadata(self, last: _Reply) -> dict[str, Any]:
+        metadata: dict[str, Any] = {
+            "model_provider": "ragflow",
+            "model_name": self.model_name or self._target,
+            "finish_reason": "stop",
+        }
+        if self.chat_id is not None:
+            metadata["chat_id"] = self.chat_id
+        if self.agent_id is not None:
+            metadata["agent_id"] = self.agent_id
+        session_id = self.session_id or last.session_id
+        if session_id and (self.session_id is not None or self.api == "native"):
+            metadata["session_id"] = session_id
+        if last.message_id:
+            metadata["message_id"] = last.message_id
+        metadata["references"] = list(last.references or [])
+        return metadata
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        text, reasoning, last = "", "", _Reply()
+        for reply in self._sync_replies(messages, stream=False, kwargs=kwargs):
+            text, reasoning, last = text + reply.delta, reasoning + reply.reasoning, reply
+        return self._result(text, reasoning, last, stop)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            stream = self._astream(messages, stop, run_manager, **kwargs)
+            return await agenerate_from_stream(stream)
+        text, reasoning, last = "", "", _Reply()
+        async for reply in self._async_replies(messages, stream=False, kwargs=kwargs):
+            text, reasoning, last = text + reply.delta, reasoning + reply.reasoning, reply
+        return self._result(text, reasoning, last, stop)
+
+    def _result(
+        self, text: str, reasoning: str, last: _Reply, stop: list[str] | None
+    ) -> ChatResult:
+        cut = _StopCutter(stop or self.stop)
+        text = cut.feed(text) + cut.flush()
+        message = AIMessage(
+            content=text,
+            additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
+            response_metadata=self._response_metadata(last),
+            usage_metadata=last.usage,
+            id=last.message_id,
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        cut = _StopCutter(stop or self.stop)
+        last = _Reply()
+        replies = self._sync_replies(messages, stream=True, kwargs=kwargs)
+        try:
+            for reply in replies:
+                last = _merge_final(last, reply)
+                chunk = _delta_chunk(cut.feed(reply.delta), reply.reasoning)
+                if chunk is not None:
+                    if run_manager:
+                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+                if cut.stopped:
+                    break
+        finally:
+            replies.close()
+        chunk = self._last_chunk(cut.flush(), last)
+        if run_manager:
+            run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        cut = _StopCutter(stop or self.stop)
+        last = _Reply()
+        replies = self._async_replies(messages, stream=True, kwargs=kwargs)
+        try:
+            async for reply in replies:
+                last = _merge_final(last, reply)
+                chunk = _delta_chunk(cut.feed(reply.delta), reply.reasoning)
+                if chunk is not None:
+                    if run_manager:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+                if cut.stopped:
+                    break
+        finally:
+            await replies.aclose()
+        chunk = self._last_chunk(cut.flush(), last)
+        if run_manager:
+            await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        yield chunk
+
+    def _last_chunk(self, text: str, last: _Reply) -> ChatGenerationChunk:
+        return ChatGenerationChunk(
+            message=AIMessageChunk(
+                content=text,
+                response_metadata=self._response_metadata(last),
+                usage_metadata=last.usage,
+                id=last.message_id,
+                chunk_position="last",
+            )
+        )
+
+
+def reference_documents(message: BaseMessage) -> list[Document]:
+    """The references of a :class:`ChatRAGFlow` answer as ``Document``s (id = chunk id)."""
+    documents = []
+    for reference in message.response_metadata.get("references") or []:
+        metadata = {k: v for k, v in reference.items() if k not in ("id", "content")}
+        documents.append(
+            Document(
+                id=reference.get("id"), page_content=reference.get("content", ""), metadata=metadata
+            )
+        )
+    return documents
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _delta_chunk(text: str, reasoning: str) -> ChatGenerationChunk | None:
+    if not text and not reasoning:
+        return None
+    extra = {"reasoning_content": reasoning} if reasoning else {}
+    return ChatGenerationChunk(message=AIMessageChunk(content=text, additional_kwargs=extra))
+
+
+def _merge_final(previous: _Reply, reply: _Reply) -> _Reply:
+    """Keep the latest non-empty references, ids and usage seen in a stream."""
+    return _Reply(
+        references=reply.references if reply.references else previous.references,
+        session_id=reply.session_id or previous.session_id,
+        message_id=reply.message_id or previous.message_id,
+        usage=reply.usage or previous.usage,
+    )
+
+
+class _StopCutter:
+    """Cuts streamed text at the first stop sequence, holding back a possible partial match."""
+
+    def __init__(self, stop: Sequence[str] | None) -> None:
+        self._stop = [s for s in (stop or []) if s]
+        self._hold = max((len(s) for s in self._stop), default=1) - 1
+        self._pending = ""
+        self.stopped = False
+
+    def feed(self, text: str) -> str:
+        if self.stopped:
+            return ""
+        if not self._stop:
+            return text
+        self._pending += text
+        hits = [i for i in (self._pending.find(s) for s in self._stop) if i >= 0]
+        if hits:
+            out, self._pending, self.stopped = self._pending[: min(hits)], "", True
+            return out
+        split = max(len(self._pending) - self._hold, 0)
+        out, self._pending = self._pending[:split], self._pending[split:]
+        return out
+
+    def flush(self) -> str:
+        out, self._pending = self._pending, ""
+        return out
+
+
+def _message_text(message: BaseMessage) -> str:
+    return str(message.text)
+
+
+def _role(message: BaseMessage) -> str:
+    if isinstance(message, HumanMessage):
+        return "user"
+    if isinstance(message, SystemMessage):
+        return "system"
+    if isinstance(message, AIMessage):
+        return "assistant"
+    if isinstance(message, ChatMessage) and message.role in ("user", "assistant", "system"):
+        return message.role
+    return "user"
+
+
+def _to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
+    """LangChain messages as RAGFlow ``{role, content}`` dicts, merging same-role neighbours.
+
+    RAGFlow keeps its own system prompt (the assistant's) and ignores system messages.
+    """
+    wire: list[dict[str, str]] = []
+    for message in messages:
+        role, text = _role(message), _message_text(message)
+        if wire and wire[-1]["role"] == role:
+            wire[-1]["content"] = f"{wire[-1]['content']}\n\n{text}"
+        else:
+            wire.append({"role": role, "content": text})
+    if not wire or wire[-1]["role"] != "user":
+        raise ValueError("the last message must be a human (user) message for RAGFlow")
+    return wire
+
+
+def _last_user_text(messages: Sequence[BaseMessage]) -> str:
+    return _to_wire_messages(messages)[-1]["content"]
+
+
+def _references(chunks: Any) -> list[dict[str, Any]]:
+    """Reference chunks (client objects or raw dicts) as plain, JSON-safe dicts."""
+    if not chunks:
+        return []
+    if isinstance(chunks, dict):
+        chunks = chunks.get("chunks") or []
+        if isinstance(chunks, dict):
+            chunks = list(chunks.values())
+    out = []
+    for chunk in chunks:
+        record = chunk_to_record(chunk if isinstance(chunk, Chunk) else Chunk.model_validate(chunk))
+        out.append({"id": record.id, "content": record.text, **record.metadata})
+    return out
+
+
+def _usage(raw: Any) -> UsageMetadata | None:
+    if not raw:
+        return None
+    if not isinstance(raw, dict):
+        raw = getattr(raw, "model_dump", lambda: {})()
+    prompt = int(raw.get("prompt_tokens") or raw.get("input_tokens") or 0)
+    completion = int(raw.get("completion_tokens") or raw.get("output_tokens") or 0)
+    total = int(raw.get("total_tokens") or prompt + completion)
+    return UsageMetadata(input_tokens=prompt, output_tokens=completion, total_tokens=total)
+
+
+def _reply_from_message(message: Any) -> _Reply:
+    return _Reply(
+        message.content or "",
+        reasoning=getattr(message, "reasoning", None) or "",
+        references=_references(getattr(message, "reference", None)),
+        session_id=getattr(message, "session_id", None),
+        message_id=getattr(message, "id", None),
+        usage=_usage(getattr(message, "usage", None)),
+        final=True,
+    )
+
+
+def _reply_from_event(event: Any, sessions: set[str]) -> _Reply:
+    if event.session_id:
+        sessions.add(event.session_id)
+    return _Reply(
+        event.delta or "",
+        reasoning=event.reasoning_delta or "",
+        references=_references(event.reference) if event.reference else None,
+        session_id=event.session_id,
+        message_id=event.message_id,
+        usage=_usage(getattr(event, "usage", None)),
+        final=bool(event.final),
+    )
+
+
+def _native_replies(result: Any, stream: bool, sessions: set[str]) -> Iterator[_Reply]:
+    if not stream:
+        reply = _reply_from_message(result)
+        if reply.session_id:
+            sessions.add(reply.session_id)
+        yield reply
+        return
+    for event in result:
+        yield _reply_from_event(event, sessions)
+
+
+async def _anative_replies(result: Any, stream: bool, sessions: set[str]) -> AsyncIterator[_Reply]:
+    if not stream:
+        reply = _reply_from_message(result)
+        if reply.session_id:
+            sessions.add(reply.session_id)
+        yield reply
+        return
+    async for event in result:
+        yield _reply_from_event(event, sessions)
+
+
+def _openai_reply(payload: dict[str, Any], *, stream: bool) -> _Reply:
+    choice = (payload.get("choices") or [{}])[0]
+    body = choice.get("delta" if stream else "message") or {}
+    return _Reply(
+        body.get("content") or "",
+        reasoning=body.get("reasoning_content") or "",
+        references=_references(body.get("reference")) or None,
+        message_id=payload.get("id"),
+        usage=_usage(payload.get("usage")),
+        final=choice.get("finish_reason") is not None,
+    )
+
+
+def _openai_replies(result: Any, stream: bool) -> Iterator[_Reply]:
+    if not stream:
+        yield _openai_reply(result, stream=False)
+        return
+    for payload in result:
+        yield _openai_reply(payload, stream=True)
+
+
+async def _aopenai_replies(result: Any, stream: bool) -> AsyncIterator[_Reply]:
+    if not stream:
+        yield _openai_reply(result, stream=False)
+        return
+    async for payload in result:
+        yield _openai_reply(payload, stream=True)
+
+
+def _discard_agent_sessions(client: RAGFlow, agent_id: str, sessions: set[str]) -> None:
+    """Delete the sessions a stateless agent call created (best effort)."""
+    if not sessions:
+        return
+    try:
+        client.get_agent(agent_id).delete_sessions(ids=sorted(sessions))
+    except RAGFlowError as exc:
+        logger.warning("could not delete temporary agent session(s) %s: %s", sessions, exc)
+
+
+async def _adiscard_agent_sessions(client: AsyncRAGFlow, agent_id: str, sessions: set[str]) -> None:
+    if not sessions:
+        return
+    try:
+        agent = await client.get_agent(agent_id)
+        await agent.delete_sessions(ids=sorted(sessions))
+    except RAGFlowError as exc:
+        logger.warning("could not delete temporary agent session(s) %s: %s", sessions, exc)

@@ -1,0 +1,134 @@
+"""LangChain retriever over RAGFlow's retrieval endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import Field
+
+from ragflow_integrations.langchain._client import RAGFlowConnection
+from ragflow_integrations.langchain._convert import chunk_to_document
+
+SEARCH_PARAMS = (
+    "dataset_ids",
+    "document_ids",
+    "k",
+    "similarity_threshold",
+    "vector_similarity_weight",
+    "top_k",
+    "rerank_id",
+    "keyword",
+    "highlight",
+    "metadata_condition",
+    "cross_languages",
+    "use_kg",
+)
+
+
+class RAGFlowSearchParams(RAGFlowConnection):
+    """The retrieval parameters shared by the retriever and the search tool."""
+
+    dataset_ids: list[str] = Field(default_factory=list)
+    """Datasets to search (required by the server)."""
+    document_ids: list[str] | None = None
+    """Restrict the search to these documents."""
+    k: int = Field(default=4, ge=1)
+    """Number of chunks to return (the page size; pages past 100 are fetched as needed)."""
+    similarity_threshold: float = 0.2
+    """Minimum similarity for a chunk to be returned."""
+    vector_similarity_weight: float = 0.3
+    """Weight of the vector score; the keyword score gets ``1 - weight``."""
+    top_k: int = 1024
+    """Size of the vector-search candidate pool (not the number of results: that is ``k``)."""
+    rerank_id: str | None = None
+    """Rerank model configured on the server, if any."""
+    keyword: bool = False
+    """Let the server's LLM extract keywords from the query."""
+    highlight: bool = False
+    """Ask for highlighted matches (``metadata["highlight"]``)."""
+    metadata_condition: dict[str, Any] | None = None
+    """Document metadata filter ``{"logic": "and", "conditions": [...]}``."""
+    cross_languages: list[str] | None = None
+    """Translate the query into these languages before searching."""
+    use_kg: bool = False
+    """Add a knowledge-graph chunk when the dataset has a graph."""
+
+    def _search_kwargs(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Client ``retrieve`` keyword arguments, with per-call ``overrides`` applied."""
+        unknown = sorted(set(overrides) - set(SEARCH_PARAMS))
+        if unknown:
+            raise TypeError(
+                f"unknown search parameter(s) {unknown}; pass any of {list(SEARCH_PARAMS)}"
+            )
+        params = {name: getattr(self, name) for name in SEARCH_PARAMS}
+        params.update(overrides)
+        if not params["dataset_ids"]:
+            raise ValueError("dataset_ids is empty: pass the ids of the datasets to search")
+        k = int(params.pop("k"))
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        kwargs: dict[str, Any] = {
+            "dataset_ids": list(params["dataset_ids"]),
+            "similarity_threshold": params["similarity_threshold"],
+            "vector_similarity_weight": params["vector_similarity_weight"],
+            "top_k": params["top_k"],
+            "keyword": params["keyword"],
+            "highlight": params["highlight"],
+            "use_kg": params["use_kg"],
+            "page": 1,
+            "page_size": k,
+            "reference_metadata": {"include": True},
+        }
+        optional = ("document_ids", "rerank_id", "metadata_condition", "cross_languages")
+        for name in optional:
+            if params[name]:
+                kwargs[name] = params[name]
+        return kwargs
+
+    def _search(self, query: str, overrides: dict[str, Any]) -> list[Document]:
+        kwargs = self._search_kwargs(overrides)
+        chunks = self._sync_client.retrieve(query, **kwargs)
+        return _to_documents(chunks, kwargs["page_size"], kwargs["highlight"])
+
+    async def _asearch(self, query: str, overrides: dict[str, Any]) -> list[Document]:
+        kwargs = self._search_kwargs(overrides)
+        chunks = await self._async_client.retrieve(query, **kwargs)
+        return _to_documents(chunks, kwargs["page_size"], kwargs["highlight"])
+
+
+def _to_documents(chunks: Sequence[Any], k: int, highlight: bool) -> list[Document]:
+    return [chunk_to_document(chunk, highlight=highlight) for chunk in list(chunks)[:k]]
+
+
+class RAGFlowRetriever(RAGFlowSearchParams, BaseRetriever):
+    """Retrieves chunks from RAGFlow datasets as LangChain ``Document``s.
+
+    ``Document.id`` is the chunk id; metadata holds the document id and name, the dataset id,
+    the scores (``similarity``, ``vector_similarity``, ``term_similarity``), positions, image id,
+    keywords, the highlight when asked for, and the document's own metadata.
+
+    Every search parameter can be overridden per call: ``retriever.invoke(query, k=3)``.
+
+    Example:
+        .. code-block:: python
+
+            retriever = RAGFlowRetriever(dataset_ids=["<dataset id>"], k=5)
+            docs = retriever.invoke("What is RAGFlow?")
+    """
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        return self._search(query, kwargs)
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        return await self._asearch(query, kwargs)

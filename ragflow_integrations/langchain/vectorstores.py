@@ -1,0 +1,359 @@
+"""A RAGFlow dataset as a LangChain ``VectorStore``: the ingestion sink.
+
+RAGFlow stores, chunks and embeds documents itself. Each LangChain ``Document`` becomes one RAGFlow
+document (a ``.txt`` file) whose ``meta_fields`` hold the LangChain metadata plus the caller's id
+(under ``id_key``), so ``get_by_ids``/``delete`` work with the caller's ids and
+``langchain_core.indexing.index()`` can deduplicate and clean up.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.vectorstores import VectorStore
+from pydantic import SecretStr
+
+from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
+from ragflow_integrations.langchain._client import ClientFactory
+from ragflow_integrations.langchain.retrievers import RAGFlowRetriever
+
+DEFAULT_ID_KEY = "langchain_id"
+_NEW_DATASET = "<created by from_texts>"
+
+
+class RAGFlowVectorStore(VectorStore):
+    """Writes LangChain documents into a RAGFlow dataset and searches it.
+
+    ``add_documents`` uploads each document, starts parsing and waits for it (``parse_timeout``
+    seconds, with a progress bar unless ``show_progress=False``); a parse failure raises
+    ``DocumentParseError`` naming the document. Adding an id that already exists replaces that
+    document. ``embeddings`` is None: the server embeds with the dataset's model.
+
+    Metadata values must be strings or numbers (or lists of them) for RAGFlow; other values are
+    stored as JSON text.
+
+    Example:
+        .. code-block:: python
+
+            store = RAGFlowVectorStore("<dataset id>")
+            store.add_documents([Document(page_content="...", metadata={"source": "a.md"})],
+                                ids=["a"])
+            store.similarity_search("question", k=3)
+    """
+
+    def __init__(
+        self,
+        dataset_id: str,
+        *,
+        id_key: str = DEFAULT_ID_KEY,
+        parse_timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        show_progress: bool = True,
+        batch_size: int = 32,
+        search_kwargs: dict[str, Any] | None = None,
+        client: RAGFlow | None = None,
+        async_client: AsyncRAGFlow | None = None,
+        api_key: SecretStr | str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        if not dataset_id:
+            raise ValueError("dataset_id is empty: pass a dataset id or use from_documents()")
+        self.dataset_id = dataset_id
+        self.id_key = id_key
+        self.parse_timeout = parse_timeout
+        self.poll_interval = poll_interval
+        self.show_progress = show_progress
+        self.batch_size = batch_size
+        self.search_kwargs = dict(search_kwargs or {})
+        self._clients = ClientFactory(
+            client=client,
+            async_client=async_client,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    @property
+    def embeddings(self) -> Embeddings | None:
+        """None: RAGFlow embeds on the server with the dataset's embedding model."""
+        return None
+
+    # ----------------------------------------------------------------- helpers
+
+    def _items(
+        self, documents: Sequence[Document], ids: Sequence[str] | None
+    ) -> tuple[list[str], list[IngestItem]]:
+        if ids is not None and len(ids) != len(documents):
+            raise ValueError(f"got {len(ids)} ids for {len(documents)} documents")
+        final_ids = [
+            str(ids[i] if ids is not None else doc.id or uuid.uuid4())
+            for i, doc in enumerate(documents)
+        ]
+        items = [
+            IngestItem(
+                name=f"{doc_id}.txt",
+                blob=doc.page_content.encode("utf-8"),
+                meta_fields={**_to_meta_fields(doc.metadata), self.id_key: doc_id},
+            )
+            for doc_id, doc in zip(final_ids, documents, strict=True)
+        ]
+        return final_ids, items
+
+    def _id_filter(self, ids: Sequence[str]) -> dict[str, Any]:
+        return {
+            "metadata_condition": {
+                "logic": "and",
+                "conditions": [
+                    {"name": self.id_key, "comparison_operator": "in", "value": list(ids)}
+                ],
+            }
+        }
+
+    def _matches(self, documents: Iterable[Any], ids: Sequence[str]) -> dict[str, list[Any]]:
+        wanted = set(ids)
+        found: dict[str, list[Any]] = {}
+        for document in documents:
+            caller_id = (document.meta_fields or {}).get(self.id_key)
+            if caller_id in wanted:
+                found.setdefault(str(caller_id), []).append(document)
+        return found
+
+    def _find(self, dataset: Any, ids: Sequence[str]) -> dict[str, list[Any]]:
+        """RAGFlow documents per caller id (the server filter is verified client-side)."""
+        if not ids:
+            return {}
+        return self._matches(dataset.iter_documents(**self._id_filter(ids)), ids)
+
+    async def _afind(self, dataset: Any, ids: Sequence[str]) -> dict[str, list[Any]]:
+        if not ids:
+            return {}
+        documents = [d async for d in dataset.iter_documents(**self._id_filter(ids))]
+        return self._matches(documents, ids)
+
+    def _to_langchain(self, caller_id: str, document: Any, blob: bytes) -> Document:
+        metadata = dict(document.meta_fields or {})
+        metadata.pop(self.id_key, None)
+        return Document(id=caller_id, page_content=blob.decode("utf-8"), metadata=metadata)
+
+    def _retriever(
+        self, k: int, kwargs: dict[str, Any], *, async_: bool = False
+    ) -> tuple[RAGFlowRetriever, dict[str, Any]]:
+        clients: dict[str, Any] = (
+            {"async_client": self._clients.async_} if async_ else {"client": self._clients.sync}
+        )
+        retriever = RAGFlowRetriever(dataset_ids=[self.dataset_id], **clients)
+        return retriever, {**self.search_kwargs, **kwargs, "k": k}
+
+    def _search_result(self, doc: Document) -> tuple[Document, float]:
+        metadata = dict(doc.metadata)
+        caller_id = metadata.pop(self.id_key, None)
+        metadata["chunk_id"] = doc.id
+        score = float(metadata.get("similarity") or 0.0)
+        result = Document(
+            id=str(caller_id) if caller_id is not None else doc.id,
+            page_content=doc.page_content,
+            metadata=metadata,
+        )
+        return result, score
+
+    # -------------------------------------------------------------- sync API
+
+    def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        """Upload, parse and wait for ``documents``; return their ids (``ids=`` or ``doc.id``).
+
+        Documents whose id already exists are replaced.
+        """
+        if not documents:
+            return []
+        ids, items = self._items(documents, kwargs.get("ids"))
+        dataset = self._clients.sync.get_dataset(id=self.dataset_id)
+        stale = [d.id for docs in self._find(dataset, ids).values() for d in docs]
+        if stale:
+            dataset.delete_documents(ids=stale)
+        ingest_documents(
+            dataset,
+            items,
+            timeout=self.parse_timeout,
+            poll_interval=self.poll_interval,
+            show_progress=self.show_progress,
+            batch_size=int(kwargs.get("batch_size") or self.batch_size),
+        )
+        return ids
+
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
+        """Delete the documents stored under the caller ids ``ids`` (unknown ids are ignored)."""
+        if ids is None:
+            raise ValueError(
+                "pass the ids to delete; to empty the dataset use the client's "
+                "DataSet.delete_documents(delete_all=True)"
+            )
+        dataset = self._clients.sync.get_dataset(id=self.dataset_id)
+        targets = [d.id for docs in self._find(dataset, ids).values() for d in docs]
+        if targets:
+            dataset.delete_documents(ids=targets)
+        return True
+
+    def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
+        """The stored documents for the caller ids, in the order asked (missing ids skipped)."""
+        dataset = self._clients.sync.get_dataset(id=self.dataset_id)
+        found = self._find(dataset, ids)
+        return [
+            self._to_langchain(i, found[i][0], found[i][0].download()) for i in ids if i in found
+        ]
+
+    def similarity_search_with_score(
+        self, query: str, k: int = 4, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        """Chunks most similar to ``query`` with RAGFlow's hybrid similarity (0..1).
+
+        ``Document.id`` is the caller id of the stored document the chunk came from
+        (``metadata["chunk_id"]`` is the chunk). Keyword arguments are retriever parameters
+        (``similarity_threshold``, ``metadata_condition``, ...).
+        """
+        retriever, overrides = self._retriever(k, kwargs)
+        return [self._search_result(doc) for doc in retriever._search(query, overrides)]
+
+    def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
+        """Chunks most similar to ``query`` (see :meth:`similarity_search_with_score`)."""
+        return [doc for doc, _ in self.similarity_search_with_score(query, k, **kwargs)]
+
+    def _select_relevance_score_fn(self) -> Any:
+        return lambda score: score
+
+    @classmethod
+    def from_texts(
+        cls,
+        texts: list[str],
+        embedding: Embeddings | None = None,
+        metadatas: list[dict[Any, Any]] | None = None,
+        *,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> RAGFlowVectorStore:
+        """Create a store over ``dataset_id`` (or a new dataset named ``dataset_name``) and add."""
+        store, new_dataset = cls._for_new_data(embedding, kwargs)
+        if new_dataset is not None:
+            name, dataset_kwargs = new_dataset
+            store.dataset_id = store._clients.sync.create_dataset(name, **dataset_kwargs).id
+        store.add_texts(texts, metadatas, ids=ids)
+        return store
+
+    @classmethod
+    def _for_new_data(
+        cls, embedding: Embeddings | None, kwargs: dict[str, Any]
+    ) -> tuple[RAGFlowVectorStore, tuple[str, dict[str, Any]] | None]:
+        """A store from ``from_texts`` kwargs, and the dataset to create when none was named."""
+        if embedding is not None:
+            warnings.warn(
+                "RAGFlowVectorStore ignores `embedding`: the server embeds with the dataset's "
+                "embedding model (choose it with dataset_kwargs={'embedding_model': ...})",
+                stacklevel=3,
+            )
+        dataset_id = kwargs.pop("dataset_id", None)
+        dataset_name = kwargs.pop("dataset_name", None) or f"langchain_{uuid.uuid4().hex[:12]}"
+        dataset_kwargs = dict(kwargs.pop("dataset_kwargs", None) or {})
+        if dataset_id is not None:
+            return cls(dataset_id, **kwargs), None
+        return cls(_NEW_DATASET, **kwargs), (dataset_name, dataset_kwargs)
+
+    # ------------------------------------------------------------- async API
+
+    async def aadd_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        """Async twin of :meth:`add_documents`."""
+        if not documents:
+            return []
+        ids, items = self._items(documents, kwargs.get("ids"))
+        dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
+        stale = [d.id for docs in (await self._afind(dataset, ids)).values() for d in docs]
+        if stale:
+            await dataset.delete_documents(ids=stale)
+        await aingest_documents(
+            dataset,
+            items,
+            timeout=self.parse_timeout,
+            poll_interval=self.poll_interval,
+            show_progress=self.show_progress,
+            batch_size=int(kwargs.get("batch_size") or self.batch_size),
+        )
+        return ids
+
+    async def adelete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
+        """Async twin of :meth:`delete`."""
+        if ids is None:
+            raise ValueError(
+                "pass the ids to delete; to empty the dataset use the client's "
+                "DataSet.delete_documents(delete_all=True)"
+            )
+        dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
+        targets = [d.id for docs in (await self._afind(dataset, ids)).values() for d in docs]
+        if targets:
+            await dataset.delete_documents(ids=targets)
+        return True
+
+    async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
+        """Async twin of :meth:`get_by_ids`."""
+        dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
+        found = await self._afind(dataset, ids)
+        return [
+            self._to_langchain(i, found[i][0], await found[i][0].download())
+            for i in ids
+            if i in found
+        ]
+
+    async def asimilarity_search_with_score(
+        self, query: str, k: int = 4, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        """Async twin of :meth:`similarity_search_with_score`."""
+        retriever, overrides = self._retriever(k, kwargs, async_=True)
+        return [self._search_result(doc) for doc in await retriever._asearch(query, overrides)]
+
+    async def asimilarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
+        """Async twin of :meth:`similarity_search`."""
+        pairs = await self.asimilarity_search_with_score(query, k, **kwargs)
+        return [doc for doc, _ in pairs]
+
+    @classmethod
+    async def afrom_texts(
+        cls,
+        texts: list[str],
+        embedding: Embeddings | None = None,
+        metadatas: list[dict[Any, Any]] | None = None,
+        *,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> RAGFlowVectorStore:
+        """Async twin of :meth:`from_texts`."""
+        store, new_dataset = cls._for_new_data(embedding, kwargs)
+        if new_dataset is not None:
+            name, dataset_kwargs = new_dataset
+            dataset = await store._clients.async_.create_dataset(name, **dataset_kwargs)
+            store.dataset_id = dataset.id
+        await store.aadd_texts(texts, metadatas, ids=ids)
+        return store
+
+
+def _to_meta_fields(metadata: dict[str, Any]) -> dict[str, Any]:
+    """LangChain metadata as RAGFlow ``meta_fields`` (str/int/float or lists; else JSON text)."""
+
+    def scalar(value: Any) -> bool:
+        return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+    fields: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if value is None:
+            continue
+        if scalar(value) or (isinstance(value, list) and all(scalar(v) for v in value)):
+            fields[str(key)] = value
+        else:
+            fields[str(key)] = json.dumps(value, default=str, sort_keys=True)
+    return fields

@@ -1,0 +1,182 @@
+"""RAGFlowVectorStore as an ingestion sink: caller ids, replace, delete, search, index()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.documents import Document
+from langchain_core.indexing import InMemoryRecordManager, index
+
+from ragflow_integrations import DocumentParseError, RAGFlow
+from ragflow_integrations.langchain import RAGFlowLoader, RAGFlowVectorStore
+
+DOCS = [
+    Document(
+        page_content="Solar panels convert sunlight into electricity using photovoltaic cells.",
+        metadata={"source": "energy.md", "page": 1},
+    ),
+    Document(
+        page_content="Wind turbines turn the kinetic energy of wind into electrical power.",
+        metadata={"source": "energy.md", "page": 2},
+    ),
+    Document(
+        page_content="Tomatoes need six hours of direct sunlight and regular watering.",
+        metadata={"source": "garden.md", "page": 1},
+    ),
+]
+IDS = ["energy-1", "energy-2", "garden-1"]
+
+
+@pytest.fixture
+def store(ragflow_server: Any, poll_interval: float) -> RAGFlowVectorStore:
+    connection = {"api_key": ragflow_server.api_key, "base_url": ragflow_server.base_url}
+    dataset = RAGFlow(**connection).create_dataset("langchain_sink")
+    return RAGFlowVectorStore(
+        dataset.id, **connection, show_progress=False, poll_interval=poll_interval
+    )
+
+
+def _dataset_names(store: RAGFlowVectorStore) -> list[str]:
+    dataset = store._clients.sync.get_dataset(id=store.dataset_id)
+    return sorted(d.name for d in dataset.iter_documents())
+
+
+@pytest.mark.vcr
+def test_add_get_delete_by_caller_ids(store: RAGFlowVectorStore) -> None:
+    assert store.embeddings is None
+    assert store.add_documents(DOCS, ids=IDS) == IDS
+
+    got = store.get_by_ids(["garden-1", "missing", "energy-1"])
+    assert [d.id for d in got] == ["garden-1", "energy-1"]
+    assert got[0].page_content == DOCS[2].page_content
+    assert got[0].metadata == DOCS[2].metadata
+    assert got[1].metadata == {"source": "energy.md", "page": 1}
+
+    assert store.delete(["energy-2", "missing"]) is True
+    assert [d.id for d in store.get_by_ids(IDS)] == ["energy-1", "garden-1"]
+    assert _dataset_names(store) == ["energy-1.txt", "garden-1.txt"]
+
+
+@pytest.mark.vcr
+def test_adding_an_existing_id_replaces_the_document(store: RAGFlowVectorStore) -> None:
+    store.add_documents(DOCS[:1], ids=["same"])
+    store.add_documents([Document(page_content="Replaced text about hydropower.")], ids=["same"])
+    got = store.get_by_ids(["same"])
+    assert [(d.id, d.page_content, d.metadata) for d in got] == [
+        ("same", "Replaced text about hydropower.", {})
+    ]
+    assert _dataset_names(store) == ["same.txt"]
+
+
+@pytest.mark.vcr
+def test_similarity_search_returns_caller_ids_and_scores(store: RAGFlowVectorStore) -> None:
+    store.add_documents(DOCS, ids=IDS)
+    pairs = store.similarity_search_with_score(
+        "How do wind turbines make power?", k=2, similarity_threshold=0.0
+    )
+    assert len(pairs) == 2
+    best, score = pairs[0]
+    assert best.id == "energy-2"
+    assert "Wind turbines" in best.page_content
+    assert best.metadata["source"] == "energy.md"
+    assert best.metadata["chunk_id"]
+    assert "langchain_id" not in best.metadata
+    assert 0.0 < score <= 1.0
+    assert score >= pairs[1][1]
+    docs = store.similarity_search("wind turbines", k=1)
+    assert [d.id for d in docs] == ["energy-2"]
+
+
+@pytest.mark.vcr
+def test_parse_failure_names_the_document(store: RAGFlowVectorStore) -> None:
+    with pytest.raises(DocumentParseError) as caught:
+        store.add_documents([Document(page_content="binary\x00content")], ids=["broken"])
+    assert "broken.txt" in str(caught.value)
+
+
+@pytest.mark.vcr
+def test_from_texts_creates_a_dataset(ragflow_server: Any, poll_interval: float) -> None:
+    client = RAGFlow(api_key=ragflow_server.api_key, base_url=ragflow_server.base_url)
+    store = RAGFlowVectorStore.from_texts(
+        ["Bees pollinate flowers.", "Owls hunt at night."],
+        metadatas=[{"animal": "bee"}, {"animal": "owl"}],
+        ids=["bee", "owl"],
+        dataset_name="langchain_from_texts",
+        client=client,
+        show_progress=False,
+        poll_interval=poll_interval,
+    )
+    assert client.get_dataset(id=store.dataset_id).name == "langchain_from_texts"
+    got = store.get_by_ids(["owl"])
+    assert [(d.page_content, d.metadata) for d in got] == [
+        ("Owls hunt at night.", {"animal": "owl"})
+    ]
+
+
+@pytest.mark.vcr
+async def test_async_twins_match_sync(store: RAGFlowVectorStore) -> None:
+    assert await store.aadd_documents(DOCS, ids=IDS) == IDS
+    got = await store.aget_by_ids(["garden-1", "energy-1"])
+    assert [(d.id, d.page_content, d.metadata) for d in got] == [
+        ("garden-1", DOCS[2].page_content, DOCS[2].metadata),
+        ("energy-1", DOCS[0].page_content, DOCS[0].metadata),
+    ]
+    sync_hits = store.similarity_search_with_score("sunlight", k=3, similarity_threshold=0.0)
+    async_hits = await store.asimilarity_search_with_score(
+        "sunlight", k=3, similarity_threshold=0.0
+    )
+    assert [(d.id, d.page_content, s) for d, s in async_hits] == [
+        (d.id, d.page_content, s) for d, s in sync_hits
+    ]
+    assert await store.adelete(["garden-1"]) is True
+    assert [d.id for d in await store.aget_by_ids(IDS)] == ["energy-1", "energy-2"]
+
+
+@pytest.mark.vcr
+def test_index_skips_unchanged_and_cleans_up(store: RAGFlowVectorStore) -> None:
+    manager = InMemoryRecordManager(namespace="ragflow/langchain_sink")
+    manager.create_schema()
+
+    def run(docs: list[Document], cleanup: Any) -> dict[str, int]:
+        result = index(
+            docs, manager, store, cleanup=cleanup, source_id_key="source", key_encoder="sha256"
+        )
+        return dict(result)
+
+    assert run(DOCS, "incremental") == {
+        "num_added": 3,
+        "num_updated": 0,
+        "num_skipped": 0,
+        "num_deleted": 0,
+    }
+    assert run(DOCS, "incremental") == {
+        "num_added": 0,
+        "num_updated": 0,
+        "num_skipped": 3,
+        "num_deleted": 0,
+    }
+    changed = [
+        DOCS[0],
+        Document(page_content="Wind farms are often offshore.", metadata=DOCS[1].metadata),
+        DOCS[2],
+    ]
+    assert run(changed, "incremental") == {
+        "num_added": 1,
+        "num_updated": 0,
+        "num_skipped": 2,
+        "num_deleted": 1,
+    }
+    assert run(changed[:1], "full") == {
+        "num_added": 0,
+        "num_updated": 0,
+        "num_skipped": 1,
+        "num_deleted": 2,
+    }
+    texts = [
+        d.page_content
+        for d in RAGFlowLoader(
+            store.dataset_id, mode="documents", client=store._clients.sync
+        ).lazy_load()
+    ]
+    assert texts == [DOCS[0].page_content]
