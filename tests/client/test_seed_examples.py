@@ -4,8 +4,9 @@ Each example runs as written with ``from ragflow import RAGFlow`` replaced by
 ``from ragflow_integrations import RAGFlow`` and the ``<YOUR_API_KEY>`` / ``<YOUR_BASE_URL>``
 placeholders filled in. Examples that are broken as written (placeholder ids, undefined names,
 a list where an object belongs, an ``input()`` loop) run with the minimal fixes listed in
-``FIXES``; the same list is in docs/client.md ("Seed examples"). Examples that start with ``rag_object = ...`` run
-in a fresh namespace; continuation snippets share the previous one, as in a REPL session.
+``FIXES``; the same list is in docs/client.md ("Seed examples"). Examples that start with
+``rag_object = ...`` run in a fresh namespace; continuation snippets share the previous one, as
+in a REPL session.
 """
 
 from __future__ import annotations
