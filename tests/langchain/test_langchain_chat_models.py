@@ -230,3 +230,59 @@ def test_configuration_errors() -> None:
     params = model._get_ls_params()
     assert params["ls_provider"] == "ragflow"
     assert params["ls_model_name"] == "chat:c"
+
+
+def _create_agent(corpus: Corpus) -> str:
+    """An agent over the corpus (the client has no create call; this is the raw endpoint)."""
+    response = requests.post(
+        corpus.base_url.rstrip("/") + "/api/v1/agents",
+        headers={"Authorization": f"Bearer {corpus.api_key}"},
+        json={"title": "Help agent", "dsl": {"dataset_ids": [corpus.dataset_id]}},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return str(response.json()["data"]["id"])
+
+
+@pytest.mark.vcr
+async def test_agent_answers_statelessly_and_with_a_session(
+    ragflow_server: Any, poll_interval: float
+) -> None:
+    corpus = build_corpus(ragflow_server, poll_interval)
+    agent_id = _create_agent(corpus)
+    model = ChatRAGFlow(agent_id=agent_id, **corpus.connection)
+    assert model._llm_type == "ragflow-agent"
+    reply = model.invoke([HumanMessage("Hello"), AIMessage("Hi!"), HumanMessage(QUERY)])
+    assert "reset" in str(reply.content).lower()
+    assert reference_documents(reply)[0].metadata["document_name"] == "passwords.txt"
+    assert reply.response_metadata["agent_id"] == agent_id
+    chunks = list(model.stream(QUERY))
+    assert "".join(str(c.content) for c in chunks) == reply.content
+    assert chunks[-1].chunk_position == "last"
+    achunks = [c async for c in model.astream(QUERY)]
+    assert "".join(str(c.content) for c in achunks) == reply.content
+    client = RAGFlow(**corpus.connection)
+    assert client.get_agent(agent_id).list_sessions() == []
+
+    with_memory = ChatRAGFlow.from_session(agent_id=agent_id, **corpus.connection)
+    answer = with_memory.invoke(QUERY)
+    assert answer.response_metadata["session_id"] == with_memory.session_id
+    assert [s.id for s in client.get_agent(agent_id).list_sessions()] == [with_memory.session_id]
+
+
+@pytest.mark.vcr
+@pytest.mark.emulate("0.22")
+async def test_old_server_streams_and_stays_stateless(
+    ragflow_server: Any, poll_interval: float
+) -> None:
+    """RAGFlow 0.22 streams cumulative text and cannot take a history: same LangChain result."""
+    corpus, model = _chat(ragflow_server, poll_interval)
+    history = [HumanMessage("Tell me about shipping."), AIMessage("Sure."), HumanMessage(QUERY)]
+    reply = model.invoke(history)
+    assert "reset" in str(reply.content).lower()
+    assert reference_documents(reply)[0].metadata["document_name"] == "passwords.txt"
+    chunks = list(model.stream(history))
+    assert "".join(str(c.content) for c in chunks) == reply.content
+    achunks = [c async for c in model.astream(history)]
+    assert "".join(str(c.content) for c in achunks) == reply.content
+    assert RAGFlow(**corpus.connection).get_chat(str(corpus.chat_id)).list_sessions() == []
