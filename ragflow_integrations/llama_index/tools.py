@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +28,9 @@ class RAGFlowToolSpec(BaseToolSpec):
         chat_id: Chat assistant behind ``ask_assistant``.
         similarity_top_k: Passages returned per search.
         retrieval_kwargs: Extra ``retrieve`` options (``similarity_threshold``, ``rerank_id``, ...).
+        describe_datasets: Fetch the default datasets' names and descriptions once, in
+            ``to_tool_list()``, and add them to the search tool's description so the agent knows
+            what the knowledge base covers.
     """
 
     spec_functions: list[SPEC_FUNCTION_TYPE] = ["search_knowledge_base", "list_datasets"]
@@ -38,6 +42,7 @@ class RAGFlowToolSpec(BaseToolSpec):
         chat_id: str | None = None,
         similarity_top_k: int = 5,
         retrieval_kwargs: dict[str, Any] | None = None,
+        describe_datasets: bool = False,
         client: RAGFlow | None = None,
         async_client: AsyncRAGFlow | None = None,
         api_key: str | None = None,
@@ -47,6 +52,7 @@ class RAGFlowToolSpec(BaseToolSpec):
         self.chat_id = chat_id
         self.similarity_top_k = similarity_top_k
         self.retrieval_kwargs = dict(retrieval_kwargs or {})
+        self.describe_datasets = describe_datasets
         self._clients = ClientPair(
             client=client, async_client=async_client, api_key=api_key, base_url=base_url
         )
@@ -64,16 +70,30 @@ class RAGFlowToolSpec(BaseToolSpec):
         tools = []
         for spec in spec_functions or self.spec_functions:
             name = spec if isinstance(spec, str) else spec[0]
-            async_twin = getattr(self, f"a{name}", None)
+            function = getattr(self, name)
             tools.append(
                 FunctionTool.from_defaults(
-                    fn=getattr(self, name),
-                    async_fn=async_twin,
+                    fn=function,
+                    async_fn=getattr(self, f"a{name}", None),
                     name=name,
+                    description=self._describe(name, function),
                     tool_metadata=mapping.get(name),
                 )
             )
         return tools
+
+    def _describe(self, name: str, function: Any) -> str:
+        """Signature plus dedented docstring (and the default datasets, if asked for)."""
+        signature = inspect.signature(function, eval_str=True)
+        description = f"{name}{signature}\n{inspect.getdoc(function)}"
+        if name != "search_knowledge_base" or not self.describe_datasets:
+            return description
+        lines = []
+        for dataset_id in self.dataset_ids:
+            dataset = self._clients.sync.get_dataset(id=dataset_id)
+            about = (dataset.description or "").strip().replace("\n", " ")
+            lines.append(f"- {dataset.name} (id {dataset.id})" + (f": {about}" if about else ""))
+        return description + ("\nDefault knowledge bases:\n" + "\n".join(lines) if lines else "")
 
     # ----- search -----------------------------------------------------------------------------
     def search_knowledge_base(self, query: str, dataset_ids: list[str] | None = None) -> str:

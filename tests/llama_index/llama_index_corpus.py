@@ -29,6 +29,9 @@ FACTS: dict[str, str] = {
 }
 
 
+DESCRIPTION = "Odd facts: wind turbines, orchids, billing migrations"
+
+
 @dataclass
 class Corpus:
     dataset: Any
@@ -41,7 +44,7 @@ class Corpus:
 
 def build_corpus(client: RAGFlow, name: str, poll_interval: float) -> Corpus:
     """A dataset holding :data:`FACTS`, parsed and ready to search."""
-    dataset = client.create_dataset(name=name)
+    dataset = client.create_dataset(name=name, description=DESCRIPTION)
     items = [
         IngestItem(name=file_name, blob=text.encode("utf-8"), meta_fields={"topic": file_name[:-4]})
         for file_name, text in FACTS.items()

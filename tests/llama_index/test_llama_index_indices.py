@@ -11,9 +11,10 @@ from llama_index.core.chat_engine.types import ChatMode
 from llama_index.core.llms import MockLLM
 from llama_index.core.schema import TextNode
 
-from ragflow_integrations import AsyncRAGFlow, RAGFlow, ingest
+from ragflow_integrations import AsyncRAGFlow, ParseTimeoutError, RAGFlow, ingest
 from ragflow_integrations.llama_index import RAGFlowChatEngine, RAGFlowIndex, RAGFlowReader
 from ragflow_integrations.llama_index import indices as indices_module
+from ragflow_integrations.testing import LocalRAGFlowServer
 
 DOCS = [
     Document(
@@ -210,3 +211,28 @@ def test_chat_engines_from_the_index(client: RAGFlow, poll_interval: float) -> N
     assert isinstance(local_engine, ContextChatEngine)
     assert "41 minutes" in str(local_reply)  # MockLLM echoes the retrieved context
     assert local_reply.source_nodes[0].node.metadata["ref_doc_id"] == "doc-falcon"
+
+
+@pytest.mark.live
+async def test_parse_deadline_raises_with_pending_documents() -> None:
+    with LocalRAGFlowServer(parse_delay=2.0) as server:
+        client = RAGFlow(api_key=server.api_key, base_url=server.base_url)
+        aclient = AsyncRAGFlow(api_key=server.api_key, base_url=server.base_url)
+        index = RAGFlowIndex(
+            dataset_name="li-deadline",
+            create_if_missing=True,
+            client=client,
+            async_client=aclient,
+            parse_timeout=0.3,
+            poll_interval=0.05,
+        )
+        with pytest.raises(ParseTimeoutError) as caught:
+            index.insert(DOCS[0])
+        with pytest.raises(ParseTimeoutError) as acaught:
+            await index.ainsert(DOCS[1])
+        await aclient.aclose()
+        client.close()
+
+    assert [d.name for d in caught.value.pending] == ["falcon.txt"]
+    assert [d.name for d in acaught.value.pending] == ["pesto.txt"]
+    assert caught.value.timeout == 0.3

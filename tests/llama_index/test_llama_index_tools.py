@@ -10,7 +10,7 @@ import pytest
 from llama_index.core.agent.workflow import AgentOutput, FunctionAgent, ToolCallResult
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
 from llama_index.core.llms import MockFunctionCallingLLM
-from llama_index_corpus import Corpus
+from llama_index_corpus import DESCRIPTION, Corpus
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
 from ragflow_integrations.llama_index import RAGFlowToolSpec
@@ -76,6 +76,9 @@ async def test_tools_sync_async_and_assistant(
 
     listing = tools["list_datasets"].call(name_contains=corpus.dataset.name).content
     assert corpus.dataset_id in listing and "documents: 3" in listing
+    assert DESCRIPTION in listing
+    alisting = (await tools["list_datasets"].acall(name_contains=corpus.dataset.name)).content
+    assert alisting == listing
 
     answer = await tools["ask_assistant"].acall(question="Who led the Ledgerline migration?")
     assert "Ines Albrecht" in answer.content
@@ -94,3 +97,15 @@ def test_tool_descriptions_are_agent_prompts() -> None:
     assert "query" in search.metadata.get_parameters_dict()["properties"]
     assert "search" in search.metadata.description.lower()
     assert "knowledge base" in search.metadata.description
+
+
+@pytest.mark.vcr
+def test_search_description_names_the_datasets(client: RAGFlow, corpus: Corpus) -> None:
+    spec = RAGFlowToolSpec([corpus.dataset_id], describe_datasets=True, client=client)
+
+    search = spec.to_tool_list()[0]
+
+    assert search.metadata.name == "search_knowledge_base"
+    assert search.metadata.description.endswith(
+        f"Default knowledge bases:\n- {corpus.dataset.name} (id {corpus.dataset_id}): {DESCRIPTION}"
+    )
