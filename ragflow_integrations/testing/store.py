@@ -405,33 +405,42 @@ class Store:
         """Hybrid retrieval: ``(1 - weight) * term + weight * vector``, best first, thresholded."""
         qvec = self.embed([question])[0]
         terms = self.term_scores(question, dataset_ids, limit=max(2048, top_k))
-        ids: list[str] = []
-        vsims: list[npt.NDArray[np.float32]] = []
+        owners: list[VectorIndex] = []
+        row_parts: list[npt.NDArray[np.intp]] = []
+        vector_parts: list[npt.NDArray[np.float32]] = []
+        term_parts: list[npt.NDArray[np.float32]] = []
         with self.lock:
             for dataset_id in dataset_ids:
                 index = self.indexes.get(dataset_id)
                 if index is None or not index.ids:
                     continue
-                mask = index.eligible(doc_filter, disabled_docs)
-                rows = np.nonzero(mask)[0]
+                rows = np.nonzero(index.eligible(doc_filter, disabled_docs))[0]
                 if rows.size == 0:
                     continue
-                scores = index.matrix[rows] @ qvec
-                vsims.append(np.clip(scores, 0.0, 1.0))
-                id_list = index.ids
-                ids.extend(id_list[r] or "" for r in rows.tolist())
-            if not ids:
+                n = len(index.ids)
+                # a mat-vec over the contiguous block, then pick rows (no matrix copy)
+                vector_parts.append(np.clip((index.matrix[:n] @ qvec)[rows], 0.0, 1.0))
+                term_full = np.zeros(n, dtype=np.float32)
+                for cid, score in terms.items():
+                    row = index.pos.get(cid)
+                    if row is not None:
+                        term_full[row] = score
+                term_parts.append(term_full[rows])
+                row_parts.append(rows)
+                owners.append(index)
+            if not row_parts:
                 return []
-            vector = np.concatenate(vsims)
-            term = np.zeros(len(ids), dtype=np.float32)
-            if terms:
-                for i, cid in enumerate(ids):
-                    score = terms.get(cid)
-                    if score:
-                        term[i] = score
+            vector = np.concatenate(vector_parts)
+            term = np.concatenate(term_parts)
+            owner_of = np.concatenate(
+                [np.full(len(r), i, dtype=np.intp) for i, r in enumerate(row_parts)]
+            )
+            row_of = np.concatenate(row_parts)
+            ids = _LazyIds(owners, owner_of, row_of)
             hybrid = (1.0 - weight) * term + weight * vector
-            k = min(max(1, top_k), len(ids))
-            top = np.argpartition(-hybrid, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
+            total = len(hybrid)
+            k = min(max(1, top_k), total)
+            top = np.argpartition(-hybrid, k - 1)[:k] if k < total else np.arange(total)
             order = top[np.argsort(-hybrid[top], kind="stable")]
             effective = threshold if weight > 0 else 0.0
             hits: list[Hit] = []
@@ -452,3 +461,22 @@ class Store:
     def close(self) -> None:
         with self.lock:
             self.db.close()
+
+
+class _LazyIds:
+    """Chunk ids of the concatenated candidate rows, resolved only for the rows asked for."""
+
+    def __init__(
+        self,
+        owners: list[VectorIndex],
+        owner_of: npt.NDArray[np.intp],
+        row_of: npt.NDArray[np.intp],
+    ) -> None:
+        self.owners = owners
+        self.owner_of = owner_of
+        self.row_of = row_of
+
+    def __getitem__(self, i: int) -> str:
+        cid = self.owners[int(self.owner_of[i])].ids[int(self.row_of[i])]
+        assert cid is not None
+        return cid
