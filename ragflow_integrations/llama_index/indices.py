@@ -9,8 +9,10 @@ deadline) until the server has chunked it. Queries go through :class:`RAGFlowRet
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
@@ -219,6 +221,37 @@ class RAGFlowIndex(BaseManagedIndex):
             for document in documents:
                 await self.docstore.aset_document_hash(document.id_, document.hash)
         return [str(d.id) for d in uploaded]
+
+    def upload_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        ref_doc_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Upload a file as is (PDF, DOCX, HTML, ...): RAGFlow parses it; wait; return its id.
+
+        ``ref_doc_id`` (default: the file name) is what :meth:`delete_ref_doc` takes later.
+        """
+        (uploaded,) = ingest_documents(
+            self._dataset, [_file_item(path, ref_doc_id, metadata)], **self._ingest_kwargs()
+        )
+        return str(uploaded.id)
+
+    async def aupload_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        ref_doc_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Async twin of :meth:`upload_file`."""
+        (uploaded,) = await aingest_documents(
+            await self._adataset(),
+            [_file_item(path, ref_doc_id, metadata)],
+            **self._ingest_kwargs(),
+        )
+        return str(uploaded.id)
 
     def _ingest_kwargs(self) -> dict[str, Any]:
         return {
@@ -441,6 +474,15 @@ def _to_ingest_item(document: Document) -> IngestItem:
         blob=document.get_content().encode("utf-8"),
         meta_fields=meta_fields,
     )
+
+
+def _file_item(
+    path: str | os.PathLike[str], ref_doc_id: str | None, metadata: Mapping[str, Any] | None
+) -> IngestItem:
+    file = Path(path)
+    meta_fields = {k: _meta_value(v) for k, v in (metadata or {}).items() if v is not None}
+    meta_fields[REF_DOC_ID_KEY] = ref_doc_id or file.name
+    return IngestItem(name=file.name, blob=file.read_bytes(), meta_fields=meta_fields)
 
 
 def _file_name(document: Document) -> str:

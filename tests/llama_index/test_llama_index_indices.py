@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -236,3 +237,35 @@ async def test_parse_deadline_raises_with_pending_documents() -> None:
     assert [d.name for d in caught.value.pending] == ["falcon.txt"]
     assert [d.name for d in acaught.value.pending] == ["pesto.txt"]
     assert caught.value.timeout == 0.3
+
+
+@pytest.mark.vcr
+async def test_upload_file_then_delete_by_ref_doc_id(
+    client: RAGFlow, aclient: AsyncRAGFlow, poll_interval: float, tmp_path: Path
+) -> None:
+    index = RAGFlowIndex(
+        dataset_name="li-index-files",
+        create_if_missing=True,
+        client=client,
+        async_client=aclient,
+        poll_interval=poll_interval,
+        parse_timeout=60.0,
+    )
+    markdown = tmp_path / "kerrow.md"
+    markdown.write_text("# Kerrow Point\n\nThe Kerrow Point lighthouse is painted teal.\n")
+    html = tmp_path / "tides.html"
+    html.write_text("<html><body><p>Spring tides at Kerrow reach 6.2 metres.</p></body></html>")
+
+    markdown_id = index.upload_file(markdown, metadata={"kind": "guide"})
+    html_id = await index.aupload_file(html, ref_doc_id="tides")
+
+    info = index.ref_doc_info
+    assert info["kerrow.md"].metadata["ragflow_document_id"] == markdown_id
+    assert info["kerrow.md"].metadata["kind"] == "guide"
+    assert info["tides"].metadata["ragflow_document_id"] == html_id
+    retriever = index.as_retriever(similarity_top_k=1)
+    assert "teal" in retriever.retrieve("lighthouse colour")[0].node.get_content()
+    assert "6.2 metres" in (await retriever.aretrieve("spring tides"))[0].node.get_content()
+
+    index.delete_ref_doc("kerrow.md")
+    assert sorted(index.ref_doc_info) == ["tides"]
