@@ -28,6 +28,11 @@ from requests.adapters import HTTPAdapter
 T = TypeVar("T")
 
 LEDGER_ENV = "RAGFLOW_RELIABILITY_LEDGER"
+API_KEY = "ragflow-reliability-secret-key-7f3a9c"
+FAST_TIMEOUT = 2.0
+FAST_CONNECT_TIMEOUT = 1.0
+FAST_BACKOFF_BASE = 0.02
+FAST_BACKOFF_CAP = 0.1
 
 
 # --------------------------------------------------------------------------- fault ledger

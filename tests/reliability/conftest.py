@@ -18,6 +18,11 @@ from typing import Any
 import httpx
 import pytest
 from _reliability import (
+    API_KEY,
+    FAST_BACKOFF_BASE,
+    FAST_BACKOFF_CAP,
+    FAST_CONNECT_TIMEOUT,
+    FAST_TIMEOUT,
     LEDGER_ENV,
     FaultRecord,
     Ledger,
@@ -32,12 +37,6 @@ from ragflow_integrations import AsyncRAGFlow, RAGFlow
 from ragflow_integrations._core.retry import RetryPolicy
 from ragflow_integrations._transport.base import TransportOptions
 from ragflow_integrations.testing import LocalRAGFlowServer
-
-API_KEY = "ragflow-reliability-secret-key-7f3a9c"
-FAST_TIMEOUT = 2.0
-FAST_CONNECT_TIMEOUT = 1.0
-FAST_BACKOFF_BASE = 0.02
-FAST_BACKOFF_CAP = 0.1
 
 _LEDGER = Ledger()
 

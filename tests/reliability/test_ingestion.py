@@ -9,8 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _reliability import describe_error, unique
-from conftest import API_KEY
+from _reliability import API_KEY, describe_error, unique
 
 from ragflow_integrations import (
     AsyncRAGFlow,

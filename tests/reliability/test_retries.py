@@ -10,8 +10,7 @@ from email.utils import formatdate
 from typing import Any
 
 import pytest
-from _reliability import WireLog, describe_error, seed_dataset, unique
-from conftest import API_KEY, FAST_BACKOFF_CAP
+from _reliability import API_KEY, FAST_BACKOFF_CAP, WireLog, describe_error, seed_dataset, unique
 
 from ragflow_integrations import (
     AsyncRAGFlow,

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from _reliability import call_with_deadline, describe_error, seed_dataset, unique
-from conftest import API_KEY
+from _reliability import API_KEY, call_with_deadline, describe_error, seed_dataset, unique
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow, RAGFlowError, StreamError
 from ragflow_integrations.testing import LocalRAGFlowServer

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from _reliability import WireLog, describe_error, unique
-from conftest import API_KEY
+from _reliability import API_KEY, WireLog, describe_error, unique
 
 from ragflow_integrations import (
     APIConnectionError,
