@@ -91,12 +91,13 @@ class Fixtures:
         self.api = api_root(base_url)
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {api_key}"
-        self.http.verify = verify
+        self.verify = verify  # per request: a Session.verify loses to REQUESTS_CA_BUNDLE
 
-    def _data(self, response: requests.Response) -> Any:
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, f"{self.api}{path}", verify=self.verify, **kwargs)
         body = response.json()
         if body.get("code") != 0:
-            raise RuntimeError(f"{response.request.method} {response.url}: {body}")
+            raise RuntimeError(f"{method} {path}: {body}")
         return body.get("data")
 
     def create_dataset(self, name: str, chunk_token_num: int = 128) -> str:
@@ -105,7 +106,7 @@ class Fixtures:
             "chunk_method": "naive",
             "parser_config": {"chunk_token_num": chunk_token_num},
         }
-        dataset: dict[str, Any] = self._data(self.http.post(f"{self.api}/datasets", json=body))
+        dataset: dict[str, Any] = self._request("POST", "/datasets", json=body)
         return str(dataset["id"])
 
     def upload(
@@ -114,21 +115,15 @@ class Fixtures:
         ids: list[str] = []
         for start in range(0, len(files), batch):
             parts = [("file", (name, blob)) for name, blob in files[start : start + batch]]
-            docs = self._data(
-                self.http.post(f"{self.api}/datasets/{dataset_id}/documents", files=parts)
-            )
+            docs = self._request("POST", f"/datasets/{dataset_id}/documents", files=parts)
             ids.extend(str(doc["id"]) for doc in docs)
         return ids
 
     def parse(self, dataset_id: str, document_ids: Sequence[str], timeout: float = 600.0) -> int:
         """Start parsing and wait until every document is DONE; returns the chunk count."""
         for start in range(0, len(document_ids), 100):
-            self._data(
-                self.http.post(
-                    f"{self.api}/datasets/{dataset_id}/chunks",
-                    json={"document_ids": list(document_ids[start : start + 100])},
-                )
-            )
+            batch = list(document_ids[start : start + 100])
+            self._request("POST", f"/datasets/{dataset_id}/chunks", json={"document_ids": batch})
         wanted = set(document_ids)
         deadline = time.monotonic() + timeout
         while True:
@@ -147,11 +142,8 @@ class Fixtures:
         docs: list[dict[str, Any]] = []
         page = 1
         while True:
-            data = self._data(
-                self.http.get(
-                    f"{self.api}/datasets/{dataset_id}/documents",
-                    params={"page": page, "page_size": 100},
-                )
+            data = self._request(
+                "GET", f"/datasets/{dataset_id}/documents", params={"page": page, "page_size": 100}
             )
             docs.extend(data["docs"])
             if len(data["docs"]) < 100:
@@ -179,11 +171,8 @@ class Fixtures:
         return dataset_id, self.parse(dataset_id, ids)
 
     def create_chat(self, name: str, dataset_ids: Sequence[str]) -> str:
-        chat: dict[str, Any] = self._data(
-            self.http.post(
-                f"{self.api}/chats", json={"name": name, "dataset_ids": list(dataset_ids)}
-            )
-        )
+        body = {"name": name, "dataset_ids": list(dataset_ids)}
+        chat: dict[str, Any] = self._request("POST", "/chats", json=body)
         return str(chat["id"])
 
     def close(self) -> None:

@@ -40,8 +40,8 @@ class Size:
 SIZES = {
     "tiny": Size(
         "tiny",
-        rounds=4,
-        calls=10,
+        rounds=5,
+        calls=4,
         corpus_chunks=60,
         concurrency=64,
         loader_small=300,
@@ -53,8 +53,8 @@ SIZES = {
     ),
     "full": Size(
         "full",
-        rounds=15,
-        calls=60,
+        rounds=41,
+        calls=8,
         corpus_chunks=400,
         concurrency=64,
         loader_small=5_000,
@@ -102,16 +102,34 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def per_call(function: Callable[[], object], calls: int) -> Round:
-    """A round that calls ``function`` ``calls`` times and returns seconds per call."""
+class PerCall:
+    """A round that calls ``function`` ``calls`` times; returns wall seconds per call and keeps
+    this process's CPU seconds per call in ``cpu`` (less sensitive to a busy machine)."""
 
-    def run() -> float:
-        start = time.perf_counter()
-        for _ in range(calls):
+    def __init__(self, function: Callable[[], object], calls: int) -> None:
+        self.function, self.calls = function, calls
+        self.cpu: list[float] = []
+
+    def __call__(self) -> float:
+        function = self.function
+        cpu_start, start = time.process_time(), time.perf_counter()
+        for _ in range(self.calls):
             function()
-        return (time.perf_counter() - start) / calls
+        wall = time.perf_counter() - start
+        self.cpu.append((time.process_time() - cpu_start) / self.calls)
+        return wall / self.calls
 
-    return run
+
+def per_call(function: Callable[[], object], calls: int) -> PerCall:
+    return PerCall(function, calls)
+
+
+def cpu_note(candidate: PerCall, baseline: PerCall) -> str:
+    """``client CPU/call ours X ms vs Y ms`` from two measured rounds."""
+    return (
+        f"client CPU/call {median(candidate.cpu) * 1000:.2f} vs "
+        f"{median(baseline.cpu) * 1000:.2f} ms"
+    )
 
 
 def interleave(
@@ -176,6 +194,7 @@ def environment() -> dict[str, str]:
     """The machine and the versions the figures were measured with."""
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load": " / ".join(f"{value:.1f}" for value in os.getloadavg()),
         "cores": str(os.cpu_count()),
         "cpu": _cpu_model(),
         "memory": _memory_gib(),

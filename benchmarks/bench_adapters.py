@@ -10,8 +10,8 @@ from typing import Any
 import requests
 
 from benchmarks._context import PAGE_SIZE, QUESTION, Context, Corpus, RequestRecorder
-from benchmarks._harness import Row, measure, per_call
-from benchmarks._profile import hot_spots
+from benchmarks._harness import Row, cpu_note, measure, per_call
+from benchmarks._profile import extra_time
 
 TARGET = 1.3
 
@@ -39,14 +39,12 @@ def _compare_adapter(
         if sent[0] == sent[1]
         else f"request bodies differ: adapter {sent[0]} vs client {sent[1]}"
     )
-    measure(
-        row,
-        per_call(adapter_call, context.size.calls),
-        per_call(client_call, context.size.calls),
-        context.size.rounds,
-    )
+    adapter_round = per_call(adapter_call, context.size.calls)
+    client_round = per_call(client_call, context.size.calls)
+    measure(row, adapter_round, client_round, context.size.rounds)
+    row.note += "; " + cpu_note(adapter_round, client_round)
     if row.met is False:
-        row.details = hot_spots(adapter_call, context.size.calls * 2)
+        row.details = extra_time(adapter_call, client_call, context.size.calls * 4)
     return row
 
 

@@ -1,90 +1,162 @@
 """Async concurrency: many concurrent ``AsyncRAGFlow.retrieve`` calls against a server that answers
-retrieval after an injected latency, compared with one call and with the sync sequential loop."""
+retrieval after an injected latency, compared with one call, with the same concurrent requests sent
+by a bare ``httpx.AsyncClient``, and with the sync sequential loop.
+
+The dataset is small (a few chunks) so that the injected latency, not the server's own work,
+dominates one call; the server still handles the requests one after another on its event loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from benchmarks._context import PAGE_SIZE, QUESTION, Context, prepare_corpus
-from benchmarks._harness import Row, compare
+from benchmarks._context import PAGE_SIZE, QUESTION, Context
+from benchmarks._fixtures import Fixtures
+from benchmarks._harness import Row, compare, median
 from benchmarks._server import ServerProcess
 
 LATENCY = 0.05
 TARGET = 3.0
 RETRIEVAL_PATH = "/api/v1/retrieval"
 
+Make = Callable[[], Awaitable[object]]
 
-async def _timed(make: Callable[[], Awaitable[object]]) -> float:
-    start = time.perf_counter()
-    await make()
-    return time.perf_counter() - start
+
+async def _alternate(
+    makes: dict[str, Make], rounds: int, cpu: dict[str, list[float]] | None = None
+) -> dict[str, list[float]]:
+    """Async twin of ``interleave``: one warm-up each, then A B ... B A rounds; the wall seconds
+    of each round, and this process's CPU seconds in ``cpu`` when given."""
+    names = list(makes)
+    for name in names:
+        await makes[name]()
+    figures: dict[str, list[float]] = {name: [] for name in names}
+    for index in range(rounds):
+        for name in names if index % 2 == 0 else reversed(names):
+            cpu_start, start = time.process_time(), time.perf_counter()
+            await makes[name]()
+            figures[name].append(time.perf_counter() - start)
+            if cpu is not None:
+                cpu.setdefault(name, []).append(time.process_time() - cpu_start)
+    return figures
+
+
+async def _captured_request(base_url: str, api_key: str, kwargs: dict[str, Any]) -> Any:
+    """The httpx request ``AsyncRAGFlow.retrieve`` sends (via a hooked client)."""
+    import httpx
+
+    from ragflow_integrations import AsyncRAGFlow
+
+    sent: list[httpx.Request] = []
+
+    async def keep(request: httpx.Request) -> None:
+        sent.append(request)
+
+    hooked = httpx.AsyncClient(event_hooks={"request": [keep]})
+    async with AsyncRAGFlow(api_key=api_key, base_url=base_url, http_client=hooked) as client:
+        await client.retrieve(QUESTION, **kwargs)
+    await hooked.aclose()
+    return sent[-1]
 
 
 def run(context: Context) -> list[Row]:
+    import httpx
+
     from ragflow_integrations import AsyncRAGFlow, RAGFlow
 
     size = context.size
     n = size.concurrency
+    rounds = max(3, size.rounds // 2)
     with ServerProcess() as server:
-        corpus = prepare_corpus(server.base_url, server.api_key, size)
+        fixtures = Fixtures(server.base_url, server.api_key)
+        try:
+            dataset_id, chunks = fixtures.text_dataset(
+                "concurrency", documents=1, sentences_per_document=6, chunk_token_num=24
+            )
+        finally:
+            fixtures.close()
         server.call("inject_fault", RETRIEVAL_PATH, latency=LATENCY)
-        kwargs = {"dataset_ids": [corpus.dataset_id], "page": 1, "page_size": PAGE_SIZE}
+        kwargs: dict[str, Any] = {"dataset_ids": [dataset_id], "page": 1, "page_size": PAGE_SIZE}
 
-        async def measure() -> tuple[list[float], list[float], list[float], list[float]]:
-            one: list[float] = []
-            many: list[float] = []
-            many_again: list[float] = []
-            sequential: list[float] = []
-            async with AsyncRAGFlow(api_key=corpus.api_key, base_url=corpus.base_url) as aclient:
+        cpu: dict[str, list[float]] = {}
 
-                def gather() -> Awaitable[list[object]]:
-                    return asyncio.gather(*(aclient.retrieve(QUESTION, **kwargs) for _ in range(n)))
+        async def measure() -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+            request = await _captured_request(server.base_url, server.api_key, kwargs)
+            async with (
+                AsyncRAGFlow(api_key=server.api_key, base_url=server.base_url) as client,
+                httpx.AsyncClient() as bare,
+            ):
 
-                def single() -> Awaitable[object]:
-                    return aclient.retrieve(QUESTION, **kwargs)
+                async def ours_many() -> object:
+                    return await asyncio.gather(
+                        *(client.retrieve(QUESTION, **kwargs) for _ in range(n))
+                    )
 
-                await gather()  # warm-up: version probe and connections
-                for index in range(size.rounds):
-                    pair = [(many, gather), (one, single)]
-                    for figures, make in pair if index % 2 == 0 else reversed(pair):
-                        figures.append(await _timed(make))
-                with RAGFlow(api_key=corpus.api_key, base_url=corpus.base_url) as client:
-                    client.retrieve(QUESTION, **kwargs)
-                    for _ in range(max(1, size.rounds // 5)):
-                        many_again.append(await _timed(gather))
-                        start = time.perf_counter()
-                        for _ in range(n):
-                            client.retrieve(QUESTION, **kwargs)
-                        sequential.append(time.perf_counter() - start)
-            return one, many, many_again, sequential
+                async def ours_one() -> object:
+                    return await client.retrieve(QUESTION, **kwargs)
 
-        one, many, many_again, sequential = asyncio.run(measure())
+                async def bare_call() -> object:
+                    response = await bare.request(
+                        request.method,
+                        request.url,
+                        headers=request.headers,
+                        content=request.content,
+                    )
+                    return response.json()["data"]["chunks"]
 
+                async def bare_many() -> object:
+                    return await asyncio.gather(*(bare_call() for _ in range(n)))
+
+                async_figures = await _alternate(
+                    {"many": ours_many, "one": ours_one, "bare_many": bare_many}, rounds, cpu
+                )
+                with RAGFlow(api_key=server.api_key, base_url=server.base_url) as sync_client:
+
+                    async def sequential() -> object:
+                        return [sync_client.retrieve(QUESTION, **kwargs) for _ in range(n)]
+
+                    sync_figures = await _alternate(
+                        {"many": ours_many, "sequential": sequential}, max(1, rounds // 4)
+                    )
+            return async_figures, sync_figures
+
+        async_figures, sync_figures = asyncio.run(measure())
+
+    many = f"{n} concurrent `AsyncRAGFlow.retrieve`"
     scaling = compare(
         Row(
             "async.concurrent",
             "Async concurrency",
-            f"{n} concurrent `AsyncRAGFlow.retrieve` ({LATENCY * 1000:.0f} ms server latency)",
+            f"{many} ({LATENCY * 1000:.0f} ms injected server latency, {chunks} chunks)",
             "one `AsyncRAGFlow.retrieve`",
             "s",
             target=TARGET,
         ),
-        many,
-        one,
+        async_figures["many"],
+        async_figures["one"],
     )
-    speedup = compare(
+    versus_bare = compare(
         Row(
-            "async.vs_sync",
+            "async.vs_httpx",
             "Async concurrency",
-            f"{n} concurrent `AsyncRAGFlow.retrieve`",
-            f"{n} sequential `RAGFlow.retrieve`",
+            many,
+            f"the same {n} requests through a bare `httpx.AsyncClient` (default limits)",
             "s",
         ),
-        many_again,
-        sequential,
+        async_figures["many"],
+        async_figures["bare_many"],
+    )
+    if versus_bare.baseline:
+        one = median(async_figures["one"])
+        versus_bare.note = f"bare httpx: {versus_bare.baseline / one:.1f}x the time of one call"
+    speedup = compare(
+        Row("async.vs_sync", "Async concurrency", many, f"{n} sequential `RAGFlow.retrieve`", "s"),
+        sync_figures["many"],
+        sync_figures["sequential"],
     )
     if speedup.ratio:
         speedup.note = f"speed-up {1 / speedup.ratio:.1f}x over the sync sequential loop"
-    return [scaling, speedup]
+    return [scaling, versus_bare, speedup]

@@ -9,26 +9,24 @@ from collections.abc import Callable
 import requests
 
 from benchmarks._context import PAGE_SIZE, QUESTION, Context, Corpus, RequestRecorder
-from benchmarks._harness import Round, Row, compare, interleave, per_call
-from benchmarks._profile import hot_spots
+from benchmarks._harness import Round, Row, Size, compare, cpu_note, interleave, median, per_call
+from benchmarks._profile import extra_time
 from benchmarks._sdk import SdkUnavailable, SdkWorker
 
 TARGET_VS_REQUESTS = 1.15
 
 
 def _replay(request: requests.PreparedRequest, verify: bool | str) -> Callable[[], object]:
-    """One call of the baseline: the same method, URL, headers and body through a pooled Session."""
+    """One call of the baseline: the same method, URL, headers and body through a pooled Session.
+
+    ``verify`` goes with each request: a ``Session.verify`` loses to ``REQUESTS_CA_BUNDLE``.
+    """
     session = requests.Session()
-    session.verify = verify
     method, url, body = str(request.method), str(request.url), request.body
     headers = dict(request.headers)
 
     def call() -> object:
-        response = (
-            session.post(url, data=body, headers=headers)
-            if method == "POST"
-            else (session.request(method, url, data=body, headers=headers))
-        )
+        response = session.request(method, url, data=body, headers=headers, verify=verify)
         payload = response.json()
         if payload.get("code") != 0:
             raise RuntimeError(f"baseline retrieval failed: {payload}")
@@ -76,34 +74,36 @@ def run(context: Context, corpus: Corpus, transport: str) -> list[Row]:
         "official `ragflow-sdk` `retrieve`",
         "ms/call",
     )
-    variants: dict[str, Round] = {
-        "ours": per_call(ours, size.calls),
-        "requests": per_call(baseline, size.calls),
-    }
+    ours_round, baseline_round = per_call(ours, size.calls), per_call(baseline, size.calls)
+    sdk_cpu: list[float] = []
     try:
-        figures = _interleave_with_sdk(variants, corpus, vs_sdk, size.calls, size.rounds)
+        figures = _interleave_with_sdk(
+            {"ours": ours_round, "requests": baseline_round}, corpus, vs_sdk, size, sdk_cpu
+        )
         compare(vs_requests, figures["ours"], figures["requests"])
+        vs_requests.note += "; " + cpu_note(ours_round, baseline_round)
         if "sdk" in figures:
             compare(vs_sdk, figures["ours"], figures["sdk"])
+            vs_sdk.note = (
+                f"client CPU/call {median(ours_round.cpu) * 1000:.2f} vs "
+                f"{median(sdk_cpu) * 1000:.2f} ms"
+            )
         if vs_requests.met is False:
-            vs_requests.details = hot_spots(ours, size.calls * 2)
+            vs_requests.details = extra_time(ours, baseline, size.calls * 4)
     finally:
         client.close()
     return [vs_requests, vs_sdk]
 
 
 def _interleave_with_sdk(
-    variants: dict[str, Round], corpus: Corpus, row: Row, calls: int, rounds: int
+    variants: dict[str, Round], corpus: Corpus, row: Row, size: Size, sdk_cpu: list[float]
 ) -> dict[str, list[float]]:
     """Interleave the variants plus the SDK's rounds (when the SDK can be installed)."""
     try:
-        with SdkWorker(
-            corpus.base_url,
-            corpus.api_key,
-            corpus.verify if isinstance(corpus.verify, str) else None,
-        ) as worker:
+        ca_bundle = corpus.verify if isinstance(corpus.verify, str) else None
+        with SdkWorker(corpus.base_url, corpus.api_key, ca_bundle) as worker:
             fields = {
-                "calls": calls,
+                "calls": size.calls,
                 "dataset_ids": [corpus.dataset_id],
                 "question": QUESTION,
                 "page_size": PAGE_SIZE,
@@ -111,9 +111,11 @@ def _interleave_with_sdk(
             row.baseline_label += f" {worker.version} (subprocess; no connection pooling)"
 
             def sdk_round() -> float:
-                return float(worker.request("retrieve", **fields)["seconds_per_call"])
+                reply = worker.request("retrieve", **fields)
+                sdk_cpu.append(float(reply["cpu_per_call"]))
+                return float(reply["seconds_per_call"])
 
-            return interleave({**variants, "sdk": sdk_round}, rounds)
+            return interleave({**variants, "sdk": sdk_round}, size.rounds)
     except SdkUnavailable as error:
         row.unavailable = str(error)
-        return interleave(variants, rounds)
+        return interleave(variants, size.rounds)

@@ -17,7 +17,7 @@ import requests
 from benchmarks._context import QUESTION, Context, RequestRecorder
 from benchmarks._fixtures import Fixtures
 from benchmarks._harness import Round, Row, measure
-from benchmarks._profile import hot_spots
+from benchmarks._profile import extra_time
 
 TARGET = 1.2
 
@@ -123,7 +123,7 @@ def run(context: Context) -> list[Row]:
                 row, _mean_round(timed, calls), _mean_round(baseline, calls), size.stream_rounds
             )
             if row.met is False:
-                row.details = hot_spots(timed, calls * 2)
+                row.details = extra_time(timed, baseline, calls * 4)
             rows.append(row)
     finally:
         client.close()

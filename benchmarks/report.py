@@ -50,7 +50,8 @@ def render(rows: list[Row], environment: dict[str, str], size: str, seconds: flo
         "",
         f"- **Date:** {machine['date']} — size `{size}`, whole run {seconds:.0f} s",
         f"- **Machine:** {machine['cores']} cores, {machine['cpu']}, {machine['memory']} RAM, "
-        f"{machine['os']}",
+        f"{machine['os']}; load average when the report was written {machine['load']} "
+        "(1/5/15 min; the machine may be shared, which the interleaving is there to absorb)",
         f"- **Versions:** Python {machine['python']}, ragflow-integrations "
         f"{machine['ragflow-integrations']}, requests {machine['requests']}, httpx "
         f"{machine['httpx']}, langchain-core {machine['langchain-core']}, llama-index-core "

@@ -36,7 +36,7 @@ SECTIONS: list[tuple[str, tuple[str, ...], str]] = [
     ("Per-call overhead", ("overhead.requests.https", "overhead.sdk.https"), "overhead_https"),
     ("Adapter overhead", ("adapter.langchain", "adapter.llama_index"), "adapters"),
     ("Streaming", ("stream.langchain", "stream.session"), "streaming"),
-    ("Async concurrency", ("async.concurrent", "async.vs_sync"), "concurrency"),
+    ("Async concurrency", ("async.concurrent", "async.vs_httpx", "async.vs_sync"), "concurrency"),
     ("Ingestion", ("ingest.vectorstore",), "ingestion"),
     ("Loader memory", ("loader.memory",), "loader"),
     ("Local server", bench_server.ROW_KEYS, "server"),

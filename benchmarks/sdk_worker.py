@@ -3,7 +3,8 @@
 Protocol: one JSON object per line on stdin, one JSON reply per line on stdout. The first request
 is ``{"op": "connect", "base_url": ..., "api_key": ...}``; then ``{"op": "retrieve", "calls": n,
 "dataset_ids": [...], "question": ..., "page_size": k}`` answers ``{"seconds_per_call": s,
-"chunks": c}``. HTTPS trust comes from ``REQUESTS_CA_BUNDLE`` (the SDK has no ``verify`` option).
+"cpu_per_call": c, "chunks": n}``. HTTPS trust comes from ``REQUESTS_CA_BUNDLE`` (the SDK
+has no ``verify`` option).
 """
 
 from __future__ import annotations
@@ -29,11 +30,15 @@ def main() -> None:
             elif op == "retrieve":
                 calls = request.pop("calls")
                 chunks = 0
-                start = time.perf_counter()
+                cpu_start, start = time.process_time(), time.perf_counter()
                 for _ in range(calls):
                     chunks = len(client.retrieve(**request))
                 elapsed = time.perf_counter() - start
-                reply = {"seconds_per_call": elapsed / calls, "chunks": chunks}
+                reply = {
+                    "seconds_per_call": elapsed / calls,
+                    "cpu_per_call": (time.process_time() - cpu_start) / calls,
+                    "chunks": chunks,
+                }
             else:
                 reply = {"error": f"unknown op {op!r}"}
         except Exception as error:

@@ -27,6 +27,7 @@ REQUIRED_ROWS = (
     "stream.langchain",
     "stream.session",
     "async.concurrent",
+    "async.vs_httpx",
     "async.vs_sync",
     "ingest.vectorstore",
     "loader.memory",
