@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import traceback
 from dataclasses import dataclass
@@ -94,6 +95,26 @@ def test_readme_python_blocks_run_in_order(
     assert "85 to 95 degrees" in output  # the managed index's query engine
     assert "not found:" in output  # the error-handling block took the NotFoundError branch
     assert "cumulative" in output  # the v0.22 emulation block
+
+
+@pytest.mark.live
+def test_first_block_starts_a_local_server_when_no_server_is_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("RAGFLOW_BASE_URL", "RAGFLOW_API_KEY"):
+        monkeypatch.setenv(name, "")  # recorded, so the block's assignment is undone afterwards
+        monkeypatch.delenv(name)
+    first = python_blocks()[0]
+    namespace: dict[str, object] = {"__name__": "readme"}
+    exec(compile(first.code, f"README.md:{first.line}", "exec"), namespace)
+    server = namespace["server"]
+    assert isinstance(server, LocalRAGFlowServer)
+    try:
+        assert os.environ["RAGFLOW_BASE_URL"] == server.base_url
+        assert os.environ["RAGFLOW_API_KEY"] == server.api_key
+        assert RAGFlow().ping() is True
+    finally:
+        server.stop()
 
 
 def test_relative_links_point_at_files_in_the_repository() -> None:
