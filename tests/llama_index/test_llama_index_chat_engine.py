@@ -83,3 +83,19 @@ async def test_sync_async_and_streaming_agree(
 def test_needs_chat_id() -> None:
     with pytest.raises(ValueError, match="chat_id"):
         RAGFlowChatEngine("", api_key="k", base_url="http://127.0.0.1:1")
+
+
+@pytest.mark.vcr
+@pytest.mark.emulate("0.22")
+def test_old_server_session(client: RAGFlow, corpus: Corpus) -> None:
+    chat = client.create_chat(name="li-engine-old", dataset_ids=[corpus.dataset_id])
+    engine = RAGFlowChatEngine(chat.id, client=client)
+
+    first = engine.chat(FIRST)
+    streaming = engine.stream_chat(SECOND)
+    second = "".join(streaming.response_gen)
+
+    assert "violet nightjar moth" in first.response and first.source_nodes
+    assert "Ines Albrecht" in second and streaming.source_nodes
+    stored = [m.content for m in engine.server_history() if m.role == MessageRole.USER]
+    assert stored == [FIRST, SECOND]

@@ -139,3 +139,22 @@ async def test_agent_backed_llm(
     references = response.additional_kwargs["references"]
     assert any(r["metadata"]["document_name"] == "zephyr.txt" for r in references)
     assert stream[-1].additional_kwargs["references"] == references
+
+
+@pytest.mark.vcr
+@pytest.mark.emulate("0.22")
+async def test_old_server_cumulative_stream_still_gives_deltas(
+    client: RAGFlow, aclient: AsyncRAGFlow, corpus: Corpus
+) -> None:
+    chat = _assistant(client, corpus, "li-llm-old-server")
+    llm = RAGFlowLLM(chat.id, client=client, async_client=aclient)
+
+    answer = llm.chat(_messages()).message.content or ""
+    stream = list(llm.stream_chat(_messages()))
+    astream = [r async for r in await llm.astream_chat(_messages())]
+
+    assert "4200" in answer
+    for responses in (stream, astream):
+        assert "".join(r.delta or "" for r in responses).strip() == answer.strip()
+        assert responses[-1].additional_kwargs["references"]
+    assert chat.list_sessions() == []  # the temporary session an old server needs is removed
