@@ -92,6 +92,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except RAGFlowError as exc:
         report.write(f"\nThe demo failed: {type(exc).__name__}: {exc}")
         return 1
+    except ImportError as exc:
+        report.write(
+            f"\nThe demo needs every extra: pip install 'ragflow-integrations[all]' ({exc})"
+        )
+        return 1
     report.write(f"\nDone in {time.monotonic() - started:.1f} s.")
     return 0
 

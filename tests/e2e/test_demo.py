@@ -149,3 +149,15 @@ def test_python_dash_m_demo_exits_zero() -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "7. Clean up what the demo created" in completed.stdout
     assert "Parsing: 100%" in completed.stderr  # the client's tqdm bar
+
+
+def test_demo_reports_a_rejected_api_key_and_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    with LocalRAGFlowServer() as server:
+        monkeypatch.setenv("RAGFLOW_BASE_URL", server.base_url)
+        monkeypatch.setenv("RAGFLOW_API_KEY", "ragflow-not-the-right-key")
+        code, output = run_demo()
+
+    assert code == 1
+    assert "The demo failed: AuthenticationError" in output
+    assert "ragflow-not-the-right-key" not in output
+    assert "deleted dataset" not in output  # nothing was created, so nothing is deleted
