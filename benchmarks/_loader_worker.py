@@ -1,8 +1,8 @@
 """Child process for the loader-memory figure: lazily load one dataset, report the traced peak.
 
 Run as ``python -m benchmarks._loader_worker '<json settings>'`` (base_url, api_key, dataset_id);
-prints ``{"peak_bytes": ..., "documents": ..., "seconds": ...}``. Tracing starts after the imports
-and the client's first request, so the peak is what the iteration itself holds.
+prints ``{"peak_bytes", "documents", "seconds", "held_at_end"}`` as JSON. Tracing starts after
+the imports and the client's first request, so the peak is what the iteration itself holds.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 import tracemalloc
 
 
-def main(settings: dict[str, str]) -> dict[str, float]:
+def main(settings: dict[str, str]) -> dict[str, object]:
     from ragflow_integrations import RAGFlow
     from ragflow_integrations.langchain import RAGFlowLoader
 
@@ -27,8 +27,14 @@ def main(settings: dict[str, str]) -> dict[str, float]:
             documents += 1
         seconds = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
+        held = tracemalloc.take_snapshot().statistics("lineno")[:8]
         tracemalloc.stop()
-    return {"peak_bytes": peak, "documents": documents, "seconds": seconds}
+    return {
+        "peak_bytes": peak,
+        "documents": documents,
+        "seconds": seconds,
+        "held_at_end": [f"{stat.size / 1024:8.1f} KiB  {stat.traceback}" for stat in held],
+    }
 
 
 if __name__ == "__main__":
