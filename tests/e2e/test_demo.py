@@ -50,9 +50,17 @@ def no_live_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAGFLOW_API_KEY", raising=False)
 
 
-@pytest.mark.usefixtures("no_live_server")
-def test_demo_runs_every_section_on_the_embedded_server() -> None:
-    code, output = run_demo()
+@pytest.fixture(scope="module")
+def default_run() -> tuple[int, str]:
+    """One run of the demo with its defaults on the embedded server, shared by the tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("RAGFLOW_BASE_URL", raising=False)
+        patch.delenv("RAGFLOW_API_KEY", raising=False)
+        return run_demo()
+
+
+def test_demo_runs_every_section_on_the_embedded_server(default_run: tuple[int, str]) -> None:
+    code, output = default_run
 
     assert code == 0, output
     headings = [line for line in output.splitlines() if re.match(r"^\d+\. ", line)]
@@ -69,9 +77,10 @@ def test_demo_runs_every_section_on_the_embedded_server() -> None:
     assert re.search(r"^  0\.\d{3}\s+0\.\d{3}\s+[01]\.\d{3}\s+coffee_brewing\.txt ", search, re.M)
 
 
-@pytest.mark.usefixtures("no_live_server")
-def test_demo_answers_carry_citations_and_the_agent_is_labelled_scripted() -> None:
-    code, output = run_demo()
+def test_demo_answers_carry_citations_and_the_agent_is_labelled_scripted(
+    default_run: tuple[int, str],
+) -> None:
+    code, output = default_run
     assert code == 0, output
 
     chain = section(output, 3)
