@@ -217,5 +217,15 @@ class RAGFlowToolkit(RAGFlowConnection, BaseToolkit):
             RAGFlowListDatasetsTool(catalogue="Datasets:\n" + catalogue),
         ]
         if self.chat_id is not None:
-            tools.append(RAGFlowAskTool(model=ChatRAGFlow(chat_id=self.chat_id, **connection)))
+            chat = self._sync_client.get_chat(self.chat_id)
+            about = f" ({chat.description})" if chat.description else ""
+            tools.append(
+                RAGFlowAskTool(
+                    model=ChatRAGFlow(chat_id=self.chat_id, **connection),
+                    description=(
+                        f"Ask the RAGFlow chat assistant '{chat.name}'{about} a self-contained "
+                        "question; it answers from its datasets and cites its sources."
+                    ),
+                )
+            )
         return tools

@@ -140,6 +140,11 @@ class RAGFlowVectorStore(VectorStore):
         documents = [d async for d in dataset.iter_documents(**self._id_filter(ids))]
         return self._matches(documents, ids)
 
+    def _renamed(self, added: Sequence[Any], items: Sequence[IngestItem]) -> list[Any]:
+        """Uploaded documents RAGFlow renamed (``a(1).txt``) because the old version existed."""
+        wanted = {item.name for item in items}
+        return [d for d in added if d.name not in wanted and self.id_key in d.meta_fields]
+
     def _to_langchain(self, caller_id: str, document: Any, blob: bytes) -> Document:
         metadata = dict(document.meta_fields or {})
         metadata.pop(self.id_key, None)
@@ -171,16 +176,15 @@ class RAGFlowVectorStore(VectorStore):
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         """Upload, parse and wait for ``documents``; return their ids (``ids=`` or ``doc.id``).
 
-        Documents whose id already exists are replaced.
+        Documents whose id already exists are replaced (the old version is deleted once the new
+        one has parsed, so a failed parse leaves the old one in place).
         """
         if not documents:
             return []
         ids, items = self._items(documents, kwargs.get("ids"))
         dataset = self._clients.sync.get_dataset(id=self.dataset_id)
         stale = [d.id for docs in self._find(dataset, ids).values() for d in docs]
-        if stale:
-            dataset.delete_documents(ids=stale)
-        ingest_documents(
+        added = ingest_documents(
             dataset,
             items,
             timeout=self.parse_timeout,
@@ -188,6 +192,10 @@ class RAGFlowVectorStore(VectorStore):
             show_progress=self.show_progress,
             batch_size=int(kwargs.get("batch_size") or self.batch_size),
         )
+        if stale:  # replaced only once the new versions parsed
+            dataset.delete_documents(ids=stale)
+            for document in self._renamed(added, items):
+                document.update({"name": f"{document.meta_fields[self.id_key]}.txt"})
         return ids
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
@@ -275,9 +283,7 @@ class RAGFlowVectorStore(VectorStore):
         ids, items = self._items(documents, kwargs.get("ids"))
         dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
         stale = [d.id for docs in (await self._afind(dataset, ids)).values() for d in docs]
-        if stale:
-            await dataset.delete_documents(ids=stale)
-        await aingest_documents(
+        added = await aingest_documents(
             dataset,
             items,
             timeout=self.parse_timeout,
@@ -285,6 +291,10 @@ class RAGFlowVectorStore(VectorStore):
             show_progress=self.show_progress,
             batch_size=int(kwargs.get("batch_size") or self.batch_size),
         )
+        if stale:
+            await dataset.delete_documents(ids=stale)
+            for document in self._renamed(added, items):
+                await document.update({"name": f"{document.meta_fields[self.id_key]}.txt"})
         return ids
 
     async def adelete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:

@@ -131,6 +131,7 @@ def test_toolkit_describes_datasets_and_asks_the_assistant(
     toolkit = RAGFlowToolkit(chat_id=corpus.chat_id, **corpus.connection)
     search, listing, ask = toolkit.get_tools()
     assert f"langchain_corpus (id {corpus.dataset_id}): Customer help pages" in search.description
+    assert ask.description.startswith("Ask the RAGFlow chat assistant 'Help desk'")
     assert listing.invoke({}) == (
         f"Datasets:\n- langchain_corpus (id {corpus.dataset_id}): Customer help pages"
     )

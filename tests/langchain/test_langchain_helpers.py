@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from ragflow_integrations import Chunk, Message, RAGFlow, StreamEvent
+from ragflow_integrations.langchain import ChatRAGFlow, reference_documents
 from ragflow_integrations.langchain.chat_models import _StopCutter, _to_wire_messages
 from ragflow_integrations.langchain.vectorstores import _to_meta_fields
 
@@ -57,3 +61,73 @@ def test_meta_fields_keep_scalars_and_encode_the_rest() -> None:
             "none": None,
         }
     ) == {"a": "x", "n": 2, "f": 0.5, "tags": ["t", 1], "flag": "true", "obj": '{"k": [1]}'}
+
+
+def _events() -> list[StreamEvent]:
+    return [
+        StreamEvent(reasoning_delta="Look for ", reasoning="Look for "),
+        StreamEvent(reasoning_delta="reset steps.", reasoning="Look for reset steps."),
+        StreamEvent(delta="Use 'Forgot ", content="Use 'Forgot "),
+        StreamEvent(delta="password'.", content="Use 'Forgot password'."),
+        StreamEvent(
+            final=True,
+            content="Use 'Forgot password'.",
+            session_id="s-1",
+            message_id="m-1",
+            reference=[
+                {
+                    "id": "c-1",
+                    "content": "Reset text",
+                    "document_id": "d-1",
+                    "document_name": "passwords.txt",
+                    "dataset_id": "ds-1",
+                    "similarity": 0.9,
+                }
+            ],
+        ),
+    ]
+
+
+def _scripted_model(monkeypatch: pytest.MonkeyPatch) -> ChatRAGFlow:
+    client = RAGFlow(api_key="unit-test-key", base_url="http://ragflow.test:9380")
+
+    def chat_completion(chat_id: str, messages: Any, **kwargs: Any) -> Any:
+        assert chat_id == "chat-1"
+        assert kwargs["session_id"] is None
+        assert kwargs["temperature"] == 0.1
+        if kwargs["stream"]:
+            return iter(_events())
+        return Message(
+            content="Use 'Forgot password'.",
+            reasoning="Look for reset steps.",
+            reference=[Chunk(id="c-1", content="Reset text")],
+            id="m-1",
+        )
+
+    monkeypatch.setattr(client, "chat_completion", chat_completion)
+    return ChatRAGFlow(chat_id="chat-1", client=client, temperature=0.1)
+
+
+def test_reasoning_and_references_from_a_scripted_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _scripted_model(monkeypatch)
+    chunks = list(model.stream("How do I reset my password?"))
+    assert [c.content for c in chunks] == ["", "", "Use 'Forgot ", "password'.", ""]
+    assert [c.additional_kwargs.get("reasoning_content") for c in chunks[:2]] == [
+        "Look for ",
+        "reset steps.",
+    ]
+    merged = chunks[0]
+    for chunk in chunks[1:]:
+        merged += chunk
+    assert merged.content == "Use 'Forgot password'."
+    assert merged.additional_kwargs["reasoning_content"] == "Look for reset steps."
+    assert merged.response_metadata["session_id"] == "s-1"
+    assert merged.id == "m-1"
+    docs = reference_documents(merged)
+    assert [(d.id, d.page_content, d.metadata["document_name"]) for d in docs] == [
+        ("c-1", "Reset text", "passwords.txt")
+    ]
+
+    reply = model.invoke("How do I reset my password?")
+    assert reply.additional_kwargs["reasoning_content"] == "Look for reset steps."
+    assert [d.id for d in reference_documents(reply)] == ["c-1"]
