@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -18,7 +18,7 @@ from llama_index.core.chat_engine.types import (
 )
 from llama_index.core.schema import NodeWithScore
 
-from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations import AsyncRAGFlow, AsyncSession, Chunk, RAGFlow, Session
 from ragflow_integrations.llama_index._clients import ClientPair
 from ragflow_integrations.llama_index._nodes import chunks_to_nodes
 
@@ -152,7 +152,7 @@ class RAGFlowChatEngine(BaseChatEngine):
 
         def gen() -> ChatResponseGen:
             content = ""
-            reference: Any = None
+            reference: list[Chunk] | None = None
             for event in events:
                 content = event.content or content + (event.delta or "")
                 reference = event.reference or reference
@@ -177,7 +177,7 @@ class RAGFlowChatEngine(BaseChatEngine):
 
         async def agen() -> ChatResponseAsyncGen:
             content = ""
-            reference: Any = None
+            reference: list[Chunk] | None = None
             async for event in events:
                 content = event.content or content + (event.delta or "")
                 reference = event.reference or reference
@@ -192,7 +192,7 @@ class RAGFlowChatEngine(BaseChatEngine):
     def _finish(
         self,
         answer: str,
-        reference: Any,
+        reference: list[Chunk] | None,
         into: list[NodeWithScore] | None = None,
         *,
         record: bool = True,
@@ -216,10 +216,10 @@ def _delta(content: str, delta: str) -> ChatResponse:
     )
 
 
-def _session_messages(sessions: Any) -> list[ChatMessage]:
+def _session_messages(sessions: Sequence[Session | AsyncSession]) -> list[ChatMessage]:
     if not sessions:
         return []
-    messages = getattr(sessions[0], "messages", None) or []
+    messages = sessions[0].messages or []
     history = []
     for item in messages:
         role = item.get("role") if isinstance(item, dict) else getattr(item, "role", None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,15 @@ from llama_index.core.schema import BaseNode, Document, TransformComponent
 from llama_index.core.storage.docstore.types import RefDocInfo
 from llama_index.core.storage.storage_context import StorageContext
 
-from ragflow_integrations import AsyncRAGFlow, NotFoundError, RAGFlow
+from ragflow_integrations import (
+    AsyncDataSet,
+    AsyncDocument,
+    AsyncRAGFlow,
+    DataSet,
+    NotFoundError,
+    RAGFlow,
+)
+from ragflow_integrations import Document as RAGFlowDocument
 from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
 from ragflow_integrations.llama_index._clients import ClientPair
 from ragflow_integrations.llama_index.retrievers import RAGFlowRetriever
@@ -105,7 +113,7 @@ class RAGFlowIndex(BaseManagedIndex):
         self._dataset = self._resolve_dataset(
             dataset_id, dataset_name, create_if_missing, dataset_kwargs or {}
         )
-        self._async_dataset: Any = None
+        self._async_dataset: AsyncDataSet | None = None
         super().__init__(
             index_struct=IndexDict(),
             storage_context=storage_context,
@@ -120,7 +128,7 @@ class RAGFlowIndex(BaseManagedIndex):
         dataset_name: str | None,
         create_if_missing: bool,
         dataset_kwargs: dict[str, Any],
-    ) -> Any:
+    ) -> DataSet:
         client = self._clients.sync
         if dataset_id is not None:
             return client.get_dataset(id=dataset_id)
@@ -139,7 +147,7 @@ class RAGFlowIndex(BaseManagedIndex):
         return str(self._dataset.id)
 
     @property
-    def dataset(self) -> Any:
+    def dataset(self) -> DataSet:
         """The sync ``DataSet`` object behind this index."""
         return self._dataset
 
@@ -151,7 +159,7 @@ class RAGFlowIndex(BaseManagedIndex):
     def async_client(self) -> AsyncRAGFlow:
         return self._clients.async_
 
-    async def _adataset(self) -> Any:
+    async def _adataset(self) -> AsyncDataSet:
         if self._async_dataset is None:
             self._async_dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
         return self._async_dataset
@@ -507,12 +515,14 @@ def _meta_value(value: Any) -> Any:
     return json.dumps(value, default=str, sort_keys=True)
 
 
-def _matches(document: Any, ref_doc_id: str) -> bool:
+def _matches(document: RAGFlowDocument | AsyncDocument, ref_doc_id: str) -> bool:
     meta = document.meta_fields or {}
     return bool(meta.get(REF_DOC_ID_KEY) == ref_doc_id or document.id == ref_doc_id)
 
 
-def _stored_hashes(documents: Any) -> dict[str, list[tuple[str, str | None]]]:
+def _stored_hashes(
+    documents: Iterable[RAGFlowDocument | AsyncDocument],
+) -> dict[str, list[tuple[str, str | None]]]:
     """``ref_doc_id`` -> [(RAGFlow document id, stored hash)] for documents uploaded by an index."""
     stored: dict[str, list[tuple[str, str | None]]] = {}
     for document in documents:

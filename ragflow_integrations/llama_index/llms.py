@@ -27,7 +27,7 @@ from llama_index.core.callbacks import CallbackManager
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.llm import LLM
 
-from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations import AsyncRAGFlow, Chunk, Message, RAGFlow, StreamEvent
 from ragflow_integrations.llama_index._clients import ClientPair
 from ragflow_integrations.llama_index._nodes import chunks_to_reference_dicts
 
@@ -204,18 +204,18 @@ class RAGFlowLLM(LLM):
         return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
 
 
-def _message_response(message: Any) -> ChatResponse:
+def _message_response(message: Message) -> ChatResponse:
     """A non-streamed RAGFlow ``Message`` as a ``ChatResponse`` with its citations."""
-    references = chunks_to_reference_dicts(getattr(message, "reference", None) or [])
+    references = chunks_to_reference_dicts(message.reference)
     content = message.content or ""
     extras: dict[str, Any] = {"references": references}
-    if getattr(message, "reasoning", None):
+    if message.reasoning:
         extras["reasoning"] = message.reasoning
     raw = {
         "answer": content,
         "reference": references,
-        "session_id": getattr(message, "session_id", None),
-        "message_id": getattr(message, "id", None),
+        "session_id": message.session_id,
+        "message_id": message.id,
     }
     return ChatResponse(
         message=ChatMessage(
@@ -237,14 +237,14 @@ class _StreamState:
         self.session_id: str | None = None
         self.message_id: str | None = None
 
-    def push(self, event: Any) -> ChatResponse | None:
+    def push(self, event: StreamEvent) -> ChatResponse | None:
         if self.finished:
             return None
         delta = event.delta or ""
         self.content = event.content if event.content else self.content + delta
-        self.reasoning += getattr(event, "reasoning_delta", "") or ""
-        self.session_id = getattr(event, "session_id", None) or self.session_id
-        self.message_id = getattr(event, "message_id", None) or self.message_id
+        self.reasoning += event.reasoning_delta or ""
+        self.session_id = event.session_id or self.session_id
+        self.message_id = event.message_id or self.message_id
         if not delta and not event.final:
             return None
         return self._response(delta, bool(event.final), event.reference)
@@ -253,7 +253,7 @@ class _StreamState:
         """The final response of a stream that ended without a final event (no references)."""
         return self._response("", True, None)
 
-    def _response(self, delta: str, is_final: bool, reference: Any) -> ChatResponse:
+    def _response(self, delta: str, is_final: bool, reference: list[Chunk] | None) -> ChatResponse:
         extras: dict[str, Any] = {}
         raw: dict[str, Any] = {
             "answer": self.content,

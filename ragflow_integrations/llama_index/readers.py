@@ -9,7 +9,15 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.readers.base import BasePydanticReader
 from llama_index.core.schema import Document as LIDocument
 
-from ragflow_integrations import AsyncRAGFlow, Chunk, RAGFlow
+from ragflow_integrations import (
+    AsyncDataSet,
+    AsyncDocument,
+    AsyncRAGFlow,
+    Chunk,
+    DataSet,
+    RAGFlow,
+)
+from ragflow_integrations import Document as RAGFlowDocument
 from ragflow_integrations.llama_index._clients import ClientPair
 from ragflow_integrations.llama_index._nodes import NOISY_METADATA_KEYS
 from ragflow_integrations.mapping import chunk_to_record
@@ -80,7 +88,7 @@ class RAGFlowReader(BasePydanticReader):
                 texts = [chunk.content or "" for chunk in document.iter_chunks()]
                 yield _whole_document(document.id, texts, meta, self.chunk_separator)
 
-    def _iter_selected(self, dataset: Any) -> Iterator[Any]:
+    def _iter_selected(self, dataset: DataSet) -> Iterator[RAGFlowDocument]:
         if self.document_ids:
             for document_id in self.document_ids:
                 for document in dataset.list_documents(id=document_id):
@@ -109,7 +117,7 @@ class RAGFlowReader(BasePydanticReader):
                 texts = [chunk.content or "" async for chunk in document.iter_chunks()]
                 yield _whole_document(document.id, texts, meta, self.chunk_separator)
 
-    async def _aiter_selected(self, dataset: Any) -> AsyncIterator[Any]:
+    async def _aiter_selected(self, dataset: AsyncDataSet) -> AsyncIterator[AsyncDocument]:
         if self.document_ids:
             for document_id in self.document_ids:
                 for document in await dataset.list_documents(id=document_id):
@@ -124,13 +132,13 @@ class RAGFlowReader(BasePydanticReader):
         """Every ``Document`` of :meth:`alazy_load_data` in a list (native async, no thread)."""
         return [document async for document in self.alazy_load_data(*args, **load_kwargs)]
 
-    def _wanted(self, document: Any) -> bool:
-        return not self.only_parsed or str(getattr(document, "run", "")).upper() == _DONE
+    def _wanted(self, document: RAGFlowDocument | AsyncDocument) -> bool:
+        return not self.only_parsed or (document.run or "").upper() == _DONE
 
 
-def _document_metadata(document: Any) -> dict[str, Any]:
+def _document_metadata(document: RAGFlowDocument | AsyncDocument) -> dict[str, Any]:
     """Provenance of a RAGFlow document plus its own ``meta_fields``."""
-    meta: dict[str, Any] = dict(getattr(document, "meta_fields", None) or {})
+    meta: dict[str, Any] = dict(document.meta_fields or {})
     meta.update(
         {
             "document_id": document.id,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from llama_index.core.tools import FunctionTool
 from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSpec
 from llama_index.core.tools.types import ToolMetadata
 
-from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations import AsyncDataSet, AsyncRAGFlow, Chunk, DataSet, Message, RAGFlow
 from ragflow_integrations.llama_index._clients import ClientPair
 from ragflow_integrations.mapping import chunk_to_record
 
@@ -82,7 +82,7 @@ class RAGFlowToolSpec(BaseToolSpec):
             )
         return tools
 
-    def _describe(self, name: str, function: Any) -> str:
+    def _describe(self, name: str, function: Callable[..., Any]) -> str:
         """Signature plus dedented docstring (and the default datasets, if asked for)."""
         signature = inspect.signature(function, eval_str=True)
         description = f"{name}{signature}\n{inspect.getdoc(function)}"
@@ -160,7 +160,7 @@ class RAGFlowToolSpec(BaseToolSpec):
         return self.chat_id
 
 
-def _format_passages(chunks: Sequence[Any]) -> str:
+def _format_passages(chunks: Sequence[Chunk]) -> str:
     if not chunks:
         return "No relevant passages found."
     lines = []
@@ -177,7 +177,7 @@ def _format_passages(chunks: Sequence[Any]) -> str:
     return "\n\n".join(lines)
 
 
-def _format_datasets(datasets: Any, name_contains: str | None) -> str:
+def _format_datasets(datasets: Iterable[DataSet | AsyncDataSet], name_contains: str | None) -> str:
     needle = (name_contains or "").lower()
     lines = []
     for dataset in datasets:
@@ -189,7 +189,7 @@ def _format_datasets(datasets: Any, name_contains: str | None) -> str:
     return "\n".join(lines) if lines else "No datasets found."
 
 
-def _format_answer(message: Any) -> str:
+def _format_answer(message: Message) -> str:
     answer = (message.content or "").strip()
     names: list[str] = []
     for chunk in message.reference or []:

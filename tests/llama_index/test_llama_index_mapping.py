@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from llama_index.core import Document
 from llama_index.core.schema import MetadataMode, NodeRelationship
 
-from ragflow_integrations import Chunk
+from ragflow_integrations import Chunk, StreamEvent
 from ragflow_integrations.llama_index._nodes import NOISY_METADATA_KEYS, chunk_to_node
 from ragflow_integrations.llama_index.indices import (
     REF_DOC_HASH_KEY,
@@ -98,26 +97,18 @@ def test_refresh_plan_uploads_new_and_changed_only() -> None:
     assert [d.id_ for d in fresh] == ["changed", "new"]
 
 
-@dataclass
-class _Event:
-    delta: str = ""
-    content: str = ""
-    reasoning_delta: str = ""
-    final: bool = False
-    reference: list[Any] | None = None
-    session_id: str | None = "s-1"
-    message_id: str | None = "m-1"
-    extra: dict[str, Any] = field(default_factory=dict)
+def _event(**fields: Any) -> StreamEvent:
+    return StreamEvent(session_id="s-1", message_id="m-1", **fields)
 
 
 def test_stream_state_yields_deltas_then_references() -> None:
     state = _StreamState()
     events = [
-        _Event(delta="", reasoning_delta="thinking"),
-        _Event(delta="The rotor ", content="The rotor "),
-        _Event(delta="turns.", content="The rotor turns."),
-        _Event(final=True, reference=[CHUNK], content="The rotor turns."),
-        _Event(delta="ignored after final"),
+        _event(delta="", reasoning_delta="thinking"),
+        _event(delta="The rotor ", content="The rotor "),
+        _event(delta="turns.", content="The rotor turns."),
+        _event(final=True, reference=[CHUNK], content="The rotor turns."),
+        _event(delta="ignored after final"),
     ]
     responses = [r for r in (state.push(e) for e in events) if r is not None]
 
@@ -133,7 +124,7 @@ def test_stream_state_yields_deltas_then_references() -> None:
 
 def test_stream_without_final_event_is_closed() -> None:
     state = _StreamState()
-    first = state.push(_Event(delta="Hi", content="Hi"))
+    first = state.push(_event(delta="Hi", content="Hi"))
     closing = state.close()
 
     assert first is not None and first.delta == "Hi"
