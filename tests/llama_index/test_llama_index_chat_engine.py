@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from llama_index.core.base.llms.types import MessageRole
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index_corpus import Corpus
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
@@ -39,6 +39,11 @@ def test_history_kept_across_turns_with_source_nodes(client: RAGFlow, corpus: Co
     assert source is not None
     assert source.node_id == corpus.document_ids["orchid.txt"]
     assert node.score is not None
+
+    one_off = engine.chat(FIRST, chat_history=[ChatMessage(role=MessageRole.USER, content=SECOND)])
+    assert "violet nightjar moth" in one_off.response and one_off.source_nodes
+    assert len(engine.chat_history) == 4  # a turn with explicit history is not recorded
+    assert len(engine.server_history()) == 5  # prologue + 2 turns: nothing added to the session
 
     engine.reset()
     assert engine.chat_history == [] and engine.session_id is None
