@@ -4,7 +4,8 @@
 (:class:`AsyncDataSet`) run the same operation: each batch is one multipart upload followed by one
 parse request; then the wait polls with one list request per poll (ids filter) until every
 document is DONE, raising :class:`UploadError`, :class:`DocumentParseError` or
-:class:`ParseTimeoutError`.
+:class:`ParseTimeoutError`. A failed batch does not stop later ones: every file ends up either in
+``UploadError.uploaded`` (stored, parsing started) or in ``UploadError.failed``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from ._core import ops
 from ._core.ops import Context, Op, ProgressCallback
-from .errors import APIError, UploadError
+from .errors import APIError, RAGFlowError, UploadError
 from .models import AsyncDataSet, AsyncDocument, DataSet, Document
 
 __all__ = ["IngestItem", "aingest_documents", "ingest_documents"]
@@ -53,35 +54,33 @@ def ingest_op(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
     uploaded: list[Any] = []
+    failed: list[str] = []
+    first_error: RAGFlowError | None = None
     for start in range(0, len(items), batch_size):
         batch = items[start : start + batch_size]
         try:
             docs = yield from ops.upload_documents(ctx, dataset_id, [_as_upload(i) for i in batch])
-        except UploadError as exc:
-            raise UploadError(
-                f"{exc.message} ({len(uploaded)} document(s) from earlier batches were uploaded "
-                "and are being parsed)",
-                uploaded=uploaded + exc.uploaded,
-                failed=exc.failed,
-                status_code=exc.status_code,
-                code=exc.code,
-                method=exc.method,
-                path=exc.path,
-                attempts=exc.attempts,
-            ) from exc
-        except APIError as exc:
-            raise UploadError(
-                f"Uploading a batch of {len(batch)} file(s) failed: {exc.message}",
-                uploaded=uploaded,
-                failed=[i.name for i in batch],
-                status_code=exc.status_code,
-                code=exc.code,
-                method=exc.method,
-                path=exc.path,
-                attempts=exc.attempts,
-            ) from exc
+        except UploadError as exc:  # partial batch: keep what was stored, go on
+            docs, first_error = list(exc.uploaded), first_error or exc
+            failed += exc.failed
+        except APIError as exc:  # whole batch rejected: go on with the next one
+            docs, first_error = [], first_error or exc
+            failed += [i.name for i in batch]
         uploaded.extend(docs)
-        yield from ops.parse_documents_start(dataset_id, [d.id for d in docs])
+        if docs:
+            yield from ops.parse_documents_start(dataset_id, [d.id for d in docs])
+    if first_error is not None:
+        raise UploadError(
+            f"{len(failed)} of {len(items)} file(s) were not uploaded: {failed} (first error: "
+            f"{first_error.message}). The {len(uploaded)} uploaded document(s) are being parsed.",
+            uploaded=uploaded,
+            failed=failed,
+            status_code=first_error.status_code,
+            code=first_error.code,
+            method=first_error.method,
+            path=first_error.path,
+            attempts=first_error.attempts,
+        ) from first_error
     if not wait:
         return uploaded
     return (

@@ -380,16 +380,18 @@ def update_dataset(dataset_id: str, update_message: Mapping[str, Any]) -> Op:
     body = merge_update(update_message)
     if "parser_config" in body:
         body["parser_config"] = translate_parser_config(body["parser_config"])
-    if (
-        "embedding_model" in body
-        and body["embedding_model"]
-        and "@" not in str(body["embedding_model"])
-        and not _HEX32.match(str(body["embedding_model"]))
-    ):
-        raise ValueError(
-            f"embedding_model must be 'model_name@provider' (got {body['embedding_model']!r}); "
-            "for example 'BAAI/bge-small-en-v1.5@Builtin'."
-        )
+    if "embedding_model" in body:
+        model = sendable_embedding_model(body["embedding_model"])
+        if model is None:
+            logger.warning(
+                "embedding_model=%r not sent: current servers need 'model_name@provider' "
+                "(e.g. 'BAAI/bge-small-en-v1.5@Builtin'); the dataset keeps its model",
+                body.pop("embedding_model"),
+            )
+        else:
+            body["embedding_model"] = model
+    if not body:
+        return {}
     response = yield call("PUT", f"/datasets/{dataset_id}", json=body)
     data = data_of(response)
     return dict(data) if isinstance(data, Mapping) else {}
@@ -472,6 +474,58 @@ def _guess_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
+_DUPLICATE_SUFFIX = re.compile(r"\(\d+\)(?=(\.[^./]*)?$)")
+
+
+def match_uploads(sent: Sequence[str], stored: Sequence[str]) -> dict[int, int]:
+    """Map each sent file (index) to the stored document (index) that holds it.
+
+    The server renames duplicates (``notes.txt`` -> ``notes(1).txt``), so a stored name matches a
+    sent one exactly or once its ``(n)`` suffix is removed; each stored name is used once. Sent
+    files missing from the result were not stored.
+    """
+    free = dict(enumerate(stored))
+    matched: dict[int, int] = {}
+    for exact in (True, False):
+        for index, name in enumerate(sent):
+            if index in matched:
+                continue
+            for j, stored_name in free.items():
+                if stored_name == name or (
+                    not exact and _DUPLICATE_SUFFIX.sub("", stored_name) == name
+                ):
+                    matched[index] = j
+                    del free[j]
+                    break
+    return matched
+
+
+def unmatched_uploads(sent: Sequence[str], stored: Sequence[str]) -> list[str]:
+    """Names in ``sent`` that no stored document accounts for (see :func:`match_uploads`)."""
+    matched = match_uploads(sent, stored)
+    return [name for index, name in enumerate(sent) if index not in matched]
+
+
+def _apply_meta_fields(
+    path: str,
+    docs: list[dict[str, Any]],
+    names: Sequence[str],
+    metas: Sequence[Mapping[str, Any] | None],
+) -> Op:
+    """Set ``meta_fields`` on uploaded documents (upload itself cannot carry them)."""
+    matched = match_uploads(names, [str(d.get("name", "")) for d in docs])
+    for sent_index, doc_index in matched.items():
+        meta = metas[sent_index]
+        if not meta:
+            continue
+        doc = docs[doc_index]
+        features: ServerFeatures = yield FEATURES
+        updated = yield call(
+            features.update_method, f"{path}/{doc['id']}", json={"meta_fields": dict(meta)}
+        )
+        doc.update(data_of(updated) or {"meta_fields": dict(meta)})
+
+
 def upload_documents(
     ctx: Context, dataset_id: str, document_list: Sequence[Mapping[str, Any]]
 ) -> Op:
@@ -497,33 +551,28 @@ def upload_documents(
     if not files:
         return []
     path = f"/datasets/{dataset_id}/documents"
+    names = [f[1][0] for f in files]
     try:
         response = yield call("POST", path, files=tuple(files))
         docs = [dict(d) for d in (data_of(response) or []) if isinstance(d, Mapping)]
     except APIError as exc:
-        if isinstance(exc.data, list) and exc.data:
-            uploaded = [ctx.wrap("document", dict(d)) for d in exc.data if isinstance(d, Mapping)]
-            done = {getattr(d, "name", None) for d in uploaded}
-            failed = [f[1][0] for f in files if f[1][0] not in done]
-            raise UploadError(
-                f"Uploaded {len(uploaded)} of {len(files)} file(s); failed: {failed}. "
-                f"Server said: {exc.message}",
-                uploaded=uploaded,
-                failed=failed,
-                status_code=exc.status_code,
-                code=exc.code,
-                method=exc.method,
-                path=exc.path,
-                attempts=exc.attempts,
-            ) from exc
-        raise
-    for doc, meta in zip(docs, metas, strict=False):
-        if meta:
-            features: ServerFeatures = yield FEATURES
-            updated = yield call(
-                features.update_method, f"{path}/{doc['id']}", json={"meta_fields": dict(meta)}
-            )
-            doc.update(data_of(updated) or {"meta_fields": dict(meta)})
+        if not (isinstance(exc.data, list) and exc.data):
+            raise
+        kept = [dict(d) for d in exc.data if isinstance(d, Mapping)]
+        yield from _apply_meta_fields(path, kept, names, metas)
+        failed = unmatched_uploads(names, [str(d.get("name", "")) for d in kept])
+        raise UploadError(
+            f"Uploaded {len(kept)} of {len(files)} file(s); failed: {failed}. "
+            f"Server said: {exc.message}",
+            uploaded=[ctx.wrap("document", d) for d in kept],
+            failed=failed,
+            status_code=exc.status_code,
+            code=exc.code,
+            method=exc.method,
+            path=exc.path,
+            attempts=exc.attempts,
+        ) from exc
+    yield from _apply_meta_fields(path, docs, names, metas)
     return [ctx.wrap("document", d) for d in docs]
 
 
@@ -1205,10 +1254,12 @@ def chat_completion(
             yield call("DELETE", f"/chats/{chat_id}/sessions", json={"ids": [temp_session]})
 
     if stream:
+        # ``legacy: true`` (v0.26.4+) asks the server for the old cumulative form.
+        mode: StreamMode = "cumulative" if body.get("legacy") else features.stream_mode
         return StreamPlan(
             spec,
             "chat",
-            features.stream_mode,
+            mode,
             event_mapper(ctx, as_message),
             cleanup if temp_session else None,
         )

@@ -93,11 +93,18 @@ class AsyncTransport:
             kwargs["content"] = json.dumps(spec.json).encode("utf-8")
         request = self.client.build_request(spec.method, spec.url(opts.api_base), **kwargs)
         try:
-            return await self.client.send(request, stream=True)
+            response = await self.client.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ConnectFailure(str(exc)) from exc
         except httpx.TransportError as exc:
             raise SendFailure(str(exc)) from exc
+        if not spec.stream:  # read the body inside the retry loop: a cut body is a send failure
+            try:
+                await response.aread()
+            except httpx.TransportError as exc:
+                await response.aclose()
+                raise SendFailure(str(exc)) from exc
+        return response
 
     async def _with_retries(self, spec: RequestSpec) -> tuple[Any, int]:
         policy = self.options.policy()
@@ -127,22 +134,11 @@ class AsyncTransport:
             await self._sleep(delay)
 
     async def request(self, spec: RequestSpec) -> Any:
-        import httpx
-
         response, attempts = await self._with_retries(spec)
-        try:
-            body = await response.aread()
-        except httpx.TransportError as exc:
-            raise connection_error(
-                spec,
-                exc,
-                attempts,
-                self.options.api_base,
-                timeout=isinstance(exc, httpx.TimeoutException),
-            ) from exc
-        finally:
-            await response.aclose()
-        return decode(response.status_code, dict(response.headers), body, spec, attempts)
+        await response.aclose()
+        return decode(
+            response.status_code, dict(response.headers), response.content, spec, attempts
+        )
 
     @asynccontextmanager
     async def stream(self, spec: RequestSpec) -> AsyncIterator[AsyncStreamResponse]:

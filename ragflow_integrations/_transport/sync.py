@@ -89,7 +89,7 @@ class SyncTransport:
             if _never_sent(exc):
                 raise ConnectFailure(str(exc)) from exc
             raise SendFailure(str(exc)) from exc
-        except requests.exceptions.Timeout as exc:
+        except requests.exceptions.RequestException as exc:  # timeouts, cut bodies, protocol errors
             raise SendFailure(str(exc)) from exc
 
     def _with_retries(self, spec: RequestSpec) -> tuple[Any, int]:

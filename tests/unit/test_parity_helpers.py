@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -120,11 +121,10 @@ def ingest_server(fail_second_batch: bool = False) -> FakeServer:
     uploads = iter(range(100))
 
     def upload(request: Recorded) -> Any:
-        count = request.body.count(b'name="file"')
+        names = re.findall(rb'filename="([^"]+)"', request.body)
         if fail_second_batch and next(uploads) == 1:
             return err(500, "disk full")
-        names = [f"{i}" for i in range(count)]
-        return ok([{"id": f"{request.body.count(b'x')}-{n}", "name": n} for n in names])
+        return ok([{"id": f"id-{n.decode()}", "name": n.decode()} for n in names])
 
     def docs(request: Recorded) -> Any:
         ids = [v for k, v in request.query if k == "ids"]
@@ -157,13 +157,15 @@ def test_ingest_batches_uploads_one_parse_per_batch_one_poll_per_round() -> None
     assert len(server.calls("GET")) == 1
 
 
-async def test_async_ingest_reports_partial_failure() -> None:
+async def test_async_ingest_goes_on_after_a_failed_batch_and_accounts_for_every_file() -> None:
     server = ingest_server(fail_second_batch=True)
     client = async_client(server)
     with pytest.raises(UploadError) as info:
-        await aingest_documents(client.wrap("dataset", {"id": "d"}), items(4), batch_size=2)
-    assert len(info.value.uploaded) == 2
+        await aingest_documents(client.wrap("dataset", {"id": "d"}), items(6), batch_size=2)
+    assert [d.name for d in info.value.uploaded] == ["f0.txt", "f1.txt", "f4.txt", "f5.txt"]
     assert info.value.failed == ["f2.txt", "f3.txt"]
+    assert len(server.calls("POST", "/api/v1/datasets/d/chunks")) == 2
+    assert "disk full" in info.value.message
 
 
 def test_ingest_meta_fields_are_set_after_upload() -> None:
