@@ -40,12 +40,12 @@ class Size:
 SIZES = {
     "tiny": Size(
         "tiny",
-        rounds=5,
+        rounds=3,
         calls=4,
         corpus_chunks=60,
         concurrency=64,
         loader_small=1_000,
-        loader_large=5_000,
+        loader_large=3_000,
         stream_rounds=4,
         ingest_documents=20,
         import_runs=3,
