@@ -107,3 +107,30 @@ def test_missing_key_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAGFLOW_API_KEY", raising=False)
     with pytest.raises(ValueError, match="RAGFLOW_API_KEY"):
         RAGFlowRetriever(["ds-1"])
+
+
+@pytest.mark.vcr
+async def test_metadata_condition_and_highlight(
+    client: RAGFlow, aclient: AsyncRAGFlow, corpus: Corpus
+) -> None:
+    retriever = RAGFlowRetriever(
+        [corpus.dataset_id],
+        client=client,
+        async_client=aclient,
+        similarity_threshold=0.0,
+        highlight=True,
+        metadata_condition={
+            "logic": "and",
+            "conditions": [{"name": "topic", "comparison_operator": "is", "value": "orchid"}],
+        },
+    )
+
+    nodes = retriever.retrieve("orchid moth")
+    anodes = await retriever.aretrieve("orchid moth")
+
+    assert nodes and {n.node.metadata["document_name"] for n in nodes} == {"orchid.txt"}
+    assert [n.node.node_id for n in anodes] == [n.node.node_id for n in nodes]
+    highlight = nodes[0].node.metadata["highlight"]
+    assert "<em>orchid</em>" in highlight
+    assert "highlight" in nodes[0].node.excluded_llm_metadata_keys
+    assert "<em>" not in nodes[0].node.get_content(metadata_mode=MetadataMode.LLM)
