@@ -75,7 +75,10 @@ class ClientFactory:
                     "async call without an async client: pass async_client=AsyncRAGFlow(...) "
                     "next to client=, or api_key/base_url so one can be created"
                 )
-            self._async_client = AsyncRAGFlow(**self._settings())
+            settings = self._settings()
+            if self._client is not None and self._base_url is None:
+                settings["base_url"] = self._client.base_url
+            self._async_client = AsyncRAGFlow(**settings)
             self._async_loop = loop
         return self._async_client
 

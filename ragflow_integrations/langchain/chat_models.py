@@ -41,7 +41,16 @@ ChatAPI = Literal["native", "openai"]
 class _Reply:
     """One normalised piece of an answer (a whole answer, or one stream event)."""
 
-    __slots__ = ("delta", "final", "message_id", "reasoning", "references", "session_id", "usage")
+    __slots__ = (
+        "delta",
+        "doc_aggs",
+        "final",
+        "message_id",
+        "reasoning",
+        "references",
+        "session_id",
+        "usage",
+    )
 
     def __init__(
         self,
@@ -49,6 +58,7 @@ class _Reply:
         *,
         reasoning: str = "",
         references: list[dict[str, Any]] | None = None,
+        doc_aggs: list[Any] | None = None,
         session_id: str | None = None,
         message_id: str | None = None,
         usage: UsageMetadata | None = None,
@@ -57,6 +67,7 @@ class _Reply:
         self.delta = delta
         self.reasoning = reasoning
         self.references = references
+        self.doc_aggs = doc_aggs
         self.session_id = session_id
         self.message_id = message_id
         self.usage = usage
@@ -77,7 +88,8 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
     references with document aggregates but no usage.
 
     The answer's references are in ``response_metadata["references"]`` (plain dicts: chunk id,
-    text, document id and name, dataset id, scores) and as ``Document``s through
+    text, document id and name, dataset id, scores; ``response_metadata["doc_aggs"]`` counts them
+    per document on the native endpoint) and as ``Document``s through
     :func:`reference_documents`; reasoning text is in ``additional_kwargs["reasoning_content"]``.
 
     Example:
@@ -178,6 +190,27 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
                 session = client.get_chat(chat_id).create_session(name=name)
             else:
                 session = client.get_agent(str(agent_id)).create_session()
+            model.session_id = session.id
+        return model
+
+    @classmethod
+    async def afrom_session(
+        cls,
+        *,
+        chat_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        name: str = "LangChain session",
+        **kwargs: Any,
+    ) -> ChatRAGFlow:
+        """Async twin of :meth:`from_session`."""
+        model = cls(chat_id=chat_id, agent_id=agent_id, session_id=session_id, **kwargs)
+        if session_id is None:
+            client = model._async_client
+            if chat_id is not None:
+                session = await (await client.get_chat(chat_id)).create_session(name=name)
+            else:
+                session = await (await client.get_agent(str(agent_id))).create_session()
             model.session_id = session.id
         return model
 
@@ -285,6 +318,8 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
         if last.message_id:
             metadata["message_id"] = last.message_id
         metadata["references"] = list(last.references or [])
+        if last.doc_aggs:
+            metadata["doc_aggs"] = [dict(agg) for agg in last.doc_aggs if isinstance(agg, dict)]
         return metadata
 
     def _generate(
@@ -423,6 +458,7 @@ def _merge_final(previous: _Reply, reply: _Reply) -> _Reply:
     """Keep the latest non-empty references, ids and usage seen in a stream."""
     return _Reply(
         references=reply.references if reply.references else previous.references,
+        doc_aggs=reply.doc_aggs if reply.doc_aggs else previous.doc_aggs,
         session_id=reply.session_id or previous.session_id,
         message_id=reply.message_id or previous.message_id,
         usage=reply.usage or previous.usage,
@@ -525,6 +561,7 @@ def _reply_from_message(message: Any) -> _Reply:
         message.content or "",
         reasoning=getattr(message, "reasoning", None) or "",
         references=_references(getattr(message, "reference", None)),
+        doc_aggs=list(getattr(message, "doc_aggs", None) or []),
         session_id=getattr(message, "session_id", None),
         message_id=getattr(message, "id", None),
         usage=_usage(getattr(message, "usage", None)),
@@ -539,6 +576,7 @@ def _reply_from_event(event: Any, sessions: set[str]) -> _Reply:
         event.delta or "",
         reasoning=event.reasoning_delta or "",
         references=_references(event.reference) if event.reference else None,
+        doc_aggs=event.doc_aggs,
         session_id=event.session_id,
         message_id=event.message_id,
         usage=_usage(getattr(event, "usage", None)),

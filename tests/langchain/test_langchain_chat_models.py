@@ -150,6 +150,9 @@ async def test_answer_references_and_stream_parity(
     assert docs[0].metadata["dataset_id"] == corpus.dataset_id
     assert reply.response_metadata["model_provider"] == "ragflow"
     assert reply.response_metadata["chat_id"] == corpus.chat_id
+    aggs = reply.response_metadata["doc_aggs"]
+    assert aggs[0]["doc_name"] == "passwords.txt"
+    assert sum(agg["count"] for agg in aggs) >= len(docs)
 
     counter = _TokenCounter()
     chunks = list(model.stream(QUERY, config={"callbacks": [counter]}))
@@ -172,7 +175,9 @@ async def test_answer_references_and_stream_parity(
 
 
 @pytest.mark.vcr
-def test_stateless_by_default_and_session_memory(ragflow_server: Any, poll_interval: float) -> None:
+async def test_stateless_by_default_and_session_memory(
+    ragflow_server: Any, poll_interval: float
+) -> None:
     corpus, model = _chat(ragflow_server, poll_interval)
     history = [
         HumanMessage("Tell me about shipping."),
@@ -194,6 +199,14 @@ def test_stateless_by_default_and_session_memory(ragflow_server: Any, poll_inter
     assert [s.id for s in sessions] == [with_memory.session_id]
     stored = [m["content"] for m in sessions[0].messages if m.get("role") == "user"]
     assert stored == ["How long does express shipping take?", QUERY]
+
+    async_memory = await ChatRAGFlow.afrom_session(chat_id=corpus.chat_id, **corpus.connection)
+    areply = await async_memory.ainvoke(QUERY)
+    assert areply.response_metadata["session_id"] == async_memory.session_id
+    assert {s.id for s in chat.list_sessions()} == {
+        with_memory.session_id,
+        async_memory.session_id,
+    }
 
 
 @pytest.mark.vcr

@@ -29,21 +29,31 @@ IDS = ["energy-1", "energy-2", "garden-1"]
 
 
 @pytest.fixture
-def store(ragflow_server: Any, poll_interval: float) -> RAGFlowVectorStore:
-    connection = {"api_key": ragflow_server.api_key, "base_url": ragflow_server.base_url}
+def connection(ragflow_server: Any) -> dict[str, str]:
+    return {"api_key": ragflow_server.api_key, "base_url": ragflow_server.base_url}
+
+
+@pytest.fixture
+def store(connection: dict[str, str], poll_interval: float) -> RAGFlowVectorStore:
     dataset = RAGFlow(**connection).create_dataset("langchain_sink")
     return RAGFlowVectorStore(
         dataset.id, **connection, show_progress=False, poll_interval=poll_interval
     )
 
 
-def _dataset_names(store: RAGFlowVectorStore) -> list[str]:
-    dataset = store._clients.sync.get_dataset(id=store.dataset_id)
-    return sorted(d.name for d in dataset.iter_documents())
+def _stored(store: RAGFlowVectorStore, connection: dict[str, str]) -> list[Document]:
+    """The RAGFlow documents in the store's dataset, read back by the loader."""
+    return RAGFlowLoader(store.dataset_id, mode="documents", **connection).load()
+
+
+def _dataset_names(store: RAGFlowVectorStore, connection: dict[str, str]) -> list[str]:
+    return sorted(d.metadata["document_name"] for d in _stored(store, connection))
 
 
 @pytest.mark.vcr
-def test_add_get_delete_by_caller_ids(store: RAGFlowVectorStore) -> None:
+def test_add_get_delete_by_caller_ids(
+    store: RAGFlowVectorStore, connection: dict[str, str]
+) -> None:
     assert store.embeddings is None
     assert store.add_documents(DOCS, ids=IDS) == IDS
 
@@ -55,18 +65,20 @@ def test_add_get_delete_by_caller_ids(store: RAGFlowVectorStore) -> None:
 
     assert store.delete(["energy-2", "missing"]) is True
     assert [d.id for d in store.get_by_ids(IDS)] == ["energy-1", "garden-1"]
-    assert _dataset_names(store) == ["energy-1.txt", "garden-1.txt"]
+    assert _dataset_names(store, connection) == ["energy-1.txt", "garden-1.txt"]
 
 
 @pytest.mark.vcr
-def test_adding_an_existing_id_replaces_the_document(store: RAGFlowVectorStore) -> None:
+def test_adding_an_existing_id_replaces_the_document(
+    store: RAGFlowVectorStore, connection: dict[str, str]
+) -> None:
     store.add_documents(DOCS[:1], ids=["same"])
     store.add_documents([Document(page_content="Replaced text about hydropower.")], ids=["same"])
     got = store.get_by_ids(["same"])
     assert [(d.id, d.page_content, d.metadata) for d in got] == [
         ("same", "Replaced text about hydropower.", {})
     ]
-    assert _dataset_names(store) == ["same.txt"]
+    assert _dataset_names(store, connection) == ["same.txt"]
 
 
 @pytest.mark.vcr
@@ -134,7 +146,9 @@ async def test_async_twins_match_sync(store: RAGFlowVectorStore) -> None:
 
 
 @pytest.mark.vcr
-def test_index_skips_unchanged_and_cleans_up(store: RAGFlowVectorStore) -> None:
+def test_index_skips_unchanged_and_cleans_up(
+    store: RAGFlowVectorStore, connection: dict[str, str]
+) -> None:
     manager = InMemoryRecordManager(namespace="ragflow/langchain_sink")
     manager.create_schema()
 
@@ -173,10 +187,5 @@ def test_index_skips_unchanged_and_cleans_up(store: RAGFlowVectorStore) -> None:
         "num_skipped": 1,
         "num_deleted": 2,
     }
-    texts = [
-        d.page_content
-        for d in RAGFlowLoader(
-            store.dataset_id, mode="documents", client=store._clients.sync
-        ).lazy_load()
-    ]
+    texts = [d.page_content for d in _stored(store, connection)]
     assert texts == [DOCS[0].page_content]
