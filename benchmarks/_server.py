@@ -3,13 +3,14 @@
 ``ServerProcess`` starts ``python -m benchmarks._server '<json kwargs>'``; the child builds a
 :class:`LocalRAGFlowServer` with those keyword arguments, prints one JSON line with its base URL
 and API key, then serves method calls sent as JSON lines on stdin (``inject_fault`` and friends)
-until stdin closes.
+until stdin closes; the method name ``process_time`` answers the child's CPU seconds.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,10 @@ class ServerProcess:
             raise RuntimeError(f"server.{method} failed: {reply['error']}")
         return reply["result"]
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds the server process has used so far (all its threads)."""
+        return float(self.call("process_time"))
+
     def __exit__(self, *exc_info: object) -> None:
         if self._child is not None:
             self._child.close()
@@ -67,7 +72,11 @@ def _serve(kwargs: dict[str, Any]) -> None:
         for line in sys.stdin:
             request = json.loads(line)
             try:
-                result = getattr(server, request["method"])(*request["args"], **request["kwargs"])
+                if request["method"] == "process_time":
+                    result = time.process_time()
+                else:
+                    method = getattr(server, request["method"])
+                    result = method(*request["args"], **request["kwargs"])
                 reply = {"result": _jsonable(result)}
             except Exception as error:  # reported to the parent, which raises
                 reply = {"error": f"{type(error).__name__}: {error}"}
