@@ -222,8 +222,11 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
             extra["temperature"] = self.temperature
         if self.max_tokens is not None:
             extra["max_tokens"] = self.max_tokens
-        if self.model_name is not None and self.api == "native" and self.chat_id is not None:
-            extra["llm_id"] = self.model_name
+        if self.api == "native" and self.chat_id is not None:
+            # attach each referenced document's own metadata to the reference chunks
+            extra["reference_metadata"] = {"include": True}
+            if self.model_name is not None:
+                extra["llm_id"] = self.model_name
         extra.update({k: v for k, v in kwargs.items() if v is not None})
         return extra
 

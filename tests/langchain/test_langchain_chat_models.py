@@ -148,6 +148,7 @@ async def test_answer_references_and_stream_parity(
     docs = reference_documents(reply)
     assert docs and docs[0].metadata["document_name"] == "passwords.txt"
     assert docs[0].metadata["dataset_id"] == corpus.dataset_id
+    assert docs[0].metadata["topic"] == "accounts"
     assert reply.response_metadata["model_provider"] == "ragflow"
     assert reply.response_metadata["chat_id"] == corpus.chat_id
     aggs = reply.response_metadata["doc_aggs"]

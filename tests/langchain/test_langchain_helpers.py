@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -131,3 +133,28 @@ def test_reasoning_and_references_from_a_scripted_stream(monkeypatch: pytest.Mon
     reply = model.invoke("How do I reset my password?")
     assert reply.additional_kwargs["reasoning_content"] == "Look for reset steps."
     assert [d.id for d in reference_documents(reply)] == ["c-1"]
+
+
+def test_public_names_import_without_llama_index() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['llama_index'] = None  # any llama_index import now fails\n"
+        "import ragflow_integrations.langchain as lc\n"
+        "print(','.join(sorted(lc.__all__)))\n"
+        "assert not any(m.startswith('llama_index') for m in sys.modules if sys.modules[m])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip().split(",") == [
+        "ChatRAGFlow",
+        "RAGFlowAskTool",
+        "RAGFlowListDatasetsTool",
+        "RAGFlowLoader",
+        "RAGFlowRetriever",
+        "RAGFlowSearchTool",
+        "RAGFlowToolkit",
+        "RAGFlowVectorStore",
+        "format_sources",
+        "reference_documents",
+    ]
