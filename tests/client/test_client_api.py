@@ -30,6 +30,7 @@ async def test_system_routes(rag: Any) -> None:
     assert (await ready(rag.version())).startswith("v0.27")
     features = await ready(rag.get_features())
     assert features.delete_all and features.chat_route == "body"
+    assert rag.features is features
     health = await ready(rag.health())
     assert health["status"] == "ok"
 
@@ -89,8 +90,17 @@ async def test_documents(rag: Any, poll_interval: float) -> None:
 
     with pytest.raises(DataError):  # cancelling a document that is not running
         await ready(ds.async_cancel_parse_documents([docs[1].id]))
-    done = await ready(ds.parse_documents([d.id for d in docs], poll_interval=poll_interval))
+    polls: list[list[str]] = []
+    done = await ready(
+        ds.parse_documents(
+            [d.id for d in docs],
+            poll_interval=poll_interval,
+            show_progress=True,
+            on_progress=lambda seen: polls.append([d.run for d in seen]),
+        )
+    )
     assert [(d.run, d.chunk_count > 0) for d in done] == [("DONE", True), ("DONE", True)]
+    assert polls and polls[-1] == ["DONE", "DONE"]
 
     listed = await ready(ds.list_documents())
     assert {d.name for d in listed} == {"ragflow.txt", "cats.txt"}
@@ -286,6 +296,8 @@ async def test_agents(rag: Any, poll_interval: float) -> None:
 
     answer = await ready(agent.ask("Tell me about cats"))
     assert "Cats" in answer.content
+    streamed = await drain(await ready(agent.ask("Tell me about cats", stream=True)))
+    assert streamed[-1].final and streamed[-1].content == answer.content
     direct = await ready(rag.agent_completion(agent.id, "cats?", session_id=session.id))
     assert "Cats" in direct.content
     events = await drain(await ready(rag.agent_completion(agent.id, "cats?", stream=True)))

@@ -104,3 +104,20 @@ async def test_retrieval_and_old_routes(rag: Any, poll_interval: float) -> None:
     assert await ready(rag.related_questions("RAGFlow"))
     with pytest.raises(PermissionDeniedError):
         await ready(rag.get_knowledge_graph("0" * 32))
+
+
+async def test_agents_on_an_old_server(rag: Any, poll_interval: float) -> None:
+    ds, _ = await parsed_dataset(rag, poll_interval)
+    agent = await ready(rag.create_agent("Old agent", {"dataset_ids": [ds.id]}))
+    assert [a.id for a in await ready(rag.list_agents())] == [agent.id]
+    assert (await ready(rag.get_agent(agent.id))).title == "Old agent"
+    session = await ready(agent.create_session())
+    reply = await ready(session.ask("What is RAGFlow?"))
+    assert "RAGFlow" in reply.content
+    steps = await drain(
+        await ready(agent.ask("What is RAGFlow?", stream=True, session_id=session.id))
+    )
+    assert steps[-1].final and "RAGFlow" in steps[-1].content
+    assert [s.id for s in await ready(agent.list_sessions())] == [session.id]
+    await ready(agent.delete_sessions(delete_all=True))
+    assert await ready(agent.list_sessions()) == []
