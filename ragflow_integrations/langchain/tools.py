@@ -46,7 +46,7 @@ def format_sources(documents: list[Document], *, max_chars: int = MAX_SOURCE_CHA
     return "\n\n".join(blocks)
 
 
-class RAGFlowSearchTool(RAGFlowSearchParams, BaseTool):  # type: ignore[misc]
+class RAGFlowSearchTool(RAGFlowSearchParams, BaseTool):
     """Searches RAGFlow datasets for an agent.
 
     Returns ``(text, documents)`` (``response_format="content_and_artifact"``): the text lists the
@@ -192,7 +192,7 @@ class RAGFlowToolkit(RAGFlowConnection, BaseToolkit):
     def _connection(self) -> dict[str, Any]:
         return {"client": self._sync_client, "async_client": self.async_client}
 
-    def get_tools(self) -> list[BaseTool]:  # type: ignore[override]
+    def get_tools(self) -> list[BaseTool]:
         """The search and list tools, plus the ask tool when ``chat_id`` is set."""
         catalogue = self._catalogue()
         ids = [dataset_id for dataset_id, _, _ in self.datasets()]

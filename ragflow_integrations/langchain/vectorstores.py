@@ -26,6 +26,10 @@ from ragflow_integrations.langchain.retrievers import RAGFlowRetriever
 
 DEFAULT_ID_KEY = "langchain_id"
 _NEW_DATASET = "<created by from_texts>"
+_DELETE_NEEDS_IDS = (
+    "pass the ids to delete; to empty the dataset use the client's "
+    "DataSet.delete_documents(delete_all=True)"
+)
 
 
 class RAGFlowVectorStore(VectorStore):
@@ -140,6 +144,14 @@ class RAGFlowVectorStore(VectorStore):
         documents = [d async for d in dataset.iter_documents(**self._id_filter(ids))]
         return self._matches(documents, ids)
 
+    def _ingest_options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "timeout": self.parse_timeout,
+            "poll_interval": self.poll_interval,
+            "show_progress": self.show_progress,
+            "batch_size": int(kwargs.get("batch_size") or self.batch_size),
+        }
+
     def _renamed(self, added: Sequence[Any], items: Sequence[IngestItem]) -> list[Any]:
         """Uploaded documents RAGFlow renamed (``a(1).txt``) because the old version existed."""
         wanted = {item.name for item in items}
@@ -184,14 +196,7 @@ class RAGFlowVectorStore(VectorStore):
         ids, items = self._items(documents, kwargs.get("ids"))
         dataset = self._clients.sync.get_dataset(id=self.dataset_id)
         stale = [d.id for docs in self._find(dataset, ids).values() for d in docs]
-        added = ingest_documents(
-            dataset,
-            items,
-            timeout=self.parse_timeout,
-            poll_interval=self.poll_interval,
-            show_progress=self.show_progress,
-            batch_size=int(kwargs.get("batch_size") or self.batch_size),
-        )
+        added = ingest_documents(dataset, items, **self._ingest_options(kwargs))
         if stale:  # replaced only once the new versions parsed
             dataset.delete_documents(ids=stale)
             for document in self._renamed(added, items):
@@ -201,10 +206,7 @@ class RAGFlowVectorStore(VectorStore):
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete the documents stored under the caller ids ``ids`` (unknown ids are ignored)."""
         if ids is None:
-            raise ValueError(
-                "pass the ids to delete; to empty the dataset use the client's "
-                "DataSet.delete_documents(delete_all=True)"
-            )
+            raise ValueError(_DELETE_NEEDS_IDS)
         dataset = self._clients.sync.get_dataset(id=self.dataset_id)
         targets = [d.id for docs in self._find(dataset, ids).values() for d in docs]
         if targets:
@@ -283,14 +285,7 @@ class RAGFlowVectorStore(VectorStore):
         ids, items = self._items(documents, kwargs.get("ids"))
         dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
         stale = [d.id for docs in (await self._afind(dataset, ids)).values() for d in docs]
-        added = await aingest_documents(
-            dataset,
-            items,
-            timeout=self.parse_timeout,
-            poll_interval=self.poll_interval,
-            show_progress=self.show_progress,
-            batch_size=int(kwargs.get("batch_size") or self.batch_size),
-        )
+        added = await aingest_documents(dataset, items, **self._ingest_options(kwargs))
         if stale:
             await dataset.delete_documents(ids=stale)
             for document in self._renamed(added, items):
@@ -300,10 +295,7 @@ class RAGFlowVectorStore(VectorStore):
     async def adelete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Async twin of :meth:`delete`."""
         if ids is None:
-            raise ValueError(
-                "pass the ids to delete; to empty the dataset use the client's "
-                "DataSet.delete_documents(delete_all=True)"
-            )
+            raise ValueError(_DELETE_NEEDS_IDS)
         dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
         targets = [d.id for docs in (await self._afind(dataset, ids)).values() for d in docs]
         if targets:
