@@ -466,13 +466,21 @@ def _split_known(state: ServerState, ds: Json, ids: list[str]) -> tuple[list[Jso
     return found, missing
 
 
-@endpoint
-async def parse_chunks(request: Request) -> Response:
-    """POST /datasets/{id}/chunks: the SDK's parse call."""
+async def _parse_control_request(
+    request: Request,
+) -> tuple[ServerState, list[str], list[Json], list[str]]:
+    """The dataset's ``document_ids`` of a parse/stop request: (state, ids, found, missing)."""
     state = state_of(request)
     ds = find_dataset(state, normalise_id(request.path_params["dataset_id"]) or "")
     ids = _document_ids(await read_json(request))
     found, missing = _split_known(state, ds, ids)
+    return state, ids, found, missing
+
+
+@endpoint
+async def parse_chunks(request: Request) -> Response:
+    """POST /datasets/{id}/chunks: the SDK's parse call."""
+    state, ids, found, missing = await _parse_control_request(request)
     if missing:
         raise ApiError(102, f"Documents not found: {missing}")
     if any(d.get("run") == "RUNNING" for d in found):
@@ -488,10 +496,7 @@ async def parse_chunks(request: Request) -> Response:
 @endpoint
 async def stop_chunks(request: Request) -> Response:
     """DELETE /datasets/{id}/chunks: cancel parsing."""
-    state = state_of(request)
-    ds = find_dataset(state, normalise_id(request.path_params["dataset_id"]) or "")
-    ids = _document_ids(await read_json(request))
-    found, missing = _split_known(state, ds, ids)
+    state, _ids, found, missing = await _parse_control_request(request)
     if missing:
         raise ApiError(102, f"You don't own the document {missing[0]}.")
     for doc in found:
@@ -508,10 +513,7 @@ async def stop_chunks(request: Request) -> Response:
 
 @endpoint
 async def parse_documents(request: Request) -> Response:
-    state = state_of(request)
-    ds = find_dataset(state, normalise_id(request.path_params["dataset_id"]) or "")
-    ids = _document_ids(await read_json(request))
-    found, missing = _split_known(state, ds, ids)
+    state, _ids, found, missing = await _parse_control_request(request)
     errors = []
     started = 0
     for doc in found:
@@ -530,10 +532,7 @@ async def parse_documents(request: Request) -> Response:
 
 @endpoint
 async def stop_documents(request: Request) -> Response:
-    state = state_of(request)
-    ds = find_dataset(state, normalise_id(request.path_params["dataset_id"]) or "")
-    ids = _document_ids(await read_json(request))
-    found, missing = _split_known(state, ds, ids)
+    state, _ids, found, missing = await _parse_control_request(request)
     errors = [f"Document {i} not found." for i in missing]
     stopped = 0
     for doc in found:
