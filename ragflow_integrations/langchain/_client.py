@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from langchain_core.utils import from_env, secret_from_env
@@ -33,6 +34,7 @@ class ClientFactory:
         self._async_client = async_client
         self._owns_async = async_client is None
         self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
         if isinstance(api_key, str):
             api_key = SecretStr(api_key)
         if api_key is None:
@@ -59,7 +61,9 @@ class ClientFactory:
     def sync(self) -> RAGFlow:
         """The sync client (created on first use)."""
         if self._client is None:
-            self._client = RAGFlow(**self._settings())
+            with self._lock:  # batch() calls from several threads at once
+                if self._client is None:
+                    self._client = RAGFlow(**self._settings())
         return self._client
 
     @property
@@ -81,6 +85,9 @@ class ClientFactory:
             self._async_client = AsyncRAGFlow(**settings)
             self._async_loop = loop
         return self._async_client
+
+
+_FACTORY_LOCK = threading.Lock()
 
 
 class RAGFlowConnection(BaseModel):
@@ -108,15 +115,20 @@ class RAGFlowConnection(BaseModel):
     @property
     def _clients(self) -> ClientFactory:
         if self._factory is None:
-            self._factory = ClientFactory(
-                client=self.client,
-                async_client=self.async_client,
-                api_key=self.api_key,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-            )
+            with _FACTORY_LOCK:
+                if self._factory is None:
+                    self._factory = self._new_factory()
         return self._factory
+
+    def _new_factory(self) -> ClientFactory:
+        return ClientFactory(
+            client=self.client,
+            async_client=self.async_client,
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
 
     @property
     def _sync_client(self) -> RAGFlow:

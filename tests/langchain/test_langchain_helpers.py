@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from ragflow_integrations import Chunk, Message, RAGFlow, StreamEvent
-from ragflow_integrations.langchain import ChatRAGFlow, reference_documents
+from ragflow_integrations import AsyncRAGFlow, Chunk, Message, RAGFlow, StreamEvent
+from ragflow_integrations.langchain import ChatRAGFlow, RAGFlowRetriever, reference_documents
 from ragflow_integrations.langchain.chat_models import _StopCutter, _to_wire_messages
 from ragflow_integrations.langchain.vectorstores import _to_meta_fields
 
@@ -158,3 +159,26 @@ def test_public_names_import_without_llama_index() -> None:
         "format_sources",
         "reference_documents",
     ]
+
+
+def test_clients_are_created_once_and_async_ones_per_event_loop() -> None:
+    retriever = RAGFlowRetriever(api_key="unit-test-key", base_url="http://ragflow.test:9380")
+    assert retriever._sync_client is retriever._sync_client
+
+    async def current() -> tuple[AsyncRAGFlow, AsyncRAGFlow]:
+        return retriever._async_client, retriever._async_client
+
+    first, again = asyncio.run(current())
+    assert first is again
+    later, _ = asyncio.run(current())  # a new loop cannot reuse the old loop's pool
+    assert later is not first
+
+    shared = AsyncRAGFlow(api_key="unit-test-key", base_url="http://ragflow.test:9380")
+    given = RAGFlowRetriever(async_client=shared, client=retriever._sync_client)
+    assert asyncio.run(_async_client_of(given)) is shared
+    assert asyncio.run(_async_client_of(given)) is shared
+    assert given._sync_client is retriever._sync_client
+
+
+async def _async_client_of(retriever: RAGFlowRetriever) -> AsyncRAGFlow:
+    return retriever._async_client
