@@ -9,11 +9,12 @@ deadline) until the server has chunked it. Queries go through :class:`RAGFlowRet
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -27,6 +28,7 @@ from llama_index.core.storage.docstore.types import RefDocInfo
 from llama_index.core.storage.storage_context import StorageContext
 
 from ragflow_integrations import (
+    APIError,
     AsyncDataSet,
     AsyncDocument,
     AsyncRAGFlow,
@@ -38,6 +40,8 @@ from ragflow_integrations import Document as RAGFlowDocument
 from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
 from ragflow_integrations.llama_index._clients import ClientPair
 from ragflow_integrations.llama_index.retrievers import RAGFlowRetriever
+
+logger = logging.getLogger(__name__)
 
 #: ``meta_fields`` key holding the LlamaIndex document id (``Document.id_`` / ``ref_doc_id``).
 REF_DOC_ID_KEY = "ref_doc_id"
@@ -205,29 +209,47 @@ class RAGFlowIndex(BaseManagedIndex):
 
     def insert_documents(self, documents: Sequence[Document], **insert_kwargs: Any) -> list[str]:
         """Upload several documents in batches, parse them, wait; return their RAGFlow ids."""
-        if not documents:
-            return []
         with self._callback_manager.as_trace("insert"):
-            uploaded = ingest_documents(
-                self._dataset, [_to_ingest_item(d) for d in documents], **self._ingest_kwargs()
-            )
-            for document in documents:
-                self.docstore.set_document_hash(document.id_, document.hash)
-        return [str(d.id) for d in uploaded]
+            return self._replace(documents, [])
 
     async def ainsert_documents(
         self, documents: Sequence[Document], **insert_kwargs: Any
     ) -> list[str]:
         """Async twin of :meth:`insert_documents`."""
+        with self._callback_manager.as_trace("ainsert"):
+            return await self._areplace(documents, [])
+
+    def _replace(self, documents: Sequence[Document], stale_ids: Sequence[str]) -> list[str]:
+        """Upload and parse ``documents``; only then delete ``stale_ids`` (their old copies).
+
+        If uploading or parsing fails, the old copies stay searchable. A new copy the server had
+        to rename (``name(1).txt``, its old copy still present) gets its name back afterwards.
+        """
+        if not documents:
+            return []
+        items = [_to_ingest_item(d) for d in documents]
+        uploaded = ingest_documents(self._dataset, items, **self._ingest_kwargs())
+        if stale_ids:
+            self._dataset.delete_documents(ids=list(stale_ids))
+            for new_copy, name in _renamed(uploaded, items):
+                _rename(new_copy, name)
+        for document in documents:
+            self.docstore.set_document_hash(document.id_, document.hash)
+        return [str(d.id) for d in uploaded]
+
+    async def _areplace(self, documents: Sequence[Document], stale_ids: Sequence[str]) -> list[str]:
+        """Async twin of :meth:`_replace`."""
         if not documents:
             return []
         dataset = await self._adataset()
-        with self._callback_manager.as_trace("ainsert"):
-            uploaded = await aingest_documents(
-                dataset, [_to_ingest_item(d) for d in documents], **self._ingest_kwargs()
-            )
-            for document in documents:
-                await self.docstore.aset_document_hash(document.id_, document.hash)
+        items = [_to_ingest_item(d) for d in documents]
+        uploaded = await aingest_documents(dataset, items, **self._ingest_kwargs())
+        if stale_ids:
+            await dataset.delete_documents(ids=list(stale_ids))
+            for new_copy, name in _renamed(uploaded, items):
+                await _arename(new_copy, name)
+        for document in documents:
+            await self.docstore.aset_document_hash(document.id_, document.hash)
         return [str(d.id) for d in uploaded]
 
     def upload_file(
@@ -294,28 +316,27 @@ class RAGFlowIndex(BaseManagedIndex):
             await self.docstore.adelete_document(ref_doc_id, raise_error=False)
 
     def update_ref_doc(self, document: Document, **update_kwargs: Any) -> None:
-        """Replace the uploaded copy of ``document`` (delete, upload, parse, wait)."""
-        self.delete_ref_doc(document.id_)
-        self.insert(document)
+        """Replace the uploaded copy of ``document``: the old copy goes once the new one parsed."""
+        stale = [d.id for d in self._dataset.iter_documents() if _matches(d, document.id_)]
+        self._replace([document], stale)
 
     async def aupdate_ref_doc(self, document: Document, **update_kwargs: Any) -> None:
         """Async twin of :meth:`update_ref_doc`."""
-        await self.adelete_ref_doc(document.id_)
-        await self.ainsert(document)
+        dataset = await self._adataset()
+        stale = [d.id async for d in dataset.iter_documents() if _matches(d, document.id_)]
+        await self._areplace([document], stale)
 
     def refresh_ref_docs(self, documents: Sequence[Document], **update_kwargs: Any) -> list[bool]:
         """Upload only new or changed documents; return one flag per document (True = uploaded).
 
         Change detection compares ``Document.hash`` (text and metadata) with the hash stored in the
-        uploaded copy's ``meta_fields``, so it works across processes and machines. Stale copies of
-        changed documents are deleted in one request; new and changed ones are uploaded in one
-        batch.
+        uploaded copy's ``meta_fields``, so it works across processes and machines. New and changed
+        documents are uploaded in one batch; once they are parsed, the stale copies of the changed
+        ones are deleted in one request.
         """
         stored = _stored_hashes(self._dataset.iter_documents())
         flags, stale, fresh = _plan_refresh(documents, stored)
-        if stale:
-            self._dataset.delete_documents(ids=stale)
-        self.insert_documents(fresh)
+        self._replace(fresh, stale)
         return flags
 
     async def arefresh_ref_docs(
@@ -325,9 +346,7 @@ class RAGFlowIndex(BaseManagedIndex):
         dataset = await self._adataset()
         stored = _stored_hashes([d async for d in dataset.iter_documents()])
         flags, stale, fresh = _plan_refresh(documents, stored)
-        if stale:
-            await dataset.delete_documents(ids=stale)
-        await self.ainsert_documents(fresh)
+        await self._areplace(fresh, stale)
         return flags
 
     @property
@@ -513,6 +532,35 @@ def _meta_value(value: Any) -> Any:
     ):
         return list(value)
     return json.dumps(value, default=str, sort_keys=True)
+
+
+_Doc = TypeVar("_Doc", RAGFlowDocument, AsyncDocument)
+
+
+def _renamed(uploaded: Sequence[_Doc], items: Sequence[IngestItem]) -> list[tuple[_Doc, str]]:
+    """Uploaded documents whose server-side name differs from the name they were sent with."""
+    wanted = {str(item.meta_fields[REF_DOC_ID_KEY]): item.name for item in items}
+    renamed = []
+    for document in uploaded:
+        name = wanted.get(str((document.meta_fields or {}).get(REF_DOC_ID_KEY)))
+        if name and document.name != name:
+            renamed.append((document, name))
+    return renamed
+
+
+def _rename(document: RAGFlowDocument, name: str) -> None:
+    """A cosmetic rename may fail (another document took the name); the upload still counts."""
+    try:
+        document.update({"name": name})
+    except APIError as exc:
+        logger.warning("RAGFlow kept the name %r: %s", document.name, exc.message)
+
+
+async def _arename(document: AsyncDocument, name: str) -> None:
+    try:
+        await document.update({"name": name})
+    except APIError as exc:
+        logger.warning("RAGFlow kept the name %r: %s", document.name, exc.message)
 
 
 def _matches(document: RAGFlowDocument | AsyncDocument, ref_doc_id: str) -> bool:
