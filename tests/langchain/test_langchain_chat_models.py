@@ -247,15 +247,11 @@ def test_configuration_errors() -> None:
 
 
 def _create_agent(corpus: Corpus) -> str:
-    """An agent over the corpus (the client has no create call; this is the raw endpoint)."""
-    response = requests.post(
-        corpus.base_url.rstrip("/") + "/api/v1/agents",
-        headers={"Authorization": f"Bearer {corpus.api_key}"},
-        json={"title": "Help agent", "dsl": {"dataset_ids": [corpus.dataset_id]}},
-        timeout=30,
+    """An agent over the corpus (the local server's agent retrieves from the DSL's datasets)."""
+    agent = RAGFlow(**corpus.connection).create_agent(
+        "Help agent", {"dataset_ids": [corpus.dataset_id]}
     )
-    response.raise_for_status()
-    return str(response.json()["data"]["id"])
+    return agent.id
 
 
 @pytest.mark.vcr
@@ -270,6 +266,11 @@ async def test_agent_answers_statelessly_and_with_a_session(
     assert "reset" in str(reply.content).lower()
     assert reference_documents(reply)[0].metadata["document_name"] == "passwords.txt"
     assert reply.response_metadata["agent_id"] == agent_id
+    assert reply.usage_metadata is not None  # agents report usage on the non-streaming path
+    assert reply.usage_metadata["total_tokens"] == (
+        reply.usage_metadata["input_tokens"] + reply.usage_metadata["output_tokens"]
+    )
+    assert reply.usage_metadata["output_tokens"] > 0
     chunks = list(model.stream(QUERY))
     assert "".join(str(c.content) for c in chunks) == reply.content
     assert chunks[-1].chunk_position == "last"
