@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -13,6 +14,7 @@ from .parsing import ParseFailure, chunk_document, word_count
 from .store import Json, Store
 
 EMBED_BATCH = 256
+log = logging.getLogger("ragflow_integrations.testing")
 
 
 def log_line(message: str) -> str:
@@ -66,7 +68,14 @@ class ParseWorker:
             try:
                 self._parse(document_id, token)
             except Exception as exc:  # never let the worker die
-                self._finish(document_id, token, failed=f"Internal error while parsing: {exc!r}")
+                if self._stopping:  # the store may already be closed
+                    return
+                try:
+                    self._finish(
+                        document_id, token, failed=f"Internal error while parsing: {exc!r}"
+                    )
+                except Exception:
+                    log.exception("parse worker could not record a failure")
 
     def _update(self, document_id: str, token: str, **fields: Any) -> Json | None:
         with self.store.lock:
@@ -86,15 +95,26 @@ class ParseWorker:
             self.store.put("document", doc)
             return doc
 
-    def _sleep(self, seconds: float, document_id: str, token: str) -> bool:
-        """Simulated work in small steps; False when the task was cancelled meanwhile."""
-        deadline = time.monotonic() + seconds
+    def _sleep(
+        self, seconds: float, document_id: str, token: str, progress: tuple[float, float]
+    ) -> bool:
+        """Simulated work in small steps, moving ``progress`` from its first to its second value
+        (updated every 0.1 s); False when the task was cancelled meanwhile."""
+        started = time.monotonic()
+        deadline = started + seconds
+        next_update = started + 0.1
+        low, high = progress
         while True:
             if not self.is_current(document_id, token) or self._stopping:
                 return False
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 return True
+            if now >= next_update:
+                done = (now - started) / seconds
+                self._update(document_id, token, progress=round(low + (high - low) * done, 3))
+                next_update = now + 0.1
             time.sleep(min(0.02, left))
 
     def _finish(self, document_id: str, token: str, *, failed: str) -> None:
@@ -107,7 +127,7 @@ class ParseWorker:
         if doc is None:
             return
         delay = max(0.0, float(self.parse_delay()))
-        if delay and not self._sleep(delay / 2, document_id, token):
+        if delay and not self._sleep(delay / 2, document_id, token, (0.01, 0.4)):
             return
         blob = self.store.get_blob(document_id)
         if blob is None:
@@ -126,7 +146,7 @@ class ParseWorker:
         )
         if doc is None:
             return
-        if delay and not self._sleep(delay / 2, document_id, token):
+        if delay and not self._sleep(delay / 2, document_id, token, (0.4, 0.8)):
             return
         stamp_ms = now_ms()
         chunks: list[Json] = []
@@ -165,7 +185,7 @@ class ParseWorker:
                 self._update(
                     document_id,
                     token,
-                    progress=round(0.4 + 0.5 * (i + len(batch)) / len(chunks), 3),
+                    progress=round(0.8 + 0.15 * (i + len(batch)) / len(chunks), 3),
                 )
         import numpy as np
 

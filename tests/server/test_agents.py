@@ -149,3 +149,22 @@ def test_old_server_agents(api22: Api) -> None:
     )
     assert events[-1] == "[DONE]" and events[-2]["event"] == "workflow_finished"
     assert api22.json("GET", f"/agents/{agent_id}")["code"] == 100
+
+
+def test_canvas_dsl_with_kb_ids(api: Api) -> None:
+    dataset_id = api.dataset("canvas-kb")
+    api.ingest(dataset_id, CORPUS)
+    dsl = {
+        "components": {
+            "Retrieval:0": {
+                "obj": {"component_name": "Retrieval", "params": {"kb_ids": [dataset_id]}}
+            }
+        }
+    }
+    agent_id = api.ok("POST", "/agents", json={"title": "canvas-agent", "dsl": dsl})["id"]
+    answer = api.ok(
+        "POST",
+        "/agents/chat/completions",
+        json={"agent_id": agent_id, "query": "Which volcano is in Sicily?"},
+    )
+    assert "Etna" in answer["data"]["content"]

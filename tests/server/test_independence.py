@@ -7,8 +7,17 @@ from pathlib import Path
 
 import ragflow_integrations.testing as testing
 
-FORBIDDEN = ("client", "models", "errors", "_core", "_transport", "ingest", "mapping",
-             "langchain", "llama_index")
+FORBIDDEN = (
+    "client",
+    "models",
+    "errors",
+    "_core",
+    "_transport",
+    "ingest",
+    "mapping",
+    "langchain",
+    "llama_index",
+)
 
 
 def test_no_testing_module_imports_the_client() -> None:

@@ -43,6 +43,23 @@ def test_life_cycle_unstart_running_done(api: Api) -> None:
     assert (dataset["chunk_count"], dataset["token_num"]) == (1, 4)
 
 
+def test_progress_moves_while_running(api: Api) -> None:
+    dataset_id = api.dataset("progress")
+    doc_id = api.upload(dataset_id, {"p.txt": b"progress text"})[0]["id"]
+    api.server.parse_delay = 0.6
+    api.ok("POST", f"/datasets/{dataset_id}/chunks", json={"document_ids": [doc_id]})
+    seen = []
+    while True:
+        doc = api.docs(dataset_id, id=doc_id)[0]
+        seen.append(doc["progress"])
+        if doc["run"] != "RUNNING":
+            break
+        time.sleep(0.05)
+    assert doc["run"] == "DONE" and seen[-1] == 1.0
+    assert seen == sorted(seen)
+    assert len({p for p in seen if 0 < p < 1}) >= 3, seen
+
+
 def test_chunk_token_num_and_delimiters(api: Api) -> None:
     dataset_id = api.dataset(
         "chunking", parser_config={"chunk_token_num": 5, "delimiter": "\n`##`"}

@@ -1,6 +1,7 @@
 """Agents (§3.12), reduced to "retrieve, then answer extractively".
 
-The stand-in understands a small ``dsl`` shape and stores any other dict unchanged::
+The stand-in understands a small ``dsl`` shape and stores any other dict unchanged (dataset ids
+are also found under ``kb_ids`` anywhere in a RAGFlow canvas DSL)::
 
     {"dataset_ids": ["<dataset id>", ...], "prologue": "Hi!", "top_n": 6,
      "similarity_threshold": 0.2, "vector_similarity_weight": 0.3, "empty_response": "..."}
@@ -252,11 +253,10 @@ async def delete_agent_sessions(request: Request) -> Response:
 # ---------------------------------------------------------------- running
 def run_agent(state: ServerState, agent: Json, question: str) -> Answer:
     dsl = agent.get("dsl") or {}
-    ids = dsl.get("dataset_ids") or dsl.get("kb_ids") or []
     return answer_question(
         state,
         question=question,
-        dataset_ids=[str(i) for i in ids if isinstance(i, str)],
+        dataset_ids=dsl_dataset_ids(dsl),
         top_n=int(dsl.get("top_n", 6)),
         top_k=int(dsl.get("top_k", 1024)),
         threshold=float(dsl.get("similarity_threshold", 0.2)),
@@ -264,6 +264,26 @@ def run_agent(state: ServerState, agent: Json, question: str) -> Answer:
         empty_response=str(dsl.get("empty_response") or ""),
         quote=True,
     )
+
+
+def dsl_dataset_ids(dsl: Any) -> list[str]:
+    """Dataset ids named anywhere in the DSL (``dataset_ids`` / ``kb_ids``), so that a RAGFlow
+    canvas whose Retrieval component lists ``kb_ids`` also works."""
+    found: dict[str, None] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("dataset_ids", "kb_ids") and isinstance(value, list):
+                    found.update((str(v), None) for v in value if isinstance(v, str))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(dsl)
+    return list(found)
 
 
 def _agent_reference(answer: Answer) -> Json:
