@@ -12,7 +12,7 @@ from llama_index.core.chat_engine.types import ChatMode
 from llama_index.core.llms import MockLLM
 from llama_index.core.schema import TextNode
 
-from ragflow_integrations import AsyncRAGFlow, ParseTimeoutError, RAGFlow, ingest
+from ragflow_integrations import AsyncRAGFlow, ParseTimeoutError, RAGFlow, UploadError, ingest
 from ragflow_integrations.llama_index import RAGFlowChatEngine, RAGFlowIndex, RAGFlowReader
 from ragflow_integrations.llama_index import indices as indices_module
 from ragflow_integrations.testing import LocalRAGFlowServer
@@ -269,3 +269,30 @@ async def test_upload_file_then_delete_by_ref_doc_id(
 
     index.delete_ref_doc("kerrow.md")
     assert sorted(index.ref_doc_info) == ["tides"]
+
+
+@pytest.mark.live
+def test_failed_update_keeps_the_old_copy() -> None:
+    with LocalRAGFlowServer() as server:
+        client = RAGFlow(api_key=server.api_key, base_url=server.base_url, max_retries=0)
+        index = RAGFlowIndex.from_documents(
+            DOCS[:1],
+            dataset_name="li-failed-update",
+            create_if_missing=True,
+            client=client,
+            poll_interval=0.05,
+        )
+        before = index.ref_doc_info["doc-falcon"]
+        server.inject_fault("/datasets/*/documents", method="POST", status=500, times=1)
+
+        changed = Document(id_="doc-falcon", text="The Falcon-3 drone now flies for 55 minutes.")
+        with pytest.raises(UploadError):
+            index.update_ref_doc(changed)
+
+        after = index.ref_doc_info["doc-falcon"]
+        hits = index.as_retriever(similarity_top_k=1).retrieve("Falcon-3 flight time")
+        client.close()
+
+    assert after.metadata["ragflow_document_id"] == before.metadata["ragflow_document_id"]
+    assert after.metadata["ref_doc_hash"] == DOCS[0].hash
+    assert "41 minutes" in hits[0].node.get_content()
