@@ -217,11 +217,13 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
     # ----------------------------------------------------------- requests
 
     def _request_extra(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Body fields beyond the messages; per-call ``kwargs`` go to the server as given."""
         extra: dict[str, Any] = {}
-        if self.temperature is not None:
-            extra["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            extra["max_tokens"] = self.max_tokens
+        if self.chat_id is not None:  # agents take their settings from their own flow
+            if self.temperature is not None:
+                extra["temperature"] = self.temperature
+            if self.max_tokens is not None:
+                extra["max_tokens"] = self.max_tokens
         if self.api == "native" and self.chat_id is not None:
             # attach each referenced document's own metadata to the reference chunks
             extra["reference_metadata"] = {"include": True}
