@@ -124,7 +124,7 @@ async def test_agent_calls_the_search_tool_and_uses_its_result(
 
 
 @pytest.mark.vcr
-def test_toolkit_describes_datasets_and_asks_the_assistant(
+async def test_toolkit_describes_datasets_and_asks_the_assistant(
     ragflow_server: Any, poll_interval: float
 ) -> None:
     corpus = build_corpus(ragflow_server, poll_interval, chat=True)
@@ -139,6 +139,10 @@ def test_toolkit_describes_datasets_and_asks_the_assistant(
     answer = ask.invoke(call)
     assert "reset" in str(answer.content).lower()
     assert answer.artifact[0].metadata["document_name"] == "passwords.txt"
+    async_answer = await ask.ainvoke(call)
+    assert async_answer.content == answer.content
+    assert async_answer.artifact == answer.artifact
+    assert await listing.ainvoke({}) == listing.invoke({})
     with pytest.raises(ToolException, match="unknown dataset id"):
         search.invoke({"query": "refund", "dataset_ids": ["unknown"]})
 
