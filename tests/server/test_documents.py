@@ -171,6 +171,8 @@ def test_delete_documents_027(api: Api) -> None:
 def test_delete_documents_022_without_ids_deletes_all(api22: Api) -> None:
     dataset_id = api22.dataset("old-delete")
     api22.upload(dataset_id, {"a.txt": b"a", "b.txt": b"b"})
+    listed = api22.json("GET", f"/datasets/{dataset_id}/documents")
+    assert "message" not in listed and listed["data"]["total"] == 2
     assert api22.json("DELETE", f"/datasets/{dataset_id}/documents", json={"ids": None}) == {
         "code": 0
     }

@@ -233,7 +233,8 @@ async def list_documents(request: Request) -> Response:
         page_docs = [d for d in page_docs if d["create_time"] >= int(low)]
     if high and high.isdigit() and int(high) > 0:
         page_docs = [d for d in page_docs if d["create_time"] <= int(high)]
-    return json_result({"total": total, "docs": [document_view(d) for d in page_docs]})
+    data = {"total": total, "docs": [document_view(d) for d in page_docs]}
+    return result(data) if state.old else json_result(data)  # ≤ v0.24 used get_result
 
 
 def _valid_meta(meta: Any) -> bool:
