@@ -26,6 +26,7 @@ from ragflow_integrations.langchain.retrievers import RAGFlowRetriever
 
 DEFAULT_ID_KEY = "langchain_id"
 _NEW_DATASET = "<created by from_texts>"
+ID_LOOKUP_BATCH = 40  # caller ids per document-list filter (keeps the URL short)
 _DELETE_NEEDS_IDS = (
     "pass the ids to delete; to empty the dataset use the client's "
     "DataSet.delete_documents(delete_all=True)"
@@ -133,16 +134,21 @@ class RAGFlowVectorStore(VectorStore):
         return found
 
     def _find(self, dataset: Any, ids: Sequence[str]) -> dict[str, list[Any]]:
-        """RAGFlow documents per caller id (the server filter is verified client-side)."""
-        if not ids:
-            return {}
-        return self._matches(dataset.iter_documents(**self._id_filter(ids)), ids)
+        """RAGFlow documents per caller id (the server filter is verified client-side).
+
+        The filter travels in the query string, so ids are looked up a batch at a time.
+        """
+        found: dict[str, list[Any]] = {}
+        for batch in _batches(ids):
+            found.update(self._matches(dataset.iter_documents(**self._id_filter(batch)), batch))
+        return found
 
     async def _afind(self, dataset: Any, ids: Sequence[str]) -> dict[str, list[Any]]:
-        if not ids:
-            return {}
-        documents = [d async for d in dataset.iter_documents(**self._id_filter(ids))]
-        return self._matches(documents, ids)
+        found: dict[str, list[Any]] = {}
+        for batch in _batches(ids):
+            documents = [d async for d in dataset.iter_documents(**self._id_filter(batch))]
+            found.update(self._matches(documents, batch))
+        return found
 
     def _ingest_options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -342,6 +348,11 @@ class RAGFlowVectorStore(VectorStore):
             store.dataset_id = dataset.id
         await store.aadd_texts(texts, metadatas, ids=ids)
         return store
+
+
+def _batches(ids: Sequence[str], size: int = ID_LOOKUP_BATCH) -> list[list[str]]:
+    unique = list(dict.fromkeys(str(i) for i in ids))
+    return [unique[start : start + size] for start in range(0, len(unique), size)]
 
 
 def _to_meta_fields(metadata: dict[str, Any]) -> dict[str, Any]:

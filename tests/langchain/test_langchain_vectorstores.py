@@ -10,6 +10,7 @@ from langchain_core.indexing import InMemoryRecordManager, index
 
 from ragflow_integrations import DocumentParseError, RAGFlow
 from ragflow_integrations.langchain import RAGFlowLoader, RAGFlowVectorStore
+from ragflow_integrations.langchain.vectorstores import ID_LOOKUP_BATCH
 
 DOCS = [
     Document(
@@ -189,3 +190,18 @@ def test_index_skips_unchanged_and_cleans_up(
     }
     texts = [d.page_content for d in _stored(store, connection)]
     assert texts == [DOCS[0].page_content]
+
+
+@pytest.mark.vcr
+def test_many_ids_are_looked_up_in_batches(
+    store: RAGFlowVectorStore, connection: dict[str, str]
+) -> None:
+    count = ID_LOOKUP_BATCH + 5
+    ids = [f"note-{n:03d}" for n in range(count)]
+    docs = [Document(page_content=f"Note number {n} about topic {n % 7}.") for n in range(count)]
+    assert store.add_documents(docs, ids=ids) == ids
+    got = store.get_by_ids(list(reversed(ids)))
+    assert [d.id for d in got] == list(reversed(ids))
+    assert got[-1].page_content == "Note number 0 about topic 0."
+    assert store.delete(ids[1:]) is True
+    assert _dataset_names(store, connection) == ["note-000.txt"]
