@@ -8,6 +8,7 @@ never builds an async client and the other way round.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
@@ -20,7 +21,7 @@ class ClientPair:
     missing twin client is built from the same arguments.
     """
 
-    __slots__ = ("_async", "_client_kwargs", "_sync")
+    __slots__ = ("_async", "_async_loop", "_client_kwargs", "_owns_async", "_sync")
 
     def __init__(
         self,
@@ -43,6 +44,8 @@ class ClientPair:
             )
         self._sync = client
         self._async = async_client
+        self._owns_async = async_client is None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
         kwargs = dict(client_kwargs)
         if api_key is not None:
             kwargs["api_key"] = api_key
@@ -62,15 +65,32 @@ class ClientPair:
 
     @property
     def async_(self) -> AsyncRAGFlow:
-        """The async client, built on first use from the constructor arguments or the twin."""
-        if self._async is None:
+        """The async client, built on first use from the constructor arguments or the twin.
+
+        A client built here is rebuilt when called from another event loop (its HTTP pool belongs
+        to the loop it was created in, e.g. across two ``asyncio.run`` calls). A client passed in
+        is always used as is.
+        """
+        if not self._owns_async:
+            assert self._async is not None
+            return self._async
+        loop = _running_loop()
+        if self._async is None or (loop is not None and loop is not self._async_loop):
             self._async = AsyncRAGFlow(**self._twin_kwargs(self._sync))
+            self._async_loop = loop
         return self._async
 
     def _twin_kwargs(self, other: RAGFlow | AsyncRAGFlow | None) -> dict[str, Any]:
         if self._client_kwargs or other is None:
             return dict(self._client_kwargs)
         return twin_client_kwargs(other)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def twin_client_kwargs(client: RAGFlow | AsyncRAGFlow) -> dict[str, Any]:

@@ -118,6 +118,7 @@ class RAGFlowIndex(BaseManagedIndex):
             dataset_id, dataset_name, create_if_missing, dataset_kwargs or {}
         )
         self._async_dataset: AsyncDataSet | None = None
+        self._async_dataset_client: AsyncRAGFlow | None = None
         super().__init__(
             index_struct=IndexDict(),
             storage_context=storage_context,
@@ -164,8 +165,11 @@ class RAGFlowIndex(BaseManagedIndex):
         return self._clients.async_
 
     async def _adataset(self) -> AsyncDataSet:
-        if self._async_dataset is None:
-            self._async_dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
+        """The async ``DataSet``, fetched once per async client (one per loop if built here)."""
+        client = self._clients.async_
+        if self._async_dataset is None or self._async_dataset_client is not client:
+            self._async_dataset = await client.get_dataset(id=self.dataset_id)
+            self._async_dataset_client = client
         return self._async_dataset
 
     # ----- construction -----------------------------------------------------------------------
@@ -407,12 +411,9 @@ class RAGFlowIndex(BaseManagedIndex):
     def as_retriever(self, **kwargs: Any) -> BaseRetriever:
         """A :class:`RAGFlowRetriever` over this dataset (retriever options as keywords)."""
         dataset_ids = kwargs.pop("dataset_ids", None) or [self.dataset_id]
-        return RAGFlowRetriever(
-            dataset_ids,
-            client=self._clients.sync,
-            async_client=self._clients.async_,
-            **kwargs,
-        )
+        retriever = RAGFlowRetriever(dataset_ids, client=self._clients.sync, **kwargs)
+        retriever._clients = self._clients  # share the index's clients, async one included
+        return retriever
 
     def as_query_engine(self, llm: LLMType | None = None, **kwargs: Any) -> BaseQueryEngine:
         """A ``RetrieverQueryEngine`` over :meth:`as_retriever`; the answer comes from ``llm``.
@@ -446,12 +447,9 @@ class RAGFlowIndex(BaseManagedIndex):
         if chat_id is not None:
             from ragflow_integrations.llama_index.chat_engine import RAGFlowChatEngine
 
-            return RAGFlowChatEngine(
-                chat_id,
-                client=self._clients.sync,
-                async_client=self._clients.async_,
-                **kwargs,
-            )
+            engine = RAGFlowChatEngine(chat_id, client=self._clients.sync, **kwargs)
+            engine._clients = self._clients  # share the index's clients, async one included
+            return engine
         from llama_index.core.chat_engine import (
             CondensePlusContextChatEngine,
             CondenseQuestionChatEngine,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from llama_index.core.llms import MockLLM
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import MetadataMode
-from llama_index_corpus import Corpus
+from llama_index_corpus import Corpus, build_corpus
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
-from ragflow_integrations.llama_index import RAGFlowRetriever
+from ragflow_integrations.llama_index import RAGFlowIndex, RAGFlowRetriever
+from ragflow_integrations.testing import LocalRAGFlowServer
 
 
 @pytest.mark.vcr
@@ -134,3 +136,24 @@ async def test_metadata_condition_and_highlight(
     assert "<em>orchid</em>" in highlight
     assert "highlight" in nodes[0].node.excluded_llm_metadata_keys
     assert "<em>" not in nodes[0].node.get_content(metadata_mode=MetadataMode.LLM)
+
+
+@pytest.mark.live
+def test_own_async_client_survives_a_new_event_loop() -> None:
+    with LocalRAGFlowServer() as server:
+        client = RAGFlow(api_key=server.api_key, base_url=server.base_url)
+        corpus = build_corpus(client, "li-loops", poll_interval=0.05)
+        retriever = RAGFlowRetriever(
+            [corpus.dataset_id], api_key=server.api_key, base_url=server.base_url
+        )
+        index = RAGFlowIndex(corpus.dataset_id, api_key=server.api_key, base_url=server.base_url)
+
+        first = asyncio.run(retriever.aretrieve("Quillmark orchid"))
+        second = asyncio.run(retriever.aretrieve("Quillmark orchid"))  # another event loop
+        from_index = [
+            asyncio.run(index.as_retriever().aretrieve("Zephyr-9 rotor speed")) for _ in range(2)
+        ]
+        client.close()
+
+    assert first and [n.node.node_id for n in first] == [n.node.node_id for n in second]
+    assert from_index[0] and from_index[0][0].node.node_id == from_index[1][0].node.node_id
