@@ -129,8 +129,8 @@ class _TokenCounter(BaseCallbackHandler):
     def __init__(self) -> None:
         self.tokens: list[str] = []
 
-    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
-        self.tokens.append(token)
+    def on_llm_new_token(self, token: Any, **kwargs: Any) -> None:
+        self.tokens.append(str(token))
 
 
 def _chat(ragflow_server: Any, poll_interval: float, **kwargs: Any) -> tuple[Corpus, ChatRAGFlow]:

@@ -12,7 +12,12 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
+from langchain_core.runnables import (
+    Runnable,
+    RunnableLambda,
+    RunnableParallel,
+    RunnablePassthrough,
+)
 from langchain_core.tools import BaseTool, ToolException
 from langchain_corpus import QUERY, build_corpus
 
@@ -83,11 +88,12 @@ def test_lcel_rag_chain_answers_with_sources(ragflow_server: Any, poll_interval:
     prompt = ChatPromptTemplate.from_messages(
         [("human", "Answer from these sources.\n\n{context}\n\nQuestion: {question}")]
     )
-    answer = (
-        RunnableLambda(lambda x: {"context": format_sources(x["docs"]), "question": x["question"]})
-        | prompt
-        | model
-        | StrOutputParser()
+
+    def to_prompt_input(x: dict[str, Any]) -> dict[str, str]:
+        return {"context": format_sources(x["docs"]), "question": x["question"]}
+
+    answer: Runnable[dict[str, Any], str] = (
+        RunnableLambda(to_prompt_input) | prompt | model | StrOutputParser()
     )
     chain = RunnableParallel(docs=retriever, question=RunnablePassthrough()) | (
         RunnablePassthrough.assign(answer=answer)

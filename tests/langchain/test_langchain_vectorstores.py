@@ -30,30 +30,30 @@ IDS = ["energy-1", "energy-2", "garden-1"]
 
 
 @pytest.fixture
-def connection(ragflow_server: Any) -> dict[str, str]:
+def connection(ragflow_server: Any) -> dict[str, Any]:
     return {"api_key": ragflow_server.api_key, "base_url": ragflow_server.base_url}
 
 
 @pytest.fixture
-def store(connection: dict[str, str], poll_interval: float) -> RAGFlowVectorStore:
+def store(connection: dict[str, Any], poll_interval: float) -> RAGFlowVectorStore:
     dataset = RAGFlow(**connection).create_dataset("langchain_sink")
     return RAGFlowVectorStore(
         dataset.id, **connection, show_progress=False, poll_interval=poll_interval
     )
 
 
-def _stored(store: RAGFlowVectorStore, connection: dict[str, str]) -> list[Document]:
+def _stored(store: RAGFlowVectorStore, connection: dict[str, Any]) -> list[Document]:
     """The RAGFlow documents in the store's dataset, read back by the loader."""
     return RAGFlowLoader(store.dataset_id, mode="documents", **connection).load()
 
 
-def _dataset_names(store: RAGFlowVectorStore, connection: dict[str, str]) -> list[str]:
+def _dataset_names(store: RAGFlowVectorStore, connection: dict[str, Any]) -> list[str]:
     return sorted(d.metadata["document_name"] for d in _stored(store, connection))
 
 
 @pytest.mark.vcr
 def test_add_get_delete_by_caller_ids(
-    store: RAGFlowVectorStore, connection: dict[str, str]
+    store: RAGFlowVectorStore, connection: dict[str, Any]
 ) -> None:
     assert store.embeddings is None
     assert store.add_documents(DOCS, ids=IDS) == IDS
@@ -71,7 +71,7 @@ def test_add_get_delete_by_caller_ids(
 
 @pytest.mark.vcr
 def test_adding_an_existing_id_replaces_the_document(
-    store: RAGFlowVectorStore, connection: dict[str, str]
+    store: RAGFlowVectorStore, connection: dict[str, Any]
 ) -> None:
     store.add_documents(DOCS[:1], ids=["same"])
     store.add_documents([Document(page_content="Replaced text about hydropower.")], ids=["same"])
@@ -148,16 +148,16 @@ async def test_async_twins_match_sync(store: RAGFlowVectorStore) -> None:
 
 @pytest.mark.vcr
 def test_index_skips_unchanged_and_cleans_up(
-    store: RAGFlowVectorStore, connection: dict[str, str]
+    store: RAGFlowVectorStore, connection: dict[str, Any]
 ) -> None:
     manager = InMemoryRecordManager(namespace="ragflow/langchain_sink")
     manager.create_schema()
 
-    def run(docs: list[Document], cleanup: Any) -> dict[str, int]:
+    def run(docs: list[Document], cleanup: Any) -> dict[str, Any]:
         result = index(
             docs, manager, store, cleanup=cleanup, source_id_key="source", key_encoder="sha256"
         )
-        return dict(result)
+        return {**result}
 
     assert run(DOCS, "incremental") == {
         "num_added": 3,
@@ -194,7 +194,7 @@ def test_index_skips_unchanged_and_cleans_up(
 
 @pytest.mark.vcr
 def test_many_ids_are_looked_up_in_batches(
-    store: RAGFlowVectorStore, connection: dict[str, str]
+    store: RAGFlowVectorStore, connection: dict[str, Any]
 ) -> None:
     count = ID_LOOKUP_BATCH + 5
     ids = [f"note-{n:03d}" for n in range(count)]
