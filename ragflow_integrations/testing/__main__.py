@@ -26,7 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.add_argument("--certfile", default=None, help="TLS certificate (with --keyfile)")
     serve.add_argument("--keyfile", default=None, help="TLS private key (with --certfile)")
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not words or (words[0].startswith("-") and words[0] not in ("-h", "--help")):
+        words.insert(0, "serve")  # `ragflow-local-server --port 9380` means serve
+    args = parser.parse_args(words)
 
     from .server import LocalRAGFlowServer
 
