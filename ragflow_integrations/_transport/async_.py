@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 from .._core.envelope import decode
 from .._core.request import RequestSpec
 from .._core.retry import ConnectFailure, SendFailure
-from .base import TransportOptions, connection_error, log_response, log_retry
+from .base import RetryLoop, TransportOptions
 
 
 class AsyncStreamResponse:
@@ -107,29 +106,17 @@ class AsyncTransport:
         return response
 
     async def _with_retries(self, spec: RequestSpec) -> tuple[Any, int]:
-        policy = self.options.policy()
-        attempt = 0
+        loop = RetryLoop(spec, self.options)
         while True:
-            attempt += 1
-            started = time.monotonic()
+            loop.begin()
             try:
                 response = await self._send(spec)
             except (ConnectFailure, SendFailure) as exc:
-                delay = policy.decide(spec, attempt, error=exc)
-                if delay is None:
-                    raise connection_error(
-                        spec, exc, attempt, self.options.api_base, timeout=_is_timeout(exc)
-                    ) from exc
-                log_retry(spec, type(exc.__cause__ or exc).__name__, delay, attempt)
-                await self._sleep(delay)
+                await self._sleep(loop.after_failure(exc))
                 continue
-            log_response(spec, response.status_code, started, time.monotonic())
-            delay = policy.decide(
-                spec, attempt, status=response.status_code, headers=dict(response.headers)
-            )
+            delay = loop.after_response(response.status_code, dict(response.headers))
             if delay is None:
-                return response, attempt
-            log_retry(spec, f"HTTP {response.status_code}", delay, attempt)
+                return response, loop.attempt
             await response.aclose()
             await self._sleep(delay)
 
@@ -147,8 +134,3 @@ class AsyncTransport:
             yield AsyncStreamResponse(response)
         finally:
             await response.aclose()
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    cause = exc.__cause__
-    return cause is not None and "Timeout" in type(cause).__name__

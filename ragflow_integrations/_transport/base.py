@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._core.request import RequestSpec
-from .._core.retry import ConnectFailure, RetryPolicy
+from .._core.retry import ConnectFailure, RetryPolicy, SendFailure
 from ..errors import APIConnectionError, APITimeoutError, RAGFlowError
 
 logger = logging.getLogger("ragflow_integrations")
@@ -64,3 +66,43 @@ def log_retry(spec: RequestSpec, reason: str, delay: float, attempt: int) -> Non
         attempt,
         reason,
     )
+
+
+class RetryLoop:
+    """The bookkeeping of one request's attempts, shared by both transports' retry loops.
+
+    ``after_failure`` returns the delay before the next attempt or raises the public error;
+    ``after_response`` returns the delay, or ``None`` when the response is final.
+    """
+
+    def __init__(self, spec: RequestSpec, options: TransportOptions) -> None:
+        self.spec = spec
+        self.options = options
+        self.policy = options.policy()
+        self.attempt = 0
+        self._started = 0.0
+
+    def begin(self) -> None:
+        self.attempt += 1
+        self._started = time.monotonic()
+
+    def after_failure(self, exc: ConnectFailure | SendFailure) -> float:
+        delay = self.policy.decide(self.spec, self.attempt, error=exc)
+        if delay is None:
+            raise connection_error(
+                self.spec, exc, self.attempt, self.options.api_base, timeout=_is_timeout(exc)
+            ) from exc
+        log_retry(self.spec, type(exc.__cause__ or exc).__name__, delay, self.attempt)
+        return delay
+
+    def after_response(self, status: int, headers: Mapping[str, str]) -> float | None:
+        log_response(self.spec, status, self._started, time.monotonic())
+        delay = self.policy.decide(self.spec, self.attempt, status=status, headers=headers)
+        if delay is not None:
+            log_retry(self.spec, f"HTTP {status}", delay, self.attempt)
+        return delay
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    return cause is not None and "Timeout" in type(cause).__name__

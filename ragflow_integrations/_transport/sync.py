@@ -10,7 +10,7 @@ from typing import Any
 from .._core.envelope import decode
 from .._core.request import RequestSpec
 from .._core.retry import ConnectFailure, SendFailure
-from .base import TransportOptions, connection_error, log_response, log_retry
+from .base import RetryLoop, TransportOptions
 
 
 class StreamResponse:
@@ -93,42 +93,26 @@ class SyncTransport:
             raise SendFailure(str(exc)) from exc
 
     def _with_retries(self, spec: RequestSpec) -> tuple[Any, int]:
-        policy = self.options.policy()
-        attempt = 0
+        loop = RetryLoop(spec, self.options)
         while True:
-            attempt += 1
-            started = time.monotonic()
+            loop.begin()
             try:
                 response = self._send(spec)
             except (ConnectFailure, SendFailure) as exc:
-                delay = policy.decide(spec, attempt, error=exc)
-                if delay is None:
-                    raise connection_error(
-                        spec, exc, attempt, self.options.api_base, timeout=_is_timeout(exc)
-                    ) from exc
-                log_retry(spec, type(exc.__cause__ or exc).__name__, delay, attempt)
-                self._sleep(delay)
+                self._sleep(loop.after_failure(exc))
                 continue
-            log_response(spec, response.status_code, started, time.monotonic())
-            delay = policy.decide(
-                spec, attempt, status=response.status_code, headers=dict(response.headers)
-            )
+            delay = loop.after_response(response.status_code, dict(response.headers))
             if delay is None:
-                return response, attempt
-            log_retry(spec, f"HTTP {response.status_code}", delay, attempt)
+                return response, loop.attempt
             response.close()
             self._sleep(delay)
 
     def request(self, spec: RequestSpec) -> Any:
         """Send, retry when allowed, decode (raises the mapped error)."""
-        response, attempts = self._with_retries(spec)
-        try:
-            body = response.content
-        except Exception as exc:  # broken body while reading
-            raise connection_error(
-                spec, exc, attempts, self.options.api_base, timeout=False
-            ) from exc
-        return decode(response.status_code, dict(response.headers), body, spec, attempts)
+        response, attempts = self._with_retries(spec)  # the body was read inside the loop
+        return decode(
+            response.status_code, dict(response.headers), response.content, spec, attempts
+        )
 
     @contextmanager
     def stream(self, spec: RequestSpec) -> Iterator[StreamResponse]:
@@ -159,8 +143,3 @@ def _never_sent(exc: BaseException) -> bool:
         depth += 1
     text = str(exc)
     return "Connection refused" in text or "Failed to establish a new connection" in text
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    cause = exc.__cause__
-    return cause is not None and "Timeout" in type(cause).__name__
