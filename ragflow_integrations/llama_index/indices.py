@@ -104,7 +104,6 @@ class RAGFlowIndex(BaseManagedIndex):
         batch_size: int = 32,
         callback_manager: CallbackManager | None = None,
         storage_context: StorageContext | None = None,
-        **kwargs: Any,
     ) -> None:
         if (dataset_id is None) == (dataset_name is None):
             raise ValueError("pass exactly one of dataset_id= or dataset_name=")
@@ -124,7 +123,6 @@ class RAGFlowIndex(BaseManagedIndex):
             storage_context=storage_context,
             callback_manager=callback_manager,
             show_progress=show_progress,
-            **kwargs,
         )
 
     def _resolve_dataset(
