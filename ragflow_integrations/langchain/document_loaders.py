@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 from langchain_core.document_loaders import BaseLoader
@@ -24,7 +24,8 @@ class RAGFlowLoader(BaseLoader):
     ``mode="documents"`` yields one per document (``Document.id`` = document id) whose text is
     its chunks joined in order with ``separator``. Metadata holds the document id and name, the
     dataset id and the document's own metadata (``meta_fields``); chunk mode adds the chunk's
-    keywords, positions and image id.
+    keywords, positions and image id. Only parsed documents are read unless
+    ``parsed_only=False`` (unparsed ones have no chunks yet).
 
     Example:
         .. code-block:: python
@@ -42,6 +43,7 @@ class RAGFlowLoader(BaseLoader):
         metadata_condition: dict[str, Any] | None = None,
         mode: LoadMode = "chunks",
         separator: str = "\n\n",
+        parsed_only: bool = True,
         client: RAGFlow | None = None,
         async_client: AsyncRAGFlow | None = None,
         api_key: SecretStr | str | None = None,
@@ -58,6 +60,7 @@ class RAGFlowLoader(BaseLoader):
         self.metadata_condition = metadata_condition
         self.mode: LoadMode = mode
         self.separator = separator
+        self.parsed_only = parsed_only
         self._clients = ClientFactory(
             client=client,
             async_client=async_client,
@@ -68,25 +71,35 @@ class RAGFlowLoader(BaseLoader):
         )
 
     def _list_kwargs(self) -> dict[str, Any]:
-        return {"metadata_condition": self.metadata_condition} if self.metadata_condition else {}
+        kwargs: dict[str, Any] = {}
+        if self.metadata_condition:
+            kwargs["metadata_condition"] = self.metadata_condition
+        if self.parsed_only:
+            kwargs["run"] = "DONE"
+        return kwargs
+
+    def _wanted(self, document: Any) -> bool:
+        return not self.parsed_only or document.run == "DONE"
 
     def _iter_ragflow_documents(self) -> Iterator[Any]:
         dataset = self._clients.sync.get_dataset(id=self.dataset_id)
         if self.document_ids is None:
-            yield from dataset.iter_documents(**self._list_kwargs())
-            return
-        for document_id in self.document_ids:
-            yield from dataset.list_documents(id=document_id)
+            documents: Iterable[Any] = dataset.iter_documents(**self._list_kwargs())
+        else:
+            documents = (d for i in self.document_ids for d in dataset.list_documents(id=i))
+        yield from (d for d in documents if self._wanted(d))
 
     async def _aiter_ragflow_documents(self) -> AsyncIterator[Any]:
         dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
         if self.document_ids is None:
             async for document in dataset.iter_documents(**self._list_kwargs()):
-                yield document
+                if self._wanted(document):
+                    yield document
             return
         for document_id in self.document_ids:
             for document in await dataset.list_documents(id=document_id):
-                yield document
+                if self._wanted(document):
+                    yield document
 
     def lazy_load(self) -> Iterator[Document]:
         """Yield ``Document``s one page of chunks at a time."""

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from langchain_corpus import TEXTS, build_corpus
 
+from ragflow_integrations import RAGFlow
 from ragflow_integrations.langchain import RAGFlowLoader
 
 
@@ -68,6 +69,28 @@ async def test_chunks_mode_and_filters(ragflow_server: Any, poll_interval: float
         "passwords.txt",
         "security.txt",
     ]
+
+
+@pytest.mark.vcr
+async def test_unparsed_documents_are_skipped_unless_asked(
+    ragflow_server: Any, poll_interval: float
+) -> None:
+    corpus = build_corpus(ragflow_server, poll_interval)
+    dataset = RAGFlow(**corpus.connection).get_dataset(id=corpus.dataset_id)
+    (pending,) = dataset.upload_documents([{"display_name": "pending.txt", "blob": b"Not yet."}])
+    loader = RAGFlowLoader(corpus.dataset_id, mode="documents", **corpus.connection)
+    names = sorted(d.metadata["document_name"] for d in loader.load())
+    assert names == sorted(TEXTS)
+    assert sorted([d.metadata["document_name"] async for d in loader.alazy_load()]) == names
+    only_pending = RAGFlowLoader(corpus.dataset_id, document_ids=[pending.id], **corpus.connection)
+    assert only_pending.load() == []
+    everything = RAGFlowLoader(
+        corpus.dataset_id, mode="documents", parsed_only=False, **corpus.connection
+    ).load()
+    by_name = {d.metadata["document_name"]: d for d in everything}
+    assert sorted(by_name) == sorted([*TEXTS, "pending.txt"])
+    assert by_name["pending.txt"].page_content == ""
+    assert by_name["pending.txt"].metadata["chunk_count"] == 0
 
 
 def test_rejects_unknown_mode() -> None:
