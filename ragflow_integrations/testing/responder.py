@@ -42,7 +42,8 @@ def compose_answer(
     wanted = _stems(question)
     scored: list[tuple[float, int, int, str]] = []
     for n, text in enumerate(chunk_texts):
-        for position, sentence in enumerate(s.strip() for s in _SENTENCE.split(text)):
+        for position, raw in enumerate(_SENTENCE.split(text)):
+            sentence = raw.strip().lstrip("#").strip()  # markdown heading markers
             if len(sentence.split()) < 2:
                 continue
             overlap = len(wanted & _stems(sentence))
