@@ -11,13 +11,14 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._core import ops
 from ._core.features import ServerFeatures
 from ._core.ops import DEFAULT_SEED_EMBEDDING, Call, Emit, Op, Sleep, StreamPlan, _Features
 from ._core.paging import page_window
 from ._core.request import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, normalize_base_url
+from ._core.sse import StreamEvent
 from ._core.streaming import StreamRunner
 from ._transport.base import TransportOptions
 from .models import (
@@ -463,6 +464,39 @@ class RAGFlow(_ClientBase):
     def delete_chats(self, ids: Sequence[str] | None = None, *, delete_all: bool = False) -> None:
         self._run(ops.delete_chats(self, ids, delete_all))
 
+    @overload
+    def chat_completion(
+        self,
+        chat_id: str,
+        messages: Any,
+        *,
+        session_id: str | None = None,
+        stream: Literal[False] = False,
+        **extra: Any,
+    ) -> Message: ...
+
+    @overload
+    def chat_completion(
+        self,
+        chat_id: str,
+        messages: Any,
+        *,
+        session_id: str | None = None,
+        stream: Literal[True],
+        **extra: Any,
+    ) -> Iterator[StreamEvent]: ...
+
+    @overload
+    def chat_completion(
+        self,
+        chat_id: str,
+        messages: Any,
+        *,
+        session_id: str | None = None,
+        stream: bool = False,
+        **extra: Any,
+    ) -> Any: ...
+
     def chat_completion(
         self,
         chat_id: str,
@@ -482,6 +516,45 @@ class RAGFlow(_ClientBase):
             )
         )
         return self._stream(result) if stream else result
+
+    @overload
+    def openai_chat_completion(
+        self,
+        chat_id: str,
+        messages: Any,
+        *,
+        stream: Literal[False] = False,
+        model: str = "model",
+        reference: bool = True,
+        metadata_condition: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]: ...
+
+    @overload
+    def openai_chat_completion(
+        self,
+        chat_id: str,
+        messages: Any,
+        *,
+        stream: Literal[True],
+        model: str = "model",
+        reference: bool = True,
+        metadata_condition: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Iterator[dict[str, Any]]: ...
+
+    @overload
+    def openai_chat_completion(
+        self,
+        chat_id: str,
+        messages: Any,
+        *,
+        stream: bool = False,
+        model: str = "model",
+        reference: bool = True,
+        metadata_condition: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Any: ...
 
     def openai_chat_completion(
         self,
@@ -537,6 +610,42 @@ class RAGFlow(_ClientBase):
 
     def delete_agent(self, agent_id: str) -> None:
         self._run(ops.delete_agent(agent_id))
+
+    @overload
+    def agent_completion(
+        self,
+        agent_id: str,
+        question: str,
+        *,
+        session_id: str | None = None,
+        stream: Literal[False] = False,
+        inputs: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Message: ...
+
+    @overload
+    def agent_completion(
+        self,
+        agent_id: str,
+        question: str,
+        *,
+        session_id: str | None = None,
+        stream: Literal[True],
+        inputs: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Iterator[StreamEvent]: ...
+
+    @overload
+    def agent_completion(
+        self,
+        agent_id: str,
+        question: str,
+        *,
+        session_id: str | None = None,
+        stream: bool = False,
+        inputs: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Any: ...
 
     def agent_completion(
         self,
@@ -927,6 +1036,39 @@ class AsyncRAGFlow(_ClientBase):
     ) -> None:
         await self._run(ops.delete_chats(self, ids, delete_all))
 
+    @overload
+    async def chat_completion(
+        self,
+        chat_id: str,
+        messages: Any,
+        *,
+        session_id: str | None = None,
+        stream: Literal[False] = False,
+        **extra: Any,
+    ) -> Message: ...
+
+    @overload
+    async def chat_completion(
+        self,
+        chat_id: str,
+        messages: Any,
+        *,
+        session_id: str | None = None,
+        stream: Literal[True],
+        **extra: Any,
+    ) -> AsyncIterator[StreamEvent]: ...
+
+    @overload
+    async def chat_completion(
+        self,
+        chat_id: str,
+        messages: Any,
+        *,
+        session_id: str | None = None,
+        stream: bool = False,
+        **extra: Any,
+    ) -> Any: ...
+
     async def chat_completion(
         self,
         chat_id: str,
@@ -943,6 +1085,45 @@ class AsyncRAGFlow(_ClientBase):
             )
         )
         return self._stream(result) if stream else result
+
+    @overload
+    async def openai_chat_completion(
+        self,
+        chat_id: str,
+        messages: Any,
+        *,
+        stream: Literal[False] = False,
+        model: str = "model",
+        reference: bool = True,
+        metadata_condition: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]: ...
+
+    @overload
+    async def openai_chat_completion(
+        self,
+        chat_id: str,
+        messages: Any,
+        *,
+        stream: Literal[True],
+        model: str = "model",
+        reference: bool = True,
+        metadata_condition: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> AsyncIterator[dict[str, Any]]: ...
+
+    @overload
+    async def openai_chat_completion(
+        self,
+        chat_id: str,
+        messages: Any,
+        *,
+        stream: bool = False,
+        model: str = "model",
+        reference: bool = True,
+        metadata_condition: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Any: ...
 
     async def openai_chat_completion(
         self,
@@ -999,6 +1180,42 @@ class AsyncRAGFlow(_ClientBase):
     async def delete_agent(self, agent_id: str) -> None:
         await self._run(ops.delete_agent(agent_id))
 
+    @overload
+    async def agent_completion(
+        self,
+        agent_id: str,
+        question: str,
+        *,
+        session_id: str | None = None,
+        stream: Literal[False] = False,
+        inputs: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Message: ...
+
+    @overload
+    async def agent_completion(
+        self,
+        agent_id: str,
+        question: str,
+        *,
+        session_id: str | None = None,
+        stream: Literal[True],
+        inputs: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> AsyncIterator[StreamEvent]: ...
+
+    @overload
+    async def agent_completion(
+        self,
+        agent_id: str,
+        question: str,
+        *,
+        session_id: str | None = None,
+        stream: bool = False,
+        inputs: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Any: ...
+
     async def agent_completion(
         self,
         agent_id: str,
@@ -1033,7 +1250,3 @@ class AsyncRAGFlow(_ClientBase):
 
     async def delete_knowledge_graph(self, dataset_id: str) -> None:
         await self._run(ops.delete_knowledge_graph(dataset_id))
-
-
-# Re-exported for type checkers of adapters.
-_ = (Message,)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -694,6 +694,20 @@ class Session(_SessionFields):
         self._merge(self._c._run(ops.update_session(self.chat_id, self.id, update_message)))
         return self
 
+    @overload
+    def ask(self, question: str = "", stream: Literal[False] = False, **kwargs: Any) -> Message: ...
+
+    @overload
+    def ask(self, question: str, stream: Literal[True], **kwargs: Any) -> Iterator[Message]: ...
+
+    @overload
+    def ask(
+        self, question: str = "", *, stream: Literal[True], **kwargs: Any
+    ) -> Iterator[Message]: ...
+
+    @overload
+    def ask(self, question: str = "", stream: bool = False, **kwargs: Any) -> Any: ...
+
     def ask(self, question: str = "", stream: bool = False, **kwargs: Any) -> Any:
         """One :class:`Message` (``stream=False``) or an iterator of growing Messages."""
         if self.agent_id:
@@ -756,6 +770,25 @@ class Agent(_AgentFields):
         self, ids: Sequence[str] | None = None, *, delete_all: bool = False
     ) -> None:
         self._c._run(ops.delete_agent_sessions(self._c, self.id, ids, delete_all))
+
+    @overload
+    def ask(
+        self,
+        question: str,
+        stream: Literal[False] = False,
+        session_id: str | None = None,
+        **kwargs: Any,
+    ) -> Message: ...
+
+    @overload
+    def ask(
+        self, question: str, stream: Literal[True], session_id: str | None = None, **kwargs: Any
+    ) -> Iterator[Message]: ...
+
+    @overload
+    def ask(
+        self, question: str, stream: bool = False, session_id: str | None = None, **kwargs: Any
+    ) -> Any: ...
 
     def ask(
         self, question: str, stream: bool = False, session_id: str | None = None, **kwargs: Any
@@ -1033,6 +1066,24 @@ class AsyncSession(_SessionFields):
         self._merge(await self._c._run(ops.update_session(self.chat_id, self.id, update_message)))
         return self
 
+    @overload
+    async def ask(
+        self, question: str = "", stream: Literal[False] = False, **kwargs: Any
+    ) -> Message: ...
+
+    @overload
+    async def ask(
+        self, question: str, stream: Literal[True], **kwargs: Any
+    ) -> AsyncIterator[Message]: ...
+
+    @overload
+    async def ask(
+        self, question: str = "", *, stream: Literal[True], **kwargs: Any
+    ) -> AsyncIterator[Message]: ...
+
+    @overload
+    async def ask(self, question: str = "", stream: bool = False, **kwargs: Any) -> Any: ...
+
     async def ask(self, question: str = "", stream: bool = False, **kwargs: Any) -> Any:
         if self.agent_id:
             plan_or_msg = await self._c._run(
@@ -1098,6 +1149,25 @@ class AsyncAgent(_AgentFields):
         self, ids: Sequence[str] | None = None, *, delete_all: bool = False
     ) -> None:
         await self._c._run(ops.delete_agent_sessions(self._c, self.id, ids, delete_all))
+
+    @overload
+    async def ask(
+        self,
+        question: str,
+        stream: Literal[False] = False,
+        session_id: str | None = None,
+        **kwargs: Any,
+    ) -> Message: ...
+
+    @overload
+    async def ask(
+        self, question: str, stream: Literal[True], session_id: str | None = None, **kwargs: Any
+    ) -> AsyncIterator[Message]: ...
+
+    @overload
+    async def ask(
+        self, question: str, stream: bool = False, session_id: str | None = None, **kwargs: Any
+    ) -> Any: ...
 
     async def ask(
         self, question: str, stream: bool = False, session_id: str | None = None, **kwargs: Any
