@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -13,6 +16,7 @@ from benchmarks._harness import Size
 
 QUESTION = "Which river delta carries the glacier current into the harbour estuary?"
 PAGE_SIZE = 10
+_ID = re.compile(r"/[0-9a-f]{32}(?=/|$)")
 
 
 @dataclass
@@ -62,3 +66,11 @@ class RequestRecorder:
 
     def reset(self) -> None:
         self.requests.clear()
+
+    def breakdown(self) -> str:
+        """Requests counted by method and path (ids replaced by ``{id}``), most frequent first."""
+        counts = Counter(
+            f"{request.method} {_ID.sub('/{id}', urlsplit(str(request.url)).path)}"
+            for request in self.requests
+        )
+        return ", ".join(f"{count} {route}" for route, count in counts.most_common())

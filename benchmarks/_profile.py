@@ -24,15 +24,29 @@ def _where(key: Key) -> str:
     return f"{function} ({filename}:{line})"
 
 
+def own_times(profiler: cProfile.Profile, calls: int) -> dict[Key, tuple[float, float]]:
+    """Own seconds and call count per function, per operation, from a finished profile."""
+    raw = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    return {key: (own / calls, ncalls / calls) for key, (_, ncalls, own, _, _) in raw.items()}
+
+
 def _own_times(function: Callable[[], object], calls: int) -> dict[Key, tuple[float, float]]:
-    """Own seconds and call count per function, per call of ``function``."""
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(calls):
         function()
     profiler.disable()
-    raw = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    return {key: (own / calls, ncalls / calls) for key, (_, ncalls, own, _, _) in raw.items()}
+    return own_times(profiler, calls)
+
+
+def top_own(profiler: cProfile.Profile, calls: int, top: int = 12) -> list[str]:
+    """The functions with the most own time per operation in a finished profile."""
+    times = own_times(profiler, calls)
+    total = sum(own for own, _ in times.values())
+    lines = [f"profiled per operation: {total * 1e3:,.1f} ms own time (cProfile inflates it)"]
+    for key, (own, ncalls) in sorted(times.items(), key=lambda item: -item[1][0])[:top]:
+        lines.append(f"  {own * 1e3:8.2f} ms  ({ncalls:g} calls/op)  {_where(key)}")
+    return lines
 
 
 def extra_time(

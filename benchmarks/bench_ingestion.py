@@ -81,7 +81,7 @@ def run(context: Context) -> list[Row]:
     sdk_way = _sdk_way(corpus.base_url, corpus.api_key, sdk_recorder)
     ours_times: list[float] = []
     sdk_times: list[float] = []
-    ours_requests = sdk_requests = 0
+    ours_requests = sdk_requests = ""
     try:
         client.version()
         for index in range(rounds):
@@ -107,7 +107,8 @@ def run(context: Context) -> list[Row]:
             pair = [(ours_times, ours), (sdk_times, sdk)]
             for figures, ingest in pair if index % 2 == 0 else reversed(pair):
                 figures.append(ingest())
-            ours_requests, sdk_requests = len(ours_recorder.requests), len(sdk_recorder.requests)
+            ours_requests = f"{len(ours_recorder.requests)} ({ours_recorder.breakdown()})"
+            sdk_requests = f"{len(sdk_recorder.requests)} ({sdk_recorder.breakdown()})"
     finally:
         client.close()
         fixtures.close()
@@ -117,7 +118,7 @@ def run(context: Context) -> list[Row]:
         f"{count} documents through `RAGFlowVectorStore.add_documents`",
         "one by one, the official SDK's way (upload + parse + poll per document)",
         "s",
-        note=f"requests: ours {ours_requests}, SDK way {sdk_requests}; "
+        note=f"requests: ours {ours_requests}; SDK way {sdk_requests}; "
         f"both poll every {POLL_INTERVAL * 1000:.0f} ms",
     )
     return [compare(row, ours_times, sdk_times)]

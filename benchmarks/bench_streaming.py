@@ -85,7 +85,7 @@ def run(context: Context) -> list[Row]:
 
     corpus = context.corpus
     size = context.size
-    calls = max(2, size.calls // 6)
+    calls = max(2, size.calls // 2)
     fixtures = Fixtures(corpus.base_url, corpus.api_key)
     try:
         chat_id = fixtures.create_chat("stream-bench", [corpus.dataset_id])
