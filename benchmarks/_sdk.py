@@ -30,8 +30,22 @@ def _has_sdk(python: Path) -> bool:
     return probe.returncode == 0
 
 
+_failures: dict[Path, SdkUnavailable] = {}
+
+
 def ensure_sdk(venv: Path = SDK_VENV) -> Path:
-    """The interpreter of a virtualenv holding the SDK, creating it when missing."""
+    """The interpreter of a virtualenv holding the SDK, creating it when missing (a failure is
+    remembered for the rest of the run, so it is tried once)."""
+    if venv in _failures:
+        raise _failures[venv]
+    try:
+        return _install(venv)
+    except SdkUnavailable as error:
+        _failures[venv] = error
+        raise
+
+
+def _install(venv: Path) -> Path:
     python = _python(venv)
     if python.exists() and _has_sdk(python):
         return python
