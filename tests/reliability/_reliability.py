@@ -65,10 +65,19 @@ class Ledger:
         with self.lock:
             self.records.append(record)
 
+    def outcome_of(self, nodeid: str) -> str:
+        """A test's outcome; for a module, "passed" only when all its tests passed."""
+        if nodeid in self.outcomes:
+            return self.outcomes[nodeid]
+        inner = [v for k, v in self.outcomes.items() if k.startswith(nodeid + "::")]
+        if not inner:
+            return "unknown"
+        return "passed" if all(v == "passed" for v in inner) else "failed"
+
     def dump(self, path: str | os.PathLike[str]) -> None:
         rows = []
         for record in self.records:
-            record.outcome = self.outcomes.get(record.nodeid, "unknown")
+            record.outcome = self.outcome_of(record.nodeid)
             rows.append(asdict(record))
         Path(path).write_text(json.dumps(rows, indent=1), encoding="utf-8")
 
@@ -185,12 +194,31 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 # --------------------------------------------------------------------------- sockets and guards
 
 
+_TCP_STATES_OPEN = {"01", "02", "03", "04", "05", "08", "09", "0B"}  # not TIME_WAIT/CLOSE/LISTEN
+
+
 def open_sockets_to(port: int) -> int:
-    """Client-side TCP sockets of this process connected to ``port`` (ESTABLISHED or closing)."""
+    """Client-side TCP sockets connected to ``port`` on this machine (not TIME_WAIT).
+
+    Reads ``/proc/net/tcp{,6}`` where available (cheap enough to sample every few ms), else
+    asks psutil about this process.
+    """
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return sum(
+            1
+            for conn in psutil.Process().net_connections(kind="tcp")
+            if conn.raddr and conn.raddr.port == port and conn.status != psutil.CONN_TIME_WAIT
+        )
+    wanted = f"{port:04X}"
     count = 0
-    for conn in psutil.Process().net_connections(kind="tcp"):
-        if conn.raddr and conn.raddr.port == port and conn.status != psutil.CONN_TIME_WAIT:
-            count += 1
+    for table in tables:
+        if not table.exists():
+            continue
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[2].rsplit(":", 1)[1] == wanted and fields[3] in _TCP_STATES_OPEN:
+                count += 1
     return count
 
 
@@ -377,3 +405,99 @@ class RogueServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+# --------------------------------------------------------------------------- a server process
+
+
+class ServerProcess:
+    """``python -m ragflow_integrations.testing serve`` in a child process (own memory, own GIL).
+
+    Used by the load test so that tracemalloc and the socket count see only the client.
+    """
+
+    def __init__(self, api_key: str, emulate: str = "0.27") -> None:
+        import socket
+        import sys
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.api_key = api_key
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._command = [
+            sys.executable, "-m", "ragflow_integrations.testing", "serve",
+            "--port", str(self.port), "--api-key", api_key, "--emulate", emulate,
+        ]  # fmt: skip
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> ServerProcess:
+        self._process = subprocess.Popen(
+            self._command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        assert self._process.stdout is not None
+        deadline = time.monotonic() + 30
+        for line in self._process.stdout:
+            if line.startswith("base_url:"):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server process did not start")
+        else:
+            raise RuntimeError("the server process exited early")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+
+def socket_fds() -> int:
+    """Sockets this process holds (cheap: one readlink per open file descriptor)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                count += 1
+        except OSError:
+            continue
+    return count
+
+
+class SocketSampler:
+    """Samples this process's socket count on a thread while a block runs.
+
+    ``peak`` is the largest number of sockets opened on top of those held when the block began
+    (``/proc/self/fd``: cheap enough to sample every few ms, unlike the TCP tables).
+    """
+
+    def __init__(self, port: int, every: float = 0.005) -> None:
+        self.port = port
+        self.every = every
+        self.baseline = socket_fds()
+        self.peak = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, socket_fds() - self.baseline)
+            self.samples += 1
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> SocketSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

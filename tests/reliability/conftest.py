@@ -64,6 +64,16 @@ def ledger(request: pytest.FixtureRequest) -> Callable[..., None]:
     return add
 
 
+@pytest.fixture(scope="module")
+def ledger_module(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """Like ``ledger`` for module-scoped fixtures; the row's result is the module's."""
+
+    def add(**fields: Any) -> None:
+        _LEDGER.add(FaultRecord(nodeid=request.node.nodeid, **fields))
+
+    return add
+
+
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     """Shrink the exponential backoff (the client has no option for it; Retry-After is untouched).

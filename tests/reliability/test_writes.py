@@ -106,7 +106,7 @@ def test_failed_write_is_not_retried_and_not_duplicated(
     error_type: type[RAGFlowError],
 ) -> None:
     client = make_client(max_retries=3)
-    name = unique(write.name)
+    name = unique(write.name) + ".txt"
     route = write.route(home)
     client.get_dataset(home.id)  # warm the pool: the fault must hit a reused connection too
     server.inject_fault(route, "POST", times=1, **fault)
@@ -145,7 +145,7 @@ def test_write_slower_than_timeout_is_not_retried(
 ) -> None:
     timeout = 0.5
     client = make_client(max_retries=3, timeout=timeout)
-    name = unique(write.name)
+    name = unique(write.name) + ".txt"
     route = write.route(home)
     server.inject_fault(route, "POST", latency=timeout + 0.5, times=1)
     started = time.monotonic()

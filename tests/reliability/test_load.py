@@ -1,0 +1,124 @@
+"""Load: 200 concurrent async retrievals plus 20 concurrent ingestions against a local server (in
+its own process): no errors, a bounded connection pool, and stable client memory across rounds."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from _reliability import (
+    ServerProcess,
+    SocketSampler,
+    open_sockets_to,
+    seed_dataset,
+    unique,
+)
+
+from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations.ingest import IngestItem, aingest_documents
+
+pytestmark = pytest.mark.live
+
+KEY = "ragflow-load-test-key-0042"
+RETRIEVALS = 200
+INGESTIONS = 20
+ROUNDS = 3  # the last round runs under tracemalloc (it slows Python down two- to threefold)
+HTTPX_MAX_CONNECTIONS = 100  # httpx.Limits default, used by AsyncRAGFlow's own client
+HTTPX_MAX_KEEPALIVE = 20
+QUESTIONS = ["How hot is the Sun?", "How is green tea brewed?", "Which rivers are longest?"]
+
+
+@pytest.fixture(scope="module")
+def process_server() -> Iterator[ServerProcess]:
+    with ServerProcess(KEY) as srv:
+        yield srv
+
+
+async def _round(
+    client: AsyncRAGFlow, dataset_id: str, sink: Any, number: int, expected: dict[str, list[str]]
+) -> tuple[int, int]:
+    async def retrieve(i: int) -> None:
+        question = QUESTIONS[i % len(QUESTIONS)]
+        chunks = await client.retrieve(question, dataset_ids=[dataset_id])
+        assert sorted(c.id for c in chunks) == expected[question]
+
+    async def ingest(i: int) -> None:
+        docs = await aingest_documents(
+            sink,
+            [IngestItem(f"round{number}-{i}.txt", f"Load file {i} of round {number}.".encode())],
+            timeout=60,
+            poll_interval=0.05,
+        )
+        assert len(docs) == 1 and docs[0].run == "DONE"
+
+    results = await asyncio.gather(
+        *(retrieve(i) for i in range(RETRIEVALS)),
+        *(ingest(i) for i in range(INGESTIONS)),
+        return_exceptions=True,
+    )
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert not errors, f"{len(errors)} failures, first: {errors[0]!r}"
+    return RETRIEVALS, INGESTIONS
+
+
+async def test_concurrent_retrievals_and_ingestions(
+    process_server: ServerProcess, ledger: Callable[..., None]
+) -> None:
+    with RAGFlow(api_key=KEY, base_url=process_server.base_url, server_version="0.27") as admin:
+        dataset = seed_dataset(admin, unique("load"))
+        expected = {
+            q: sorted(c.id for c in admin.retrieve(q, dataset_ids=[dataset.id])) for q in QUESTIONS
+        }
+        assert all(expected.values())
+    async with AsyncRAGFlow(
+        api_key=KEY, base_url=process_server.base_url, server_version="0.27", timeout=60
+    ) as client:
+        sink = await client.create_dataset(name=unique("load-sink"))
+        peaks: list[int] = []
+        idle: list[int] = []
+        retained = peak_memory = 0
+        durations: list[float] = []
+        try:
+            for number in range(ROUNDS):
+                if number == ROUNDS - 1:
+                    gc.collect()
+                    tracemalloc.start()
+                held = open_sockets_to(process_server.port)
+                started = time.monotonic()
+                with SocketSampler(process_server.port) as sampler:
+                    await _round(client, dataset.id, sink, number, expected)
+                durations.append(time.monotonic() - started)
+                peaks.append(held + sampler.peak)
+                idle.append(open_sockets_to(process_server.port))
+                if number == ROUNDS - 1:
+                    gc.collect()
+                    retained, peak_memory = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        stored = [d async for d in sink.iter_documents()]
+    assert len(stored) == ROUNDS * INGESTIONS, "every ingested file is on the server"
+    assert all(d.run == "DONE" for d in stored)
+    assert max(peaks) <= HTTPX_MAX_CONNECTIONS, peaks
+    assert max(idle) <= HTTPX_MAX_KEEPALIVE, idle
+    assert idle[-1] <= idle[0] + 2, f"idle connections grow across rounds: {idle}"
+    # what a whole round of 220 calls left allocated once it was over (a leak of one response
+    # per call would be megabytes)
+    assert retained < 1_000_000, f"a round left {retained / 1e6:.2f} MB allocated"
+    ledger(
+        area="load",
+        fault=f"{ROUNDS} rounds of {RETRIEVALS} concurrent async retrievals + {INGESTIONS} "
+        "concurrent aingest_documents",
+        injected=0,
+        requests_sent=ROUNDS * (RETRIEVALS + INGESTIONS),
+        caller_saw=f"0 errors; rounds took {', '.join(f'{d:.1f}' for d in durations)} s",
+        data_check=f"all {ROUNDS * INGESTIONS} files DONE on the server; open sockets peak "
+        f"{peaks} (pool limit {HTTPX_MAX_CONNECTIONS}), idle after each round {idle} "
+        f"(keep-alive limit {HTTPX_MAX_KEEPALIVE}); the traced last round left "
+        f"{retained / 1024:.0f} KB allocated (peak {peak_memory / 1024:.0f} KB during it)",
+        seconds=sum(durations),
+    )
