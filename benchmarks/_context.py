@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,7 +48,6 @@ class Context:
     size: Size
     scratch: Path
     corpus: Corpus
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 class RequestRecorder:
