@@ -83,6 +83,8 @@ class Row:
     note: str = ""
     check: bool | None = None
     """A non-timing acceptance check attached to the figure (None: there is none)."""
+    check_label: str = ""
+    """What ``check`` checks, shown in the target column."""
     unavailable: str = ""
     """Why there is no figure (the baseline could not be installed, the section failed)."""
     details: list[str] = field(default_factory=list)

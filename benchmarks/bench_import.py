@@ -53,6 +53,7 @@ def run(context: Context) -> list[Row]:
         "`import requests` (fresh interpreter)",
         "ms",
         check=not unwanted,
+        check_label="no httpx or framework imported",
         note=("imports none of " + ", ".join(MUST_NOT_IMPORT))
         if not unwanted
         else "also imports " + ", ".join(unwanted),

@@ -65,7 +65,14 @@ def render(rows: list[Row], environment: dict[str, str], size: str, seconds: flo
         if row.section != section:
             section = row.section
             lines.append(f"| **{section}** | | | | | | | |")
-        target = "—" if row.target is None else f"≤ {row.target:g}"
+        target = (
+            " and ".join(
+                part
+                for part in (f"≤ {row.target:g}" if row.target is not None else "", row.check_label)
+                if part
+            )
+            or "—"
+        )
         lines.append(
             f"| {_cell(row.label)} | {_value(row, row.candidate)} | "
             f"{_value(row, row.baseline)} | {row.unit} | {_ratio(row)} | {target} | {_met(row)} | "
