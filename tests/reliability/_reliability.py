@@ -369,6 +369,8 @@ class RogueServer:
         self.status = 200
         self.content_type = "application/json"
         self.body = b"{}"
+        self.hold = 0.0
+        self.chunked = False
         self.paths: list[str] = []
 
         class Handler(BaseHTTPRequestHandler):
@@ -381,9 +383,21 @@ class RogueServer:
                 rogue.paths.append(f"{self.command} {self.path}")
                 self.send_response(rogue.status)
                 self.send_header("Content-Type", rogue.content_type)
-                self.send_header("Content-Length", str(len(rogue.body)))
+                if rogue.hold and rogue.chunked:  # chunked: the end chunk never comes
+                    self.send_header("Transfer-Encoding", "chunked")
+                elif rogue.hold:  # close-delimited: the client waits for more that never comes
+                    self.send_header("Connection", "close")
+                else:
+                    self.send_header("Content-Length", str(len(rogue.body)))
                 self.end_headers()
-                self.wfile.write(rogue.body)
+                if rogue.hold and rogue.chunked:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(rogue.body), rogue.body))
+                else:
+                    self.wfile.write(rogue.body)
+                self.wfile.flush()
+                if rogue.hold:
+                    time.sleep(rogue.hold)
+                    self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_DELETE = _answer
 
@@ -395,8 +409,13 @@ class RogueServer:
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def set(self, status: int, content_type: str, body: bytes) -> None:
+    def set(
+        self, status: int, content_type: str, body: bytes, hold: float = 0.0, chunked: bool = False
+    ) -> None:
+        """Answer with this; ``hold`` > 0 keeps the connection open (silent) that long after,
+        with a close-delimited body or (``chunked``) a chunked one missing its last chunk."""
         self.status, self.content_type, self.body = status, content_type, body
+        self.hold, self.chunked = hold, chunked
 
     def __enter__(self) -> RogueServer:
         self._thread.start()

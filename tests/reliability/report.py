@@ -99,8 +99,10 @@ def render(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     for row in rows:
         by_area[row["area"]].append(row)
     areas = [a for a in AREA_ORDER if a in by_area] + sorted(set(by_area) - set(AREA_ORDER))
-    injected = sum(int(r["injected"]) for r in rows)
-    lost_free = sum(1 for r in rows if r["outcome"] == "passed")
+    faults = [r for r in rows if r["area"] != "bad input"]
+    injected = sum(int(r["injected"]) for r in faults)
+    examples = sum(int(r["injected"]) for r in rows if r["area"] == "bad input")
+    lost_free = sum(1 for r in faults if r["outcome"] == "passed")
     lines = [
         "# Reliability report",
         "",
@@ -112,8 +114,24 @@ def render(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         f"{platform.python_version()} on {platform.system()}.",
         f"* Tests: **{summary['passed']} passed**, {summary['failed']} failed, "
         f"{summary['skipped']} skipped, in {summary['seconds']:.1f} s.",
-        f"* Fault scenarios: {len(rows)} ({injected} faults fired in total); "
-        f"{lost_free} scenarios passed their checks (typed error or success, and the data check).",
+        f"* Fault scenarios: {len(faults)} ({injected} injected faults fired); {lost_free} passed "
+        "their checks (typed error or success, and the data check afterwards).",
+        f"* Bad input: {examples} property-based calls (hypothesis) in "
+        f"{len(rows) - len(faults)} groups.",
+        "",
+        "| area | scenarios | faults fired | requests sent | passed | failed |",
+        "|---|---:|---:|---:|---:|---:|",
+        *(
+            f"| {area} | {len(by_area[area])} | "
+            f"{sum(int(r['injected']) for r in by_area[area])} | "
+            f"{sum(int(r['requests_sent']) for r in by_area[area])} | "
+            f"{sum(1 for r in by_area[area] if r['outcome'] == 'passed')} | "
+            f"{sum(1 for r in by_area[area] if r['outcome'] != 'passed')} |"
+            for area in areas
+        ),
+        "",
+        "For *bad input* the *faults fired* column counts hypothesis calls, and *caller saw*",
+        "tallies how they ended (a typed error, a ValueError/TypeError, or success).",
         "",
         "Columns: *fired* = how many times the injected fault actually hit a request (counted on",
         "the wire or by the server); *sent* = requests the client put on the wire for the call;",

@@ -13,6 +13,7 @@ import pytest
 from _reliability import RogueServer, WireLog, call_with_deadline, describe_error
 
 from ragflow_integrations import (
+    APITimeoutError,
     AsyncRAGFlow,
     AuthenticationError,
     DataError,
@@ -202,6 +203,7 @@ def test_wrong_api_key(
     )
 
 
+STALL_TIMEOUT = 0.5
 SSE_MALFORMED = (
     'data:{"code": 0, "message": "", "data": {"answer": "The Sun ", "final": false}}\n\n'
     'data:{"code": 0, "message": "", "data": {"answer": "is a st\n\n'
@@ -215,13 +217,19 @@ SSE_ERROR_EVENT = (
 )
 
 
-def _rogue_stream(rogue: RogueServer, body: str, flavour: str) -> tuple[list[str], BaseException]:
-    rogue.set(200, "text/event-stream; charset=utf-8", body.encode())
+def _rogue_stream(
+    rogue: RogueServer, body: str, flavour: str, hold: float = 0.0, chunked: bool = False
+) -> tuple[list[str], BaseException]:
+    rogue.set(200, "text/event-stream; charset=utf-8", body.encode(), hold, chunked)
     messages = [{"role": "user", "content": "hi"}]
     texts: list[str] = []
     if flavour == "sync":
         client = RAGFlow(
-            api_key="k", base_url=rogue.base_url, server_version="0.27", max_retries=0, timeout=2
+            api_key="k",
+            base_url=rogue.base_url,
+            server_version="0.27",
+            max_retries=0,
+            timeout=STALL_TIMEOUT,
         )
 
         def run() -> BaseException:
@@ -239,13 +247,19 @@ def _rogue_stream(rogue: RogueServer, body: str, flavour: str) -> tuple[list[str
     raise ValueError(flavour)
 
 
-async def _rogue_stream_async(rogue: RogueServer, body: str) -> tuple[list[str], BaseException]:
+async def _rogue_stream_async(
+    rogue: RogueServer, body: str, hold: float = 0.0, chunked: bool = False
+) -> tuple[list[str], BaseException]:
     import asyncio
 
-    rogue.set(200, "text/event-stream; charset=utf-8", body.encode())
+    rogue.set(200, "text/event-stream; charset=utf-8", body.encode(), hold, chunked)
     texts: list[str] = []
     async with AsyncRAGFlow(
-        api_key="k", base_url=rogue.base_url, server_version="0.27", max_retries=0, timeout=2
+        api_key="k",
+        base_url=rogue.base_url,
+        server_version="0.27",
+        max_retries=0,
+        timeout=STALL_TIMEOUT,
     ) as client:
 
         async def run() -> BaseException:
@@ -308,4 +322,41 @@ async def test_error_event_mid_stream(
         caller_saw=describe_error(error),
         data_check=f"partial_text = {error.partial_text!r}",
         seconds=time.monotonic() - started,
+    )
+
+
+@pytest.mark.parametrize("framing", ["chunked", "close-delimited"])
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_stream_that_stalls_mid_answer_times_out(
+    rogue: RogueServer, ledger: Callable[..., None], flavour: str, framing: str
+) -> None:
+    """The server sends one event and then nothing, keeping the connection open.
+
+    The event must reach the caller before the read timeout fires, whatever the body framing
+    (a proxy may turn a chunked SSE body into a close-delimited one).
+    """
+    chunked = framing == "chunked"
+    first = 'data:{"code": 0, "message": "", "data": {"answer": "The Sun ", "final": false}}\n\n'
+    hold = 4.0
+    started = time.monotonic()
+    if flavour == "sync":
+        texts, error = _rogue_stream(rogue, first, "sync", hold=hold, chunked=chunked)
+    else:
+        texts, error = await _rogue_stream_async(rogue, first, hold=hold, chunked=chunked)
+    elapsed = time.monotonic() - started
+    rogue.set(200, "application/json", b"{}")
+    assert isinstance(error, (StreamError, APITimeoutError)), repr(error)
+    assert texts == ["The Sun "], "the event that arrived before the stall was held back"
+    assert STALL_TIMEOUT * 0.9 <= elapsed < STALL_TIMEOUT + 1.5, elapsed
+    if isinstance(error, StreamError):
+        assert error.partial_text == "The Sun "
+    ledger(
+        area="streams",
+        fault=f"{framing} stream stalls after 1 event (connection held open {hold:g} s), "
+        f"{flavour}, read timeout {STALL_TIMEOUT:g} s",
+        injected=1,
+        requests_sent=1,
+        caller_saw=f"{describe_error(error)} after {elapsed:.2f} s",
+        data_check="text before the stall delivered",
+        seconds=elapsed,
     )

@@ -285,3 +285,46 @@ async def test_stream_request_dropped_before_answer_is_typed_and_not_retried(
         data_check="no answer items; question not re-sent",
         seconds=elapsed,
     )
+
+
+@pytest.fixture(scope="module")
+def old_chat(server_022: LocalRAGFlowServer) -> Iterator[tuple[str, str]]:
+    """A chat on the 0.22 server (cumulative stream, old route) and its full answer."""
+    with RAGFlow(api_key=API_KEY, base_url=server_022.base_url, server_version="0.22") as client:
+        dataset = seed_dataset(client, unique("old-streams"))
+        chat = client.create_chat(name=unique("old-chat"), dataset_ids=[dataset.id])
+        outcome = consume_sync(KINDS[0], client, Assistants(chat.id, ""))
+        assert outcome.error is None and outcome.texts[-1]
+        yield chat.id, outcome.texts[-1]
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_old_server_cumulative_stream_cut(
+    server_022: LocalRAGFlowServer,
+    old_chat: tuple[str, str],
+    make_client: Callable[..., RAGFlow],
+    make_async_client: Callable[..., AsyncRAGFlow],
+    ledger: Callable[..., None],
+    flavour: str,
+) -> None:
+    chat_id, full = old_chat
+    kind = KINDS[0]
+    server_022.inject_fault(f"/chats/{chat_id}/completions", "POST", cut_stream_after=5, times=1)
+    started = time.monotonic()
+    if flavour == "sync":
+        outcome = consume_sync(kind, make_client(server_022), Assistants(chat_id, ""))
+    else:
+        outcome = await consume_async(kind, make_async_client(server_022), Assistants(chat_id, ""))
+    elapsed = time.monotonic() - started
+    check = _check(kind, outcome, full, 5)
+    assert outcome.error is not None
+    ledger(
+        area="streams",
+        fault=f"connection closed after 5 SSE events, {flavour} session.ask on a 0.22 server "
+        "(cumulative stream)",
+        injected=1,
+        requests_sent=1,
+        caller_saw=f"{len(outcome.texts)} items, then {describe_error(outcome.error)}",
+        data_check=check,
+        seconds=elapsed,
+    )
