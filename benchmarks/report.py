@@ -46,7 +46,10 @@ def render(rows: list[Row], environment: dict[str, str], size: str, seconds: flo
         "**Method.** Each ratio is *ours ÷ baseline*, measured side by side in the same run: "
         "candidate and baseline rounds alternate (A B B A …) so drift of the machine hits both "
         "alike, and the ratio is the median of the per-round ratios (the two figure columns are "
-        "the medians of the rounds). Below 1 means ours is faster or smaller.",
+        "the medians of the rounds). Below 1 means ours is faster or smaller. The local server's "
+        "own figures come from `benchmarks/server_bench.py` in one piece; their floors are "
+        "measured just before and just after it and averaged. *Client CPU/call* notes are this "
+        "process's CPU time, which a busy machine disturbs less than wall time.",
         "",
         f"- **Date:** {machine['date']} — size `{size}`, whole run {seconds:.0f} s",
         f"- **Machine:** {machine['cores']} cores, {machine['cpu']}, {machine['memory']} RAM, "
