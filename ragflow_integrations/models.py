@@ -9,11 +9,20 @@ from :class:`~ragflow_integrations.AsyncRAGFlow`; both share the same fields.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
 
 from ._core import ops
 from ._core.ops import ProgressCallback
@@ -22,6 +31,8 @@ from ._core.sse import StreamEvent
 
 if TYPE_CHECKING:
     from .client import AsyncRAGFlow, RAGFlow
+
+logger = logging.getLogger("ragflow_integrations")
 
 __all__ = [
     "Agent",
@@ -43,8 +54,29 @@ __all__ = [
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, protected_namespaces=(), coerce_numbers_to_str=True
+    )
     _client: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _tolerant(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """A field of an unexpected type falls back to its default instead of failing the object
+        (one odd item must not make a whole listing unreadable); the raw value is kept under
+        ``raw_<field>``."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            if not isinstance(data, Mapping):
+                raise
+            bad = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
+            if not bad or not bad <= set(data):
+                raise
+            cleaned = {k: v for k, v in data.items() if k not in bad}
+            cleaned.update({f"raw_{k}": data[k] for k in bad})
+            logger.debug("%s: ignoring fields of unexpected type: %s", cls.__name__, sorted(bad))
+            return handler(cleaned)
 
     def _bind(self, client: Any) -> _Model:
         self._client = client

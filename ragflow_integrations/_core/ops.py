@@ -30,8 +30,8 @@ from ..errors import (
     UploadError,
 )
 from .features import ServerFeatures
-from .paging import PageWalker, page_window
-from .request import FileTuple, RequestSpec, make_params
+from .paging import PageWalker, as_int, page_window
+from .request import FileTuple, RequestSpec, check_text, make_params, path_segment
 from .sse import StreamEvent, StreamMode, reference_chunks, split_think
 
 
@@ -96,7 +96,29 @@ def data_of(body: Any) -> Any:
     return body.get("data") if isinstance(body, Mapping) else body
 
 
-def as_dict(value: Any) -> dict[str, Any]:
+def seg(value: Any, name: str = "id") -> str:
+    """An id as one escaped URL path segment (TypeError/ValueError naming it when unusable)."""
+    return path_segment(value, name)
+
+
+def as_id_list(ids: Any, name: str) -> list[str]:
+    """A list of str ids, or a TypeError naming the argument."""
+    if isinstance(ids, str):
+        raise TypeError(f"{name} must be a list of ids, not a string; pass [{ids!r:.40}]")
+    if not isinstance(ids, (list, tuple, set, frozenset)):
+        raise TypeError(
+            f"{name} must be a list of str ids (got {type(ids).__name__} {ids!r:.40}); "
+            f"pass {name}=['<id>', ...]"
+        )
+    out: list[str] = []
+    for item in ids:
+        if not isinstance(item, str):
+            raise TypeError(f"{name} must contain str ids (got {type(item).__name__} {item!r:.40})")
+        out.append(check_text(item, name))
+    return out
+
+
+def as_dict(value: Any, name: str = "value") -> dict[str, Any]:
     """A dict from a dict, a pydantic model, or an object with attributes (seed ParserConfig)."""
     if value is None:
         return {}
@@ -111,7 +133,13 @@ def as_dict(value: Any) -> dict[str, Any]:
         result = to_dict()
         if isinstance(result, Mapping):
             return dict(result)
-    return {k: v for k, v in vars(value).items() if not k.startswith("_")}
+    attributes = getattr(value, "__dict__", None)
+    if not isinstance(attributes, dict) or isinstance(value, (str, bytes, int, float, list)):
+        raise TypeError(
+            f"{name} must be a dict (or an object with attributes), not {type(value).__name__}; "
+            f"pass {name}={{...}}"
+        )
+    return {k: v for k, v in attributes.items() if not k.startswith("_")}
 
 
 def merge_update(update_message: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -132,7 +160,7 @@ def translate_parser_config(config: Any) -> dict[str, Any] | None:
     """Seed parser_config keys to current ones (chunk_token_count, bool layout_recognize)."""
     if config is None:
         return None
-    cfg = as_dict(config)
+    cfg = as_dict(config, "parser_config")
     if "chunk_token_count" in cfg:
         cfg.setdefault("chunk_token_num", cfg["chunk_token_count"])
         del cfg["chunk_token_count"]
@@ -166,11 +194,10 @@ def require_ids(ids: Sequence[str] | None, delete_all: bool, what: str) -> list[
                 f"or delete_all=True to delete all of them."
             )
         return None
-    if isinstance(ids, str):
-        raise TypeError(f"ids must be a list of ids, not a string (got {ids!r}); pass [{ids!r}]")
+    id_list = as_id_list(ids, "ids")
     if delete_all:
         raise ValueError("pass either ids=[...] or delete_all=True, not both")
-    return list(ids)
+    return id_list
 
 
 def _batches(items: Sequence[str], size: int = UPDATE_MAX_IDS) -> Iterable[list[str]]:
@@ -371,7 +398,7 @@ def create_dataset(
     if language and language != "English" and data.get("id") and not features.dataset_language:
         logger.warning("language=%r ignored: servers before v0.25 cannot set it", language)
     elif language and language != "English" and data.get("id"):
-        updated = yield call("PUT", f"/datasets/{data['id']}", json={"language": language})
+        updated = yield call("PUT", f"/datasets/{seg(data['id'])}", json={"language": language})
         data.update(data_of(updated) or {"language": language})
     return ctx.wrap("dataset", data)
 
@@ -392,19 +419,22 @@ def update_dataset(dataset_id: str, update_message: Mapping[str, Any]) -> Op:
             body["embedding_model"] = model
     if not body:
         return {}
-    response = yield call("PUT", f"/datasets/{dataset_id}", json=body)
+    response = yield call("PUT", f"/datasets/{seg(dataset_id)}", json=body)
     data = data_of(response)
     return dict(data) if isinstance(data, Mapping) else {}
 
 
 def get_dataset(ctx: Context, id: str | None = None, name: str | None = None) -> Op:
     if not id and not name:
-        raise ValueError("get_dataset needs id= or name=")
+        raise ValueError("get_dataset needs an id: pass id='<dataset id>' or name='<name>'")
+    if id is not None:
+        seg(id, "id")
+    make_params(name=name)  # validates name before any request
     features: ServerFeatures = yield FEATURES
     what = f"id {id!r}" if id else f"name {name!r}"
     try:
         if id and features.get_routes:
-            response = yield call("GET", f"/datasets/{id}")
+            response = yield call("GET", f"/datasets/{seg(id)}")
             return ctx.wrap("dataset", dict(data_of(response) or {}))
         response = yield call("GET", "/datasets", params=make_params(id=id, name=name))
     except APIError as exc:
@@ -521,7 +551,7 @@ def _apply_meta_fields(
         doc = docs[doc_index]
         features: ServerFeatures = yield FEATURES
         updated = yield call(
-            features.update_method, f"{path}/{doc['id']}", json={"meta_fields": dict(meta)}
+            features.update_method, f"{path}/{seg(doc['id'])}", json={"meta_fields": dict(meta)}
         )
         doc.update(data_of(updated) or {"meta_fields": dict(meta)})
 
@@ -531,6 +561,11 @@ def upload_documents(
 ) -> Op:
     files: list[tuple[str, FileTuple]] = []
     metas: list[Mapping[str, Any] | None] = []
+    if not isinstance(document_list, (list, tuple)):
+        raise TypeError(
+            "document_list must be a list of dicts like [{'display_name': 'a.txt', 'blob': b'...'}]"
+            f" (got {type(document_list).__name__})"
+        )
     for index, item in enumerate(document_list):
         if not isinstance(item, Mapping):
             raise TypeError(
@@ -541,16 +576,28 @@ def upload_documents(
         blob = item.get("blob")
         if not name:
             raise ValueError(f"document_list[{index}] needs a 'display_name' (or 'name')")
+        if not isinstance(name, str):
+            raise TypeError(
+                f"document_list[{index}]['display_name'] must be a str file name "
+                f"(got {type(name).__name__})"
+            )
+        check_text(name, "display_name")
         if isinstance(blob, str):
-            blob = blob.encode("utf-8")
+            blob = check_text(blob, "blob").encode("utf-8")
         if not isinstance(blob, (bytes, bytearray)):
-            raise TypeError(f"document_list[{index}]['blob'] must be bytes")
+            raise TypeError(f"document_list[{index}]['blob'] must be bytes (the file content)")
+        meta = item.get("meta_fields")
+        if meta is not None and not isinstance(meta, Mapping):
+            raise TypeError(
+                f"document_list[{index}]['meta_fields'] must be a dict of str -> value "
+                f"(got {type(meta).__name__})"
+            )
         filename = str(name).replace("\\", "/").rsplit("/", 1)[-1]
         files.append(("file", (filename, bytes(blob), _guess_type(filename))))
-        metas.append(item.get("meta_fields"))
+        metas.append(meta)
     if not files:
         return []
-    path = f"/datasets/{dataset_id}/documents"
+    path = f"/datasets/{seg(dataset_id)}/documents"
     names = [f[1][0] for f in files]
     try:
         response = yield call("POST", path, files=tuple(files))
@@ -606,7 +653,7 @@ def walk_documents(
         yield from walk(
             ctx,
             "document",
-            f"/datasets/{dataset_id}/documents",
+            f"/datasets/{seg(dataset_id)}/documents",
             params,
             offset=offset,
             limit=limit,
@@ -621,7 +668,7 @@ def delete_documents(
 ) -> Op:
     return (
         yield from delete_by(
-            f"/datasets/{dataset_id}/documents",
+            f"/datasets/{seg(dataset_id)}/documents",
             ids,
             delete_all,
             "documents",
@@ -642,7 +689,9 @@ def update_document(dataset_id: str, document_id: str, update_message: Any) -> O
         body["enabled"] = int(body["enabled"])
     features: ServerFeatures = yield FEATURES
     response = yield call(
-        features.update_method, f"/datasets/{dataset_id}/documents/{document_id}", json=body
+        features.update_method,
+        f"/datasets/{seg(dataset_id)}/documents/{seg(document_id)}",
+        json=body,
     )
     data = data_of(response)
     return dict(data) if isinstance(data, Mapping) else {}
@@ -651,7 +700,7 @@ def update_document(dataset_id: str, document_id: str, update_message: Any) -> O
 def get_document(dataset_id: str, document_id: str) -> Op:
     response = yield call(
         "GET",
-        f"/datasets/{dataset_id}/documents",
+        f"/datasets/{seg(dataset_id)}/documents",
         params=make_params(id=document_id, page=1, page_size=1),
     )
     items, _ = items_of(data_of(response), "docs")
@@ -661,26 +710,24 @@ def get_document(dataset_id: str, document_id: str) -> Op:
 
 
 def download_document(dataset_id: str, document_id: str) -> Op:
-    body = yield call("GET", f"/datasets/{dataset_id}/documents/{document_id}", raw=True)
+    body = yield call("GET", f"/datasets/{seg(dataset_id)}/documents/{seg(document_id)}", raw=True)
     return bytes(body)
 
 
 def parse_documents_start(dataset_id: str, document_ids: Sequence[str]) -> Op:
     ids = _id_list(document_ids, "document_ids")
     if ids:
-        yield call("POST", f"/datasets/{dataset_id}/chunks", json={"document_ids": ids})
+        yield call("POST", f"/datasets/{seg(dataset_id)}/chunks", json={"document_ids": ids})
 
 
 def parse_documents_cancel(dataset_id: str, document_ids: Sequence[str]) -> Op:
     ids = _id_list(document_ids, "document_ids")
     if ids:
-        yield call("DELETE", f"/datasets/{dataset_id}/chunks", json={"document_ids": ids})
+        yield call("DELETE", f"/datasets/{seg(dataset_id)}/chunks", json={"document_ids": ids})
 
 
 def _id_list(ids: Sequence[str], what: str) -> list[str]:
-    if isinstance(ids, str):
-        raise TypeError(f"{what} must be a list of ids (got a string); pass [{ids!r}]")
-    return [str(i) for i in ids]
+    return as_id_list(ids, what)
 
 
 FINISHED_RUNS = {"DONE", "FAIL", "CANCEL", "3", "4", "2"}
@@ -771,7 +818,7 @@ def wait_for_parsing(
 
 def _poll_documents(dataset_id: str, ids: Sequence[str], features: ServerFeatures) -> Op:
     found: dict[str, dict[str, Any]] = {}
-    path = f"/datasets/{dataset_id}/documents"
+    path = f"/datasets/{seg(dataset_id)}/documents"
     if features.delete_all:  # v0.25+: the ids filter exists
         for batch in _batches(list(ids)):
             response = yield call(
@@ -820,7 +867,7 @@ def walk_chunks(
         yield from walk(
             ctx,
             "chunk",
-            f"/datasets/{dataset_id}/documents/{document_id}/chunks",
+            f"/datasets/{seg(dataset_id)}/documents/{seg(document_id)}/chunks",
             params,
             offset=offset,
             limit=limit,
@@ -844,7 +891,7 @@ def add_chunk(
         body["questions"] = list(questions)
     body.update(extra or {})
     response = yield call(
-        "POST", f"/datasets/{dataset_id}/documents/{document_id}/chunks", json=body
+        "POST", f"/datasets/{seg(dataset_id)}/documents/{seg(document_id)}/chunks", json=body
     )
     data = data_of(response) or {}
     chunk = data.get("chunk", data) if isinstance(data, Mapping) else {}
@@ -863,7 +910,7 @@ def delete_chunks(
 ) -> Op:
     return (
         yield from delete_by(
-            f"/datasets/{dataset_id}/documents/{document_id}/chunks",
+            f"/datasets/{seg(dataset_id)}/documents/{seg(document_id)}/chunks",
             chunk_ids,
             delete_all,
             "chunks",
@@ -878,7 +925,7 @@ def update_chunk(dataset_id: str, document_id: str, chunk_id: str, update_messag
     features: ServerFeatures = yield FEATURES
     yield call(
         features.update_method,
-        f"/datasets/{dataset_id}/documents/{document_id}/chunks/{chunk_id}",
+        f"/datasets/{seg(dataset_id)}/documents/{seg(document_id)}/chunks/{seg(chunk_id)}",
         json=body,
     )
     return body
@@ -905,8 +952,8 @@ def retrieval_body(
             "retrieve needs dataset_ids=[...] (the server requires it even when document_ids "
             "are given)"
         )
-    if isinstance(dataset_ids, str):
-        raise TypeError(f"dataset_ids must be a list (got a string); pass [{dataset_ids!r}]")
+    dataset_ids = as_id_list(dataset_ids, "dataset_ids")
+    document_ids = as_id_list(document_ids, "document_ids") if document_ids else None
     body: dict[str, Any] = {
         "question": question,
         "dataset_ids": list(dataset_ids),
@@ -952,7 +999,8 @@ def walk_retrieval(
 
 
 def retrieve_page(ctx: Context, body: Mapping[str, Any], page: int, page_size: int) -> Op:
-    if page_size > 100 or page_size < 1:
+    page = as_int(page, "page")
+    if as_int(page_size, "page_size") > 100 or page_size < 1:
         raise ValueError(f"page_size must be between 1 and 100 (got {page_size})")
     response = yield call(
         "POST", "/retrieval", json=dict(body, page=page, page_size=page_size), idempotent=True
@@ -980,8 +1028,8 @@ def translate_chat_body(body: Mapping[str, Any], features: ServerFeatures) -> di
     llm = out.pop("llm", None)
     prompt = out.pop("prompt", None)
     avatar = out.pop("avatar", None)
-    llm_d = as_dict(llm) if llm is not None else {}
-    prompt_d = as_dict(prompt) if prompt is not None else {}
+    llm_d = as_dict(llm, "llm") if llm is not None else {}
+    prompt_d = as_dict(prompt, "prompt") if prompt is not None else {}
     if "max_token" in llm_d:
         llm_d.setdefault("max_tokens", llm_d.pop("max_token"))
     if features.nested_chat_body:
@@ -1036,8 +1084,10 @@ def create_chat(
     prompt: Any = None,
     native: Mapping[str, Any] | None = None,
 ) -> Op:
+    ids = as_id_list(dataset_ids, "dataset_ids") if dataset_ids is not None else []
+    as_dict(llm, "llm"), as_dict(prompt, "prompt")  # validate before any request
     features: ServerFeatures = yield FEATURES
-    body: dict[str, Any] = {"name": name, "dataset_ids": [d for d in (dataset_ids or []) if d]}
+    body: dict[str, Any] = {"name": name, "dataset_ids": [d for d in ids if d]}
     if avatar:
         body["avatar"] = avatar
     if llm is not None:
@@ -1050,18 +1100,20 @@ def create_chat(
 
 
 def update_chat(chat_id: str, update_message: Any) -> Op:
+    message = merge_update(update_message)
     features: ServerFeatures = yield FEATURES
-    body = translate_chat_body(merge_update(update_message), features)
-    response = yield call(features.update_method, f"/chats/{chat_id}", json=body)
+    body = translate_chat_body(message, features)
+    response = yield call(features.update_method, f"/chats/{seg(chat_id)}", json=body)
     data = data_of(response)
     return dict(data) if isinstance(data, Mapping) else {}
 
 
 def get_chat(ctx: Context, chat_id: str) -> Op:
+    seg(chat_id, "chat_id")
     features: ServerFeatures = yield FEATURES
     try:
         if features.get_routes:
-            response = yield call("GET", f"/chats/{chat_id}")
+            response = yield call("GET", f"/chats/{seg(chat_id)}")
             return ctx.wrap("chat", dict(data_of(response) or {}))
         response = yield call("GET", "/chats", params=make_params(id=chat_id))
     except APIError as exc:
@@ -1107,7 +1159,7 @@ def create_session(
     ctx: Context, chat_id: str, name: str = "New session", extra: Mapping[str, Any] | None = None
 ) -> Op:
     body = {"name": name, **dict(extra or {})}
-    response = yield call("POST", f"/chats/{chat_id}/sessions", json=body)
+    response = yield call("POST", f"/chats/{seg(chat_id)}/sessions", json=body)
     data = dict(data_of(response) or {})
     data.setdefault("chat_id", chat_id)
     return ctx.wrap("session", data)
@@ -1128,7 +1180,7 @@ def walk_sessions(
         yield from walk(
             ctx,
             "session",
-            f"/chats/{chat_id}/sessions",
+            f"/chats/{seg(chat_id)}/sessions",
             params,
             offset=offset,
             limit=limit,
@@ -1141,7 +1193,7 @@ def walk_sessions(
 def delete_sessions(ctx: Context, chat_id: str, ids: Sequence[str] | None, delete_all: bool) -> Op:
     return (
         yield from delete_by(
-            f"/chats/{chat_id}/sessions",
+            f"/chats/{seg(chat_id)}/sessions",
             ids,
             delete_all,
             "sessions",
@@ -1151,24 +1203,39 @@ def delete_sessions(ctx: Context, chat_id: str, ids: Sequence[str] | None, delet
 
 
 def update_session(chat_id: str, session_id: str, update_message: Any) -> Op:
-    features: ServerFeatures = yield FEATURES
     body = merge_update(update_message)
-    yield call(features.update_method, f"/chats/{chat_id}/sessions/{session_id}", json=body)
+    features: ServerFeatures = yield FEATURES
+    yield call(
+        features.update_method, f"/chats/{seg(chat_id)}/sessions/{seg(session_id)}", json=body
+    )
     return body
 
 
-def _messages(messages: Any) -> list[dict[str, Any]]:
+def _messages(messages: Any, name: str = "messages") -> list[dict[str, Any]]:
     if isinstance(messages, str):
         return [{"role": "user", "content": messages}]
+    if not isinstance(messages, (list, tuple)):
+        raise TypeError(
+            f"{name} must be a str or a list of {{'role': ..., 'content': ...}} dicts "
+            f"(got {type(messages).__name__})"
+        )
     out = []
     for message in messages:
         if isinstance(message, Mapping):
             out.append(dict(message))
-        else:
+        elif hasattr(message, "content"):
             role = getattr(message, "role", None) or "user"
             out.append({"role": str(role), "content": str(getattr(message, "content", ""))})
+        else:
+            raise TypeError(
+                f"{name} items must be {{'role': ..., 'content': ...}} dicts "
+                f"(got {type(message).__name__})"
+            )
     if not out or out[-1].get("role") != "user":
-        raise ValueError("messages must end with a user message ({'role': 'user', ...})")
+        raise ValueError(
+            f"{name} must end with a user message: pass a non-empty str question or a list "
+            "ending with {'role': 'user', 'content': ...}"
+        )
     return out
 
 
@@ -1229,8 +1296,8 @@ def chat_completion(
     extra: Mapping[str, Any] | None = None,
 ) -> Op:
     """Native completion: stateless when ``session_id`` is None (nothing stored on the server)."""
+    msgs = _messages(messages, "question" if as_message else "messages")
     features: ServerFeatures = yield FEATURES
-    msgs = _messages(messages)
     temp_session: str | None = None
     body: dict[str, Any] = {"stream": stream, **dict(extra or {})}
     if features.stateless_needs_session:
@@ -1247,11 +1314,11 @@ def chat_completion(
             "POST", "/chat/completions", json={"chat_id": chat_id, **body}, stream=stream
         )
     else:
-        spec = RequestSpec("POST", f"/chats/{chat_id}/completions", json=body, stream=stream)
+        spec = RequestSpec("POST", f"/chats/{seg(chat_id)}/completions", json=body, stream=stream)
 
     def cleanup() -> Op:
         if temp_session:
-            yield call("DELETE", f"/chats/{chat_id}/sessions", json={"ids": [temp_session]})
+            yield call("DELETE", f"/chats/{seg(chat_id)}/sessions", json={"ids": [temp_session]})
 
     if stream:
         # ``legacy: true`` (v0.26.4+) asks the server for the old cumulative form.
@@ -1292,22 +1359,23 @@ def openai_chat_completion(
     metadata_condition: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Op:
-    features: ServerFeatures = yield FEATURES
+    msgs = _messages(messages)
     extra_body: dict[str, Any] = {"reference": reference}
     if metadata_condition:
-        extra_body["metadata_condition"] = dict(metadata_condition)
+        extra_body["metadata_condition"] = as_dict(metadata_condition, "metadata_condition")
     extra = dict(extra or {})
-    extra_body.update(extra.pop("extra_body", None) or {})
+    extra_body.update(as_dict(extra.pop("extra_body", None), "extra_body"))
+    features: ServerFeatures = yield FEATURES
     body = {
         "model": model,
-        "messages": _messages(messages),
+        "messages": msgs,
         "stream": stream,
         "extra_body": extra_body,
         **extra,
     }
     spec = RequestSpec(
         "POST",
-        features.openai_route.format(chat_id=chat_id),
+        features.openai_route.format(chat_id=seg(chat_id)),
         json=body,
         stream=stream,
         envelope=False,
@@ -1351,9 +1419,10 @@ def walk_agents(
 
 
 def get_agent(ctx: Context, agent_id: str) -> Op:
+    seg(agent_id, "agent_id")
     features: ServerFeatures = yield FEATURES
     if features.get_routes:
-        response = yield call("GET", f"/agents/{agent_id}")
+        response = yield call("GET", f"/agents/{seg(agent_id)}")
         return ctx.wrap("agent", dict(data_of(response) or {}))
     items = yield from collect(walk_agents(ctx, id=agent_id))
     if not items:
@@ -1382,11 +1451,11 @@ def create_agent(
 
 
 def delete_agent(agent_id: str) -> Op:
-    yield call("DELETE", f"/agents/{agent_id}")
+    yield call("DELETE", f"/agents/{seg(agent_id)}")
 
 
 def create_agent_session(ctx: Context, agent_id: str, extra: Mapping[str, Any] | None) -> Op:
-    response = yield call("POST", f"/agents/{agent_id}/sessions", json=dict(extra or {}))
+    response = yield call("POST", f"/agents/{seg(agent_id)}/sessions", json=dict(extra or {}))
     data = dict(data_of(response) or {})
     data.setdefault("agent_id", agent_id)
     return ctx.wrap("session", data)
@@ -1406,7 +1475,7 @@ def walk_agent_sessions(
         yield from walk(
             ctx,
             "session",
-            f"/agents/{agent_id}/sessions",
+            f"/agents/{seg(agent_id)}/sessions",
             params,
             offset=offset,
             limit=limit,
@@ -1422,7 +1491,7 @@ def delete_agent_sessions(
 ) -> Op:
     return (
         yield from delete_by(
-            f"/agents/{agent_id}/sessions",
+            f"/agents/{seg(agent_id)}/sessions",
             ids,
             delete_all,
             "sessions",
@@ -1463,6 +1532,10 @@ def agent_completion(
     as_message: bool = False,
     extra: Mapping[str, Any] | None = None,
 ) -> Op:
+    if not isinstance(question, str):
+        raise TypeError(f"question must be a str (got {type(question).__name__})")
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise TypeError("inputs must be a dict like {'var': {'type': 'line', 'value': ...}}")
     features: ServerFeatures = yield FEATURES
     body: dict[str, Any] = {"stream": stream, **dict(extra or {})}
     if session_id:
@@ -1474,7 +1547,7 @@ def agent_completion(
         spec = RequestSpec("POST", "/agents/chat/completions", json=body, stream=stream)
     else:
         body["question"] = question
-        spec = RequestSpec("POST", f"/agents/{agent_id}/completions", json=body, stream=stream)
+        spec = RequestSpec("POST", f"/agents/{seg(agent_id)}/completions", json=body, stream=stream)
     if stream:
         return StreamPlan(spec, "agent", features.stream_mode, event_mapper(ctx, as_message))
     response = yield Call(spec)
@@ -1496,14 +1569,14 @@ def related_questions(question: str) -> Op:
 
 def get_knowledge_graph(dataset_id: str) -> Op:
     features: ServerFeatures = yield FEATURES
-    response = yield call("GET", features.graph_path.format(dataset_id=dataset_id))
+    response = yield call("GET", features.graph_path.format(dataset_id=seg(dataset_id)))
     data = data_of(response)
     return dict(data) if isinstance(data, Mapping) else {}
 
 
 def delete_knowledge_graph(dataset_id: str) -> Op:
     features: ServerFeatures = yield FEATURES
-    yield call("DELETE", features.graph_path.format(dataset_id=dataset_id))
+    yield call("DELETE", features.graph_path.format(dataset_id=seg(dataset_id)))
 
 
 def ping() -> Op:

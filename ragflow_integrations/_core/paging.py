@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 MAX_PAGE_SIZE = 100
 T = TypeVar("T")
 
 
+def as_int(value: Any, name: str) -> int:
+    """``value`` if it is an int (not a bool), else a TypeError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int (got {type(value).__name__} {value!r:.40})")
+    return value
+
+
 def normalize_offset(offset: int | None) -> int:
     """The seed's ``offset`` is the 1-based position of the first item; 0 (or less) means 1."""
-    if offset is None or offset < 1:
+    if offset is None:
         return 1
-    return int(offset)
+    return max(1, as_int(offset, "offset"))
 
 
 def choose_page_size(start: int, limit: int | None, max_page_size: int = MAX_PAGE_SIZE) -> int:
@@ -46,7 +53,7 @@ class PageWalker:
 
     def __post_init__(self) -> None:
         self.offset = normalize_offset(self.offset)
-        if self.limit is not None and self.limit < 0:
+        if self.limit is not None and as_int(self.limit, "limit") < 0:
             raise ValueError(f"limit must be >= 0 (got {self.limit})")
         if self.page_size <= 0:
             self.page_size = choose_page_size(self.offset, self.limit)
@@ -85,7 +92,7 @@ class PageWalker:
 
 def page_window(page: int, page_size: int) -> tuple[int, int]:
     """``(offset, limit)`` for the seed's ``page``/``page_size`` pair (pages start at 1)."""
-    page = max(1, int(page))
-    if page_size < 1:
+    page = max(1, as_int(page, "page"))
+    if as_int(page_size, "page_size") < 1:
         raise ValueError(f"page_size must be >= 1 (got {page_size})")
     return (page - 1) * page_size + 1, page_size

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 API_PREFIX = "/api/v1"
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -39,6 +41,13 @@ class RequestSpec:
     absolute_path: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.json, Mapping):
+            for key, value in self.json.items():
+                check_json(value, str(key))
+        elif self.json is not None:
+            check_json(self.json, "body")
+
     @property
     def is_idempotent(self) -> bool:
         if self.idempotent is not None:
@@ -64,8 +73,50 @@ class RequestSpec:
         return headers
 
 
+def check_text(value: str, name: str) -> str:
+    """``value`` if it can be sent as UTF-8, else a ValueError naming the argument."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"{name} must be valid Unicode text (it contains a lone surrogate such as "
+            f"'\\ud800'); pass a str that encodes as UTF-8"
+        ) from None
+    return value
+
+
+def check_json(value: Any, name: str) -> None:
+    """Raise a TypeError/ValueError naming ``name`` when ``value`` cannot be sent as JSON.
+
+    Lone surrogates are allowed here: JSON escapes them (``"\\ud800"``) and the server decides.
+    """
+    if value is None or isinstance(value, (bool, int, str)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number (got {value!r})")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{name} keys must be str (got {key!r})")
+            check_json(item, f"{name}.{key}")
+        return
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            check_json(item, f"{name}[{index}]")
+        return
+    raise TypeError(
+        f"{name} must be JSON data (str, number, bool, None, list or dict), not "
+        f"{type(value).__name__}; pass a str or a number instead"
+    )
+
+
 def make_params(**values: Any) -> tuple[tuple[str, str], ...]:
-    """Query parameters: ``None`` dropped, bools as ``true``/``false``, lists repeated."""
+    """Query parameters: ``None`` dropped, bools as ``true``/``false``, lists repeated.
+
+    Raises a TypeError/ValueError naming the parameter for values a URL cannot carry.
+    """
     out: list[tuple[str, str]] = []
     for key, value in values.items():
         if value is None:
@@ -74,9 +125,25 @@ def make_params(**values: Any) -> tuple[tuple[str, str], ...]:
         for item in items:
             if isinstance(item, bool):
                 out.append((key, "true" if item else "false"))
-            else:
+            elif isinstance(item, str):
+                out.append((key, check_text(item, key)))
+            elif isinstance(item, int) or (isinstance(item, float) and math.isfinite(item)):
                 out.append((key, str(item)))
+            else:
+                raise TypeError(
+                    f"{key} must be a str, a number or a bool (got {type(item).__name__} "
+                    f"{item!r:.40}); pass a str"
+                )
     return tuple(out)
+
+
+def path_segment(value: Any, name: str) -> str:
+    """An id as one URL path segment: must be a non-empty str; ``/``, ``?``, ``#`` are escaped."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str id (got {type(value).__name__} {value!r:.40})")
+    if not value:
+        raise ValueError(f"{name} must be a non-empty id; pass the object's id")
+    return quote(check_text(value, name), safe="")
 
 
 def normalize_base_url(base_url: str) -> str:
