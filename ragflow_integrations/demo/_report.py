@@ -103,14 +103,15 @@ class Report:
             writer.newline()
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-        """A fixed-width table; the last column takes the room left and is cut to fit."""
+        """A fixed-width table; the last column gets the room left and is cut to fit it."""
         cells = [[one_line(str(value), 200) for value in row] for row in rows]
         widths = [len(header) for header in headers]
         for row in cells:
             for column, value in enumerate(row[:-1]):
                 widths[column] = max(widths[column], len(value))
         fixed = sum(widths[:-1]) + 2 * (len(headers) - 1) + 2
-        widths[-1] = max(len(headers[-1]), self.width - fixed)
+        longest = max((len(row[-1]) for row in cells), default=0)
+        widths[-1] = max(len(headers[-1]), min(longest, self.width - fixed))
         self._row(headers, widths)
         self._row(["-" * w for w in widths], widths)
         for row in cells:
