@@ -30,7 +30,7 @@ from ..errors import (
     UploadError,
 )
 from .features import ServerFeatures
-from .paging import PageWalker, as_int, page_window
+from .paging import PageWalker, as_int
 from .request import FileTuple, RequestSpec, check_text, make_params, path_segment
 from .sse import StreamEvent, StreamMode, reference_chunks, split_think
 
@@ -475,10 +475,6 @@ def walk_datasets(
             total_key="total_datasets",
         )
     )
-
-
-def list_datasets_window(page: int, page_size: int) -> tuple[int, int]:
-    return page_window(page, page_size)
 
 
 def delete_datasets(ctx: Context, ids: Sequence[str] | None, delete_all: bool) -> Op:

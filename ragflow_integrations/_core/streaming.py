@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -103,11 +102,3 @@ class StreamRunner:
             delta = choice.get("delta") if isinstance(choice, Mapping) else None
             if isinstance(delta, Mapping) and isinstance(delta.get("content"), str):
                 self._openai_text.append(delta["content"])
-
-
-def dumps_for_log(value: Any) -> str:
-    """Compact JSON for debug logs (never used for secrets)."""
-    try:
-        return json.dumps(value, ensure_ascii=False)[:200]
-    except (TypeError, ValueError):
-        return repr(value)[:200]
