@@ -45,7 +45,7 @@ class FaultRecord:
     area: str
     fault: str
     injected: int
-    requests_sent: int
+    requests_sent: int | None  # None: not counted
     caller_saw: str
     data_check: str
     seconds: float
@@ -520,3 +520,17 @@ class SocketSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def pending_fault_uses(base_url: str, api_key: str) -> int:
+    """Uses left of the server's ``times``-limited faults (``GET /api/v1/_admin/faults``).
+
+    ``times - pending_fault_uses(...)`` afterwards is how often an injected fault really fired.
+    """
+    response = requests.get(
+        f"{base_url}/api/v1/_admin/faults",
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return sum(int(f["times"] or 0) for f in response.json()["data"])

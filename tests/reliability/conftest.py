@@ -66,10 +66,12 @@ def ledger(request: pytest.FixtureRequest) -> Callable[..., None]:
 
 @pytest.fixture(scope="module")
 def ledger_module(request: pytest.FixtureRequest) -> Callable[..., None]:
-    """Like ``ledger`` for module-scoped fixtures; the row's result is the module's."""
+    """Like ``ledger`` for module-scoped fixtures; pass ``nodeid=`` to tie a row to one test
+    (otherwise the row's result is the whole module's)."""
 
     def add(**fields: Any) -> None:
-        _LEDGER.add(FaultRecord(nodeid=request.node.nodeid, **fields))
+        fields.setdefault("nodeid", request.node.nodeid)
+        _LEDGER.add(FaultRecord(**fields))
 
     return add
 

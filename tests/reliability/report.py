@@ -80,6 +80,29 @@ def junit_summary(junit: Path) -> dict[str, Any]:
     }
 
 
+LIMITS = """\
+## How the faults were made, and what is not covered
+
+* Faults come from `LocalRAGFlowServer.inject_fault` (status + Retry-After + raw body, latency,
+  dropped connection, stream cut after N events). Its status faults answer *before* the route
+  handler runs, so "the server did the work, then a 5xx came back" cannot be injected. The
+  non-idempotent write tests therefore use `cut_stream_after=0` (the handler runs, then the
+  connection closes after the response headers) and a latency above the read timeout, and
+  count the objects afterwards; the status-before-handler rows prove only "not retried".
+* Malformed SSE lines, error events mid-stream and stalled streams come from a tiny stdlib
+  server in the tests (`RogueServer` in `tests/reliability/_reliability.py`), because the
+  fault injection has no such modes.
+* The client has no option for its backoff base, so the suite shrinks the exponential backoff
+  by patching `TransportOptions.policy` (Retry-After handling is untouched); one test runs the
+  library's default backoff.
+* The load test runs the server in a child process so that tracemalloc and the socket count
+  see only the client. The memory figure is what one traced round left allocated after it
+  ended (a leak of one response per call would be megabytes).
+* Everything runs over loopback: real network effects (packet loss, slow DNS, TLS renegotiation,
+  proxies that buffer SSE) are out of scope.
+"""
+
+
 def cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -124,7 +147,7 @@ def render(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         *(
             f"| {area} | {len(by_area[area])} | "
             f"{sum(int(r['injected']) for r in by_area[area])} | "
-            f"{sum(int(r['requests_sent']) for r in by_area[area])} | "
+            f"{sum(int(r['requests_sent'] or 0) for r in by_area[area])} | "
             f"{sum(1 for r in by_area[area] if r['outcome'] == 'passed')} | "
             f"{sum(1 for r in by_area[area] if r['outcome'] != 'passed')} |"
             for area in areas
@@ -152,11 +175,13 @@ def render(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         ]
         for row in by_area[area]:
             lines.append(
-                f"| {cell(row['fault'])} | {row['injected']} | {row['requests_sent']} | "
+                f"| {cell(row['fault'])} | {row['injected']} | "
+                f"{'-' if row['requests_sent'] is None else row['requests_sent']} | "
                 f"{cell(row['caller_saw'])} | {cell(row['data_check'])} | "
                 f"{float(row['seconds']):.2f} | {row['outcome']} |"
             )
         lines.append("")
+    lines.append(LIMITS)
     return "\n".join(lines)
 
 

@@ -152,7 +152,7 @@ def test_http_200_with_non_zero_code(
 
 
 def test_http_200_with_non_zero_code_from_the_real_handler(
-    make_client: Callable[..., RAGFlow], ledger: Callable[..., None]
+    make_client: Callable[..., RAGFlow], ledger: Callable[..., None], wire: WireLog
 ) -> None:
     client = make_client()
     started = time.monotonic()
@@ -163,7 +163,7 @@ def test_http_200_with_non_zero_code_from_the_real_handler(
         area="bad answers",
         fault="unknown dataset id (server answers HTTP 200 / code != 0)",
         injected=0,
-        requests_sent=1,
+        requests_sent=len(wire.to("0" * 32, "GET")),
         caller_saw=describe_error(caught.value),
         data_check="-",
         seconds=time.monotonic() - started,
@@ -195,7 +195,7 @@ def test_wrong_api_key(
     ledger(
         area="bad answers",
         fault=f"wrong API key on a {emulate} server (HTTP {expected[0]}, code {expected[1]})",
-        injected=1,
+        injected=error.attempts,
         requests_sent=error.attempts,
         caller_saw=describe_error(error),
         data_check="key not in the message",
@@ -281,6 +281,7 @@ async def test_malformed_sse_line(
     rogue: RogueServer, ledger: Callable[..., None], flavour: str
 ) -> None:
     started = time.monotonic()
+    mark = len(rogue.paths)
     if flavour == "sync":
         texts, error = _rogue_stream(rogue, SSE_MALFORMED, "sync")
     else:
@@ -293,8 +294,8 @@ async def test_malformed_sse_line(
     ledger(
         area="bad answers",
         fault=f"malformed SSE data line mid-stream ({flavour} chat_completion)",
-        injected=1,
-        requests_sent=1,
+        injected=len(rogue.paths) - mark,
+        requests_sent=len(rogue.paths) - mark,
         caller_saw=f"{len(texts)} event, then {describe_error(error)}",
         data_check="text before the bad line delivered",
         seconds=time.monotonic() - started,
@@ -306,6 +307,7 @@ async def test_error_event_mid_stream(
     rogue: RogueServer, ledger: Callable[..., None], flavour: str
 ) -> None:
     started = time.monotonic()
+    mark = len(rogue.paths)
     if flavour == "sync":
         texts, error = _rogue_stream(rogue, SSE_ERROR_EVENT, "sync")
     else:
@@ -317,8 +319,8 @@ async def test_error_event_mid_stream(
     ledger(
         area="bad answers",
         fault=f"error event (code 500) mid-stream ({flavour} chat_completion)",
-        injected=1,
-        requests_sent=1,
+        injected=len(rogue.paths) - mark,
+        requests_sent=len(rogue.paths) - mark,
         caller_saw=describe_error(error),
         data_check=f"partial_text = {error.partial_text!r}",
         seconds=time.monotonic() - started,
@@ -339,6 +341,7 @@ async def test_stream_that_stalls_mid_answer_times_out(
     first = 'data:{"code": 0, "message": "", "data": {"answer": "The Sun ", "final": false}}\n\n'
     hold = 4.0
     started = time.monotonic()
+    mark = len(rogue.paths)
     if flavour == "sync":
         texts, error = _rogue_stream(rogue, first, "sync", hold=hold, chunked=chunked)
     else:
@@ -354,8 +357,8 @@ async def test_stream_that_stalls_mid_answer_times_out(
         area="streams",
         fault=f"{framing} stream stalls after 1 event (connection held open {hold:g} s), "
         f"{flavour}, read timeout {STALL_TIMEOUT:g} s",
-        injected=1,
-        requests_sent=1,
+        injected=len(rogue.paths) - mark,
+        requests_sent=len(rogue.paths) - mark,
         caller_saw=f"{describe_error(error)} after {elapsed:.2f} s",
         data_check="text before the stall delivered",
         seconds=elapsed,

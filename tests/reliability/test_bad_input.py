@@ -83,7 +83,13 @@ class Tally:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
 
-TALLY: dict[str, Tally] = {}
+TALLY: dict[tuple[str, str], Tally] = {}
+CURRENT: dict[str, str] = {"nodeid": ""}
+
+
+@pytest.fixture(autouse=True)
+def _current_test(request: pytest.FixtureRequest) -> None:
+    CURRENT["nodeid"] = request.node.nodeid
 
 
 def attempt(area: str, fn: Callable[[], Any], hints: Sequence[str]) -> Any:
@@ -92,7 +98,7 @@ def attempt(area: str, fn: Callable[[], Any], hints: Sequence[str]) -> Any:
     For the ``wrong-types-no-leak`` kind (named at the end of ``area``) the message is not judged.
     """
     judge_message = not area.endswith("wrong-types-no-leak")
-    tally = TALLY.setdefault(area, Tally())
+    tally = TALLY.setdefault((CURRENT["nodeid"], area), Tally())
     try:
         result = fn()
     except RAGFlowError as exc:
@@ -153,12 +159,13 @@ def corpus(client: RAGFlow) -> Any:
 @pytest.fixture(scope="module", autouse=True)
 def _report_tally(ledger_module: Callable[..., None]) -> Iterator[None]:
     yield
-    for area, tally in TALLY.items():
+    for (nodeid, area), tally in TALLY.items():
         ledger_module(
+            nodeid=nodeid,
             area="bad input",
             fault=f"hypothesis examples: {area}",
             injected=tally.calls,
-            requests_sent=0,
+            requests_sent=None,
             caller_saw=", ".join(f"{k} x{v}" for k, v in sorted(tally.outcomes.items())),
             data_check="no KeyError/AttributeError/IndexError escaped",
             seconds=0.0,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _reliability import API_KEY, describe_error, unique
+from _reliability import API_KEY, WireLog, describe_error, unique
 
 from ragflow_integrations import (
     AsyncRAGFlow,
@@ -48,7 +48,7 @@ def _docs_by_name(admin: RAGFlow, dataset_id: str) -> dict[str, Any]:
 
 
 def test_failed_parse_names_the_document_and_the_server_message(
-    make_client: Callable[..., RAGFlow], admin: RAGFlow, ledger: Callable[..., None]
+    make_client: Callable[..., RAGFlow], admin: RAGFlow, ledger: Callable[..., None], wire: WireLog
 ) -> None:
     client = make_client()
     dataset = client.create_dataset(name=unique("parse-fail"))
@@ -59,6 +59,7 @@ def test_failed_parse_names_the_document_and_the_server_message(
         ]
     )
     started = time.monotonic()
+    mark = len(wire)
     with pytest.raises(DocumentParseError) as caught:
         dataset.parse_documents([d.id for d in docs], timeout=20, poll_interval=POLL)
     elapsed = time.monotonic() - started
@@ -72,8 +73,8 @@ def test_failed_parse_names_the_document_and_the_server_message(
     ledger(
         area="ingestion",
         fault="corrupt file (truncated JSON) parsed next to a good one",
-        injected=1,
-        requests_sent=0,
+        injected=len(error.failures),
+        requests_sent=len(wire) - mark,
         caller_saw=describe_error(error),
         data_check="fine.txt DONE and kept; broken.json FAIL",
         seconds=elapsed,
@@ -85,12 +86,14 @@ def test_parse_past_deadline_raises_and_cancels(
     admin: RAGFlow,
     slow_parsing: float,
     ledger: Callable[..., None],
+    wire: WireLog,
 ) -> None:
     client = make_client()
     dataset = client.create_dataset(name=unique("parse-timeout"))
     docs = dataset.upload_documents([{"display_name": "slow.txt", "blob": GOOD}])
     deadline = 0.3
     started = time.monotonic()
+    mark = len(wire)
     with pytest.raises(ParseTimeoutError) as caught:
         dataset.parse_documents(
             [docs[0].id], timeout=deadline, poll_interval=POLL, cancel_on_timeout=True
@@ -107,8 +110,8 @@ def test_parse_past_deadline_raises_and_cancels(
     ledger(
         area="ingestion",
         fault=f"parse_delay {slow_parsing:g} s > deadline {deadline:g} s, cancel_on_timeout=True",
-        injected=1,
-        requests_sent=0,
+        injected=len(error.pending),
+        requests_sent=len(wire) - mark,
         caller_saw=f"{describe_error(error)} after {elapsed:.2f} s",
         data_check=f"document kept, run = {state}",
         seconds=elapsed,
@@ -120,11 +123,13 @@ def test_parse_past_deadline_without_cancel_keeps_parsing(
     admin: RAGFlow,
     slow_parsing: float,
     ledger: Callable[..., None],
+    wire: WireLog,
 ) -> None:
     client = make_client()
     dataset = client.create_dataset(name=unique("parse-timeout-keep"))
     docs = dataset.upload_documents([{"display_name": "slow.txt", "blob": GOOD}])
     started = time.monotonic()
+    mark = len(wire)
     with pytest.raises(ParseTimeoutError) as caught:
         dataset.parse_documents([docs[0].id], timeout=0.2, poll_interval=POLL)
     elapsed = time.monotonic() - started
@@ -137,8 +142,8 @@ def test_parse_past_deadline_without_cancel_keeps_parsing(
     ledger(
         area="ingestion",
         fault="parse past a 0.2 s deadline, then async_cancel_parse_documents",
-        injected=1,
-        requests_sent=0,
+        injected=len(caught.value.pending),
+        requests_sent=len(wire) - mark,
         caller_saw=describe_error(caught.value),
         data_check=f"document kept, run = {state} after the explicit cancel",
         seconds=elapsed,
@@ -150,11 +155,13 @@ async def test_async_parse_failure_and_timeout(
     admin: RAGFlow,
     server: LocalRAGFlowServer,
     ledger: Callable[..., None],
+    wire: WireLog,
 ) -> None:
     client = make_async_client()
     dataset = await client.create_dataset(name=unique("async-parse"))
     docs = await dataset.upload_documents([{"display_name": "broken.json", "blob": BROKEN_JSON}])
     started = time.monotonic()
+    mark = len(wire)
     with pytest.raises(DocumentParseError) as caught:
         await dataset.parse_documents([docs[0].id], timeout=20, poll_interval=POLL)
     assert caught.value.failures[0].name == "broken.json"
@@ -171,8 +178,8 @@ async def test_async_parse_failure_and_timeout(
     ledger(
         area="ingestion",
         fault="async: corrupt file, then a parse past a 0.2 s deadline with cancel",
-        injected=2,
-        requests_sent=0,
+        injected=len(caught.value.failures) + len(timed_out.value.pending),
+        requests_sent=len(wire) - mark,
         caller_saw=f"{describe_error(caught.value)}; then {describe_error(timed_out.value)}",
         data_check="both documents kept on the server",
         seconds=time.monotonic() - started,
@@ -181,11 +188,12 @@ async def test_async_parse_failure_and_timeout(
 
 
 def test_partial_upload_reports_failed_files_and_keeps_the_others(
-    make_client: Callable[..., RAGFlow], admin: RAGFlow, ledger: Callable[..., None]
+    make_client: Callable[..., RAGFlow], admin: RAGFlow, ledger: Callable[..., None], wire: WireLog
 ) -> None:
     client = make_client()
     dataset = client.create_dataset(name=unique("partial-upload"))
     started = time.monotonic()
+    mark = len(wire)
     with pytest.raises(UploadError) as caught:
         dataset.upload_documents(
             [
@@ -204,8 +212,8 @@ def test_partial_upload_reports_failed_files_and_keeps_the_others(
     ledger(
         area="ingestion",
         fault="upload of 3 files, one of an unsupported type",
-        injected=1,
-        requests_sent=1,
+        injected=len(error.failed),
+        requests_sent=len(wire) - mark,
         caller_saw=describe_error(error),
         data_check=f"kept on server: {', '.join(kept)}",
         seconds=elapsed,
@@ -213,13 +221,14 @@ def test_partial_upload_reports_failed_files_and_keeps_the_others(
 
 
 def test_partial_upload_with_renamed_duplicate_reports_only_the_real_failure(
-    make_client: Callable[..., RAGFlow], admin: RAGFlow, ledger: Callable[..., None]
+    make_client: Callable[..., RAGFlow], admin: RAGFlow, ledger: Callable[..., None], wire: WireLog
 ) -> None:
     """The server renames a duplicate name (``notes(1).txt``); that file did not fail."""
     client = make_client()
     dataset = client.create_dataset(name=unique("partial-dup"))
     dataset.upload_documents([{"display_name": "notes.txt", "blob": GOOD}])
     started = time.monotonic()
+    mark = len(wire)
     with pytest.raises(UploadError) as caught:
         dataset.upload_documents(
             [
@@ -233,8 +242,8 @@ def test_partial_upload_with_renamed_duplicate_reports_only_the_real_failure(
     ledger(
         area="ingestion",
         fault="partial upload where the good file's name already exists (server renames it)",
-        injected=1,
-        requests_sent=1,
+        injected=len(error.failed),
+        requests_sent=len(wire) - mark,
         caller_saw=f"failed={error.failed}, uploaded={[d.name for d in error.uploaded]}",
         data_check=f"kept on server: {', '.join(kept)}",
         seconds=elapsed,
@@ -260,7 +269,7 @@ def test_partial_upload_applies_metadata_to_the_kept_files(
 
 
 def test_ingest_accounts_for_every_file_when_a_batch_fails(
-    make_client: Callable[..., RAGFlow], admin: RAGFlow, ledger: Callable[..., None]
+    make_client: Callable[..., RAGFlow], admin: RAGFlow, ledger: Callable[..., None], wire: WireLog
 ) -> None:
     """Every input file is either uploaded or listed as failed; none silently vanishes."""
     client = make_client()
@@ -272,6 +281,7 @@ def test_ingest_accounts_for_every_file_when_a_batch_fails(
         IngestItem("d.txt", b"Dogs like walks."),
     ]
     started = time.monotonic()
+    mark = len(wire)
     with pytest.raises(UploadError) as caught:
         ingest_documents(dataset, items, batch_size=2, timeout=20, poll_interval=POLL)
     elapsed = time.monotonic() - started
@@ -281,8 +291,8 @@ def test_ingest_accounts_for_every_file_when_a_batch_fails(
     ledger(
         area="ingestion",
         fault="ingest_documents of 4 files in batches of 2, the 2nd file unsupported",
-        injected=1,
-        requests_sent=1,
+        injected=len(error.failed),
+        requests_sent=len(wire) - mark,
         caller_saw=f"{describe_error(error)}",
         data_check=f"kept on server: {sorted(kept)}; accounted for: {sorted(accounted)}",
         seconds=elapsed,

@@ -105,7 +105,6 @@ async def test_concurrent_retrievals_and_ingestions(
     assert all(d.run == "DONE" for d in stored)
     assert max(peaks) <= HTTPX_MAX_CONNECTIONS, peaks
     assert max(idle) <= HTTPX_MAX_KEEPALIVE, idle
-    assert idle[-1] <= idle[0] + 2, f"idle connections grow across rounds: {idle}"
     # what a whole round of 220 calls left allocated once it was over (a leak of one response
     # per call would be megabytes)
     assert retained < 1_000_000, f"a round left {retained / 1e6:.2f} MB allocated"
@@ -114,8 +113,8 @@ async def test_concurrent_retrievals_and_ingestions(
         fault=f"{ROUNDS} rounds of {RETRIEVALS} concurrent async retrievals + {INGESTIONS} "
         "concurrent aingest_documents",
         injected=0,
-        requests_sent=ROUNDS * (RETRIEVALS + INGESTIONS),
-        caller_saw=f"0 errors; rounds took {', '.join(f'{d:.1f}' for d in durations)} s",
+        requests_sent=None,
+        caller_saw=f"{ROUNDS * (RETRIEVALS + INGESTIONS)} calls, 0 errors; rounds took {', '.join(f'{d:.1f}' for d in durations)} s",
         data_check=f"all {ROUNDS * INGESTIONS} files DONE on the server; open sockets peak "
         f"{peaks} (pool limit {HTTPX_MAX_CONNECTIONS}), idle after each round {idle} "
         f"(keep-alive limit {HTTPX_MAX_KEEPALIVE}); the traced last round left "

@@ -15,6 +15,7 @@ import pytest
 from _reliability import (
     API_KEY,
     TLSMaterial,
+    WireLog,
     describe_error,
     iter_files,
     seed_dataset,
@@ -68,6 +69,7 @@ def test_key_absent_from_reprs_logs_and_errors(
     make_client: Callable[..., RAGFlow],
     caplog: pytest.LogCaptureFixture,
     ledger: Callable[..., None],
+    wire: WireLog,
 ) -> None:
     caplog.set_level(logging.DEBUG)  # every logger: ours, urllib3, httpx, httpcore, the server's
     client = make_client(max_retries=2)
@@ -119,7 +121,7 @@ def test_key_absent_from_reprs_logs_and_errors(
         area="secrets and TLS",
         fault="API key hunted in reprs, str, model_dump_json, DEBUG logs, exceptions + causes",
         injected=len(errors),
-        requests_sent=0,
+        requests_sent=len(wire),
         caller_saw=f"{len(objects)} objects, {len(caplog.records)} log records, "
         f"{len(errors)} errors ({links} exception links) checked",
         data_check="key found nowhere",
@@ -252,8 +254,8 @@ async def test_tls_is_verified_by_default(
     ledger(
         area="secrets and TLS",
         fault=f"self-signed HTTPS server, {flavour} client without / with verify=<CA bundle>",
-        injected=1,
-        requests_sent=2,
+        injected=refused.attempts,
+        requests_sent=refused.attempts + 2,
         caller_saw=f"default: {describe_error(refused)}; with CA: success",
         data_check="dataset created over verified TLS",
         seconds=time.monotonic() - started,

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 import requests
-from _reliability import API_KEY, call_with_deadline, describe_error, seed_dataset, unique
+from _reliability import (
+    API_KEY,
+    WireLog,
+    call_with_deadline,
+    describe_error,
+    pending_fault_uses,
+    seed_dataset,
+    unique,
+)
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow, RAGFlowError, StreamError
 from ragflow_integrations.testing import LocalRAGFlowServer
@@ -204,6 +212,7 @@ def test_sync_stream_cut_raises_stream_error_with_partial_text(
     full_answers: dict[str, str],
     make_client: Callable[..., RAGFlow],
     ledger: Callable[..., None],
+    wire: WireLog,
     kind: StreamKind,
     cut_after: int,
 ) -> None:
@@ -214,11 +223,12 @@ def test_sync_stream_cut_raises_stream_error_with_partial_text(
     elapsed = time.monotonic() - started
     check = _check(kind, outcome, full_answers[kind.name], cut_after)
     assert outcome.error is not None
+    assert len(wire.to(kind.route(assistants), "POST")) == 1, "the question was sent again"
     ledger(
         area="streams",
         fault=f"connection closed after {cut_after} SSE events, sync {kind.name}",
-        injected=1,
-        requests_sent=1,
+        injected=1 - pending_fault_uses(server.base_url, server.api_key),
+        requests_sent=len(wire.to(kind.route(assistants), "POST")),
         caller_saw=f"{len(outcome.texts)} items, then {describe_error(outcome.error)}",
         data_check=check,
         seconds=elapsed,
@@ -233,6 +243,7 @@ async def test_async_stream_cut_raises_stream_error_with_partial_text(
     full_answers: dict[str, str],
     make_async_client: Callable[..., AsyncRAGFlow],
     ledger: Callable[..., None],
+    wire: WireLog,
     kind: StreamKind,
     cut_after: int,
 ) -> None:
@@ -243,11 +254,12 @@ async def test_async_stream_cut_raises_stream_error_with_partial_text(
     elapsed = time.monotonic() - started
     check = _check(kind, outcome, full_answers[kind.name], cut_after)
     assert outcome.error is not None
+    assert len(wire.to(kind.route(assistants), "POST")) == 1, "the question was sent again"
     ledger(
         area="streams",
         fault=f"connection closed after {cut_after} SSE events, async {kind.name}",
-        injected=1,
-        requests_sent=1,
+        injected=1 - pending_fault_uses(server.base_url, server.api_key),
+        requests_sent=len(wire.to(kind.route(assistants), "POST")),
         caller_saw=f"{len(outcome.texts)} items, then {describe_error(outcome.error)}",
         data_check=check,
         seconds=elapsed,
@@ -261,7 +273,7 @@ async def test_stream_request_dropped_before_answer_is_typed_and_not_retried(
     make_client: Callable[..., RAGFlow],
     make_async_client: Callable[..., AsyncRAGFlow],
     ledger: Callable[..., None],
-    wire: Any,
+    wire: WireLog,
     flavour: str,
 ) -> None:
     kind = KINDS[1]
@@ -279,7 +291,7 @@ async def test_stream_request_dropped_before_answer_is_typed_and_not_retried(
     ledger(
         area="streams",
         fault=f"connection dropped before the stream began, {flavour} chat_completion",
-        injected=1,
+        injected=1 - pending_fault_uses(server.base_url, server.api_key),
         requests_sent=len(sent),
         caller_saw=describe_error(outcome.error),
         data_check="no answer items; question not re-sent",
@@ -305,6 +317,7 @@ async def test_old_server_cumulative_stream_cut(
     make_client: Callable[..., RAGFlow],
     make_async_client: Callable[..., AsyncRAGFlow],
     ledger: Callable[..., None],
+    wire: WireLog,
     flavour: str,
 ) -> None:
     chat_id, full = old_chat
@@ -322,8 +335,8 @@ async def test_old_server_cumulative_stream_cut(
         area="streams",
         fault=f"connection closed after 5 SSE events, {flavour} session.ask on a 0.22 server "
         "(cumulative stream)",
-        injected=1,
-        requests_sent=1,
+        injected=1 - pending_fault_uses(server_022.base_url, server_022.api_key),
+        requests_sent=len(wire.to(f"/chats/{chat_id}/completions", "POST")),
         caller_saw=f"{len(outcome.texts)} items, then {describe_error(outcome.error)}",
         data_check=check,
         seconds=elapsed,

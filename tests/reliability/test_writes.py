@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from _reliability import API_KEY, WireLog, describe_error, unique
+from _reliability import API_KEY, WireLog, describe_error, pending_fault_uses, unique
 
 from ragflow_integrations import (
     APIConnectionError,
@@ -119,12 +119,14 @@ def test_failed_write_is_not_retried_and_not_duplicated(
     sent = wire.to(route, "POST")
     assert len(sent) == 1, f"a non-idempotent POST was sent {len(sent)} times"
     assert error.attempts == 1
+    fired = 1 - pending_fault_uses(server.base_url, server.api_key)
+    assert fired == 1
     count = write.count(admin, home, name)
     assert count == (1 if handler_ran else 0)
     ledger(
         area="non-idempotent writes",
         fault=f"{label} on POST {write.name}",
-        injected=1,
+        injected=fired,
         requests_sent=len(sent),
         caller_saw=describe_error(error),
         data_check=f"{count} object(s) named like the request exist (expected "
@@ -154,13 +156,14 @@ def test_write_slower_than_timeout_is_not_retried(
     elapsed = time.monotonic() - started
     assert timeout * 0.9 <= elapsed < timeout + 1.0
     assert len(wire.to(route, "POST")) == 1
+    fired = 1 - pending_fault_uses(server.base_url, server.api_key)
     time.sleep(0.7)  # let the server finish the late request
     count = write.count(admin, home, name)
     assert count <= 1
     ledger(
         area="non-idempotent writes",
         fault=f"latency {timeout + 0.5:g} s > read timeout {timeout:g} s on POST {write.name}",
-        injected=1,
+        injected=fired,
         requests_sent=len(wire.to(route, "POST")),
         caller_saw=describe_error(caught.value),
         data_check=f"{count} object(s) afterwards (the late request "
@@ -184,14 +187,16 @@ async def test_async_create_dropped_after_handler_is_not_duplicated(
     with pytest.raises(APIConnectionError) as caught:
         await client.create_dataset(name=name)
     elapsed = time.monotonic() - started
-    assert len(wire.to("/datasets", "POST")) == 1
+    sent = len(wire.to("/datasets", "POST"))
+    assert sent == 1
+    fired = 1 - pending_fault_uses(server.base_url, server.api_key)
     count = sum(1 for d in admin.iter_datasets() if d.name == name)
     assert count == 1
     ledger(
         area="non-idempotent writes",
         fault="connection dropped after the handler ran on async POST create_dataset",
-        injected=1,
-        requests_sent=1,
+        injected=fired,
+        requests_sent=sent,
         caller_saw=describe_error(caught.value),
         data_check=f"{count} dataset with that name: no duplicate",
         seconds=elapsed,
