@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from langchain_core.tools import tool
 
 from ragflow_integrations import RAGFlow
 from ragflow_integrations.demo import sample_document_names
+from ragflow_integrations.demo._report import Report
+from ragflow_integrations.demo.agent import ScriptedToolCallingModel, run_tool_agent
 from ragflow_integrations.demo.tour import main
 from ragflow_integrations.testing import LocalRAGFlowServer
-
-pytestmark = pytest.mark.live
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = [
@@ -59,6 +60,7 @@ def default_run() -> tuple[int, str]:
         return run_demo()
 
 
+@pytest.mark.live
 def test_demo_runs_every_section_on_the_embedded_server(default_run: tuple[int, str]) -> None:
     code, output = default_run
 
@@ -77,6 +79,7 @@ def test_demo_runs_every_section_on_the_embedded_server(default_run: tuple[int, 
     assert re.search(r"^  0\.\d{3}\s+0\.\d{3}\s+[01]\.\d{3}\s+coffee_brewing\.txt ", search, re.M)
 
 
+@pytest.mark.live
 def test_demo_answers_carry_citations_and_the_agent_is_labelled_scripted(
     default_run: tuple[int, str],
 ) -> None:
@@ -103,6 +106,7 @@ def test_demo_answers_carry_citations_and_the_agent_is_labelled_scripted(
     assert "[1: elements.csv]" in agent
 
 
+@pytest.mark.live
 @pytest.mark.usefixtures("no_live_server")
 def test_demo_runs_against_an_emulated_v0_22_server() -> None:
     code, output = run_demo("--emulate", "0.22")
@@ -113,6 +117,7 @@ def test_demo_runs_against_an_emulated_v0_22_server() -> None:
     assert re.search(r"^  \[ID:0\]\s+coffee_brewing\.txt\s+\S", section(output, 5), re.M)
 
 
+@pytest.mark.live
 def test_demo_uses_the_server_from_the_environment_and_deletes_what_it_created(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -129,6 +134,7 @@ def test_demo_uses_the_server_from_the_environment_and_deletes_what_it_created(
             assert rag.list_chats() == []
 
 
+@pytest.mark.live
 def test_demo_keep_leaves_the_dataset_on_a_live_server(monkeypatch: pytest.MonkeyPatch) -> None:
     with LocalRAGFlowServer() as server:
         monkeypatch.setenv("RAGFLOW_BASE_URL", server.base_url)
@@ -142,6 +148,7 @@ def test_demo_keep_leaves_the_dataset_on_a_live_server(monkeypatch: pytest.Monke
             assert sorted(d.name for d in dataset.list_documents()) == sample_document_names()
 
 
+@pytest.mark.live
 def test_python_dash_m_demo_exits_zero() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGFLOW_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -160,6 +167,7 @@ def test_python_dash_m_demo_exits_zero() -> None:
     assert "Parsing: 100%" in completed.stderr  # the client's tqdm bar
 
 
+@pytest.mark.live
 def test_demo_reports_a_rejected_api_key_and_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
     with LocalRAGFlowServer() as server:
         monkeypatch.setenv("RAGFLOW_BASE_URL", server.base_url)
@@ -170,3 +178,44 @@ def test_demo_reports_a_rejected_api_key_and_exits_1(monkeypatch: pytest.MonkeyP
     assert "The demo failed: AuthenticationError" in output
     assert "ragflow-not-the-right-key" not in output
     assert "deleted dataset" not in output  # nothing was created, so nothing is deleted
+
+
+def scripted_answer(tool_output: str, question: str = "Who discovered oxygen?") -> str:
+    @tool
+    def search(query: str) -> str:
+        """Return the canned output."""
+        return tool_output
+
+    trace = run_tool_agent(ScriptedToolCallingModel(tool_name="search"), [search], question)
+    assert trace.tool_calls[0]["args"] == {"query": question}
+    return trace.answer
+
+
+def test_scripted_model_answers_with_the_best_line_of_the_first_passage() -> None:
+    output = "[1] notes.md (chunk abc)\nNeon is a noble gas.\nOxygen was discovered by Scheele.\n\n"
+    output += "[2] other.md (chunk def)\nOxygen is in the air."
+    assert scripted_answer(output) == "Oxygen was discovered by Scheele. [1: notes.md]"
+
+
+def test_scripted_model_quotes_unstructured_output_and_admits_an_empty_one() -> None:
+    assert scripted_answer("plain text") == "According to the search tool: plain text"
+    assert "found nothing" in scripted_answer("")
+
+
+def test_scripted_model_refuses_to_bind_without_its_tool() -> None:
+    @tool
+    def other(query: str) -> str:
+        """Another tool."""
+        return query
+
+    with pytest.raises(ValueError, match="'search' is not a bound tool"):
+        ScriptedToolCallingModel(tool_name="search").bind_tools([other])
+
+
+def test_streamed_text_wraps_at_words_without_trailing_spaces() -> None:
+    out = io.StringIO()
+    report = Report(out, width=20)
+    with report.stream(indent="  ") as stream:
+        for piece in ["alpha beta ", "gamma delta epsi", "lon zeta"]:
+            stream.write(piece)
+    assert out.getvalue().splitlines() == ["  alpha beta gamma", "  delta epsilon zeta"]
