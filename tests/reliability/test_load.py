@@ -114,7 +114,9 @@ async def test_concurrent_retrievals_and_ingestions(
         "concurrent aingest_documents",
         injected=0,
         requests_sent=None,
-        caller_saw=f"{ROUNDS * (RETRIEVALS + INGESTIONS)} calls, 0 errors; rounds took {', '.join(f'{d:.1f}' for d in durations)} s",
+        caller_saw=f"{ROUNDS * (RETRIEVALS + INGESTIONS)} calls, 0 errors; rounds took "
+        + ", ".join(f"{d:.1f}" for d in durations)
+        + " s",
         data_check=f"all {ROUNDS * INGESTIONS} files DONE on the server; open sockets peak "
         f"{peaks} (pool limit {HTTPX_MAX_CONNECTIONS}), idle after each round {idle} "
         f"(keep-alive limit {HTTPX_MAX_KEEPALIVE}); the traced last round left "
