@@ -153,9 +153,15 @@ def test_index_skips_unchanged_and_cleans_up(
     manager = InMemoryRecordManager(namespace="ragflow/langchain_sink")
     manager.create_schema()
 
-    def run(docs: list[Document], cleanup: Any) -> dict[str, Any]:
+    def run(docs: list[Document], cleanup: Any, *, force_update: bool = False) -> dict[str, Any]:
         result = index(
-            docs, manager, store, cleanup=cleanup, source_id_key="source", key_encoder="sha256"
+            docs,
+            manager,
+            store,
+            cleanup=cleanup,
+            source_id_key="source",
+            key_encoder="sha256",
+            force_update=force_update,
         )
         return {**result}
 
@@ -171,6 +177,14 @@ def test_index_skips_unchanged_and_cleans_up(
         "num_skipped": 3,
         "num_deleted": 0,
     }
+    names = _dataset_names(store, connection)
+    assert run(DOCS, "incremental", force_update=True) == {
+        "num_added": 0,
+        "num_updated": 3,
+        "num_skipped": 0,
+        "num_deleted": 0,
+    }
+    assert _dataset_names(store, connection) == names  # re-uploaded in place, same names
     changed = [
         DOCS[0],
         Document(page_content="Wind farms are often offshore.", metadata=DOCS[1].metadata),
