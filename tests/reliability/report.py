@@ -40,6 +40,7 @@ AREA_ORDER = [
     "load",
     "secrets and TLS",
     "deletes",
+    "adapters",
 ]
 
 

@@ -1,0 +1,166 @@
+"""The LangChain and LlamaIndex adapters under faults: retries still happen underneath, and
+failures reach the caller as the same typed errors (never swallowed into an empty or partial
+success)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from _reliability import (
+    API_KEY,
+    WireLog,
+    call_with_deadline,
+    describe_error,
+    pending_fault_uses,
+    seed_dataset,
+    unique,
+)
+
+from ragflow_integrations import RAGFlow, RAGFlowError, ServerError, StreamError
+from ragflow_integrations.testing import LocalRAGFlowServer
+
+pytestmark = pytest.mark.live
+
+QUESTION = "How hot is the surface of the Sun?"
+
+
+@dataclass
+class Target:
+    dataset_id: str
+    chat_id: str
+
+
+@pytest.fixture(scope="module")
+def target(server: LocalRAGFlowServer) -> Iterator[Target]:
+    with RAGFlow(api_key=API_KEY, base_url=server.base_url, server_version="0.27") as client:
+        dataset = seed_dataset(client, unique("adapters"))
+        chat = client.create_chat(name=unique("adapter-chat"), dataset_ids=[dataset.id])
+        yield Target(dataset.id, chat.id)
+
+
+def _retrievers(client: RAGFlow, target: Target) -> dict[str, Callable[[], list[Any]]]:
+    from ragflow_integrations.langchain import RAGFlowRetriever as LCRetriever
+    from ragflow_integrations.llama_index import RAGFlowRetriever as LIRetriever
+
+    lc = LCRetriever(client=client, dataset_ids=[target.dataset_id])
+    li = LIRetriever(client=client, dataset_ids=[target.dataset_id])
+    return {"langchain": lambda: lc.invoke(QUESTION), "llama_index": lambda: li.retrieve(QUESTION)}
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+def test_retriever_rides_out_transient_failures(
+    server: LocalRAGFlowServer,
+    target: Target,
+    make_client: Callable[..., RAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    framework: str,
+) -> None:
+    run = _retrievers(make_client(max_retries=3), target)[framework]
+    baseline = run()
+    assert baseline
+    mark = len(wire)
+    server.inject_fault("/retrieval", "POST", status=503, retry_after=0.05, times=2)
+    started = time.monotonic()
+    results = run()
+    elapsed = time.monotonic() - started
+    assert len(results) == len(baseline)
+    sent = [r for r in wire[mark:] if r.path.endswith("/retrieval")]
+    assert [r.status for r in sent] == [503, 503, 200]
+    ledger(
+        area="adapters",
+        fault=f"HTTP 503 x2 under the {framework} retriever",
+        injected=2 - pending_fault_uses(server.base_url, server.api_key),
+        requests_sent=len(sent),
+        caller_saw=f"{len(results)} results, same as without faults",
+        data_check="nothing lost",
+        seconds=elapsed,
+    )
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+def test_retriever_failure_is_raised_typed(
+    server: LocalRAGFlowServer,
+    target: Target,
+    make_client: Callable[..., RAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    framework: str,
+) -> None:
+    run = _retrievers(make_client(max_retries=1), target)[framework]
+    server.inject_fault("/retrieval", "POST", status=500)
+    started = time.monotonic()
+    with pytest.raises(ServerError) as caught:
+        run()
+    elapsed = time.monotonic() - started
+    assert caught.value.attempts == 2 and caught.value.status_code == 500
+    ledger(
+        area="adapters",
+        fault=f"HTTP 500 on every retrieval under the {framework} retriever",
+        injected=len(wire.to("/retrieval", "POST")),
+        requests_sent=len(wire.to("/retrieval", "POST")),
+        caller_saw=describe_error(caught.value),
+        data_check="typed error, not an empty result",
+        seconds=elapsed,
+    )
+
+
+def _streams(client: RAGFlow, target: Target) -> dict[str, Callable[[], list[str]]]:
+    from langchain_core.messages import HumanMessage
+    from llama_index.core.llms import ChatMessage
+
+    from ragflow_integrations.langchain import ChatRAGFlow
+    from ragflow_integrations.llama_index import RAGFlowLLM
+
+    lc = ChatRAGFlow(client=client, chat_id=target.chat_id)
+    li = RAGFlowLLM(client=client, chat_id=target.chat_id)
+
+    def langchain() -> list[str]:
+        return [str(c.content) for c in lc.stream([HumanMessage(QUESTION)])]
+
+    def llama_index() -> list[str]:
+        return [r.delta or "" for r in li.stream_chat([ChatMessage(role="user", content=QUESTION)])]
+
+    return {"langchain": langchain, "llama_index": llama_index}
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+def test_chat_model_stream_cut_is_raised_not_truncated(
+    server: LocalRAGFlowServer,
+    target: Target,
+    make_client: Callable[..., RAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    framework: str,
+) -> None:
+    run = _streams(make_client(max_retries=3), target)[framework]
+    full = "".join(call_with_deadline(run, 15))
+    assert full
+    server.inject_fault("/chat/completions", "POST", cut_stream_after=5, times=1)
+    started = time.monotonic()
+
+    def consume() -> BaseException | None:
+        try:
+            run()
+        except Exception as exc:
+            return exc
+        return None
+
+    error = call_with_deadline(consume, 15)
+    elapsed = time.monotonic() - started
+    assert isinstance(error, RAGFlowError), f"the cut stream ended quietly ({error!r})"
+    assert isinstance(error, StreamError)
+    assert full.startswith(error.partial_text) and len(error.partial_text) < len(full)
+    ledger(
+        area="adapters",
+        fault=f"stream cut after 5 SSE events under the {framework} chat model",
+        injected=1 - pending_fault_uses(server.base_url, server.api_key),
+        requests_sent=len(wire.to("/chat/completions", "POST")) - 1,
+        caller_saw=describe_error(error),
+        data_check=f"partial_text is a {len(error.partial_text)}-char prefix of the answer",
+        seconds=elapsed,
+    )
