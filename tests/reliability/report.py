@@ -34,6 +34,7 @@ AREA_ORDER = [
     "non-idempotent writes",
     "streams",
     "timeouts",
+    "connection",
     "bad answers",
     "ingestion",
     "bad input",

@@ -1,0 +1,109 @@
+"""Connection-level failures: nothing listening (connect refused) and a server restarted between
+calls (stale keep-alive connections in the pool)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _reliability import API_KEY, WireLog, describe_error, unique
+
+from ragflow_integrations import APIConnectionError, AsyncRAGFlow, RAGFlow
+from ragflow_integrations.testing import LocalRAGFlowServer
+
+pytestmark = pytest.mark.live
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("call", ["list_datasets", "create_dataset"])
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_connection_refused_is_retried_then_typed(
+    ledger: Callable[..., None], flavour: str, call: str
+) -> None:
+    """Refused connections never reached a server, so even a create may be retried."""
+    base_url = f"http://127.0.0.1:{_closed_port()}"
+    options: dict[str, Any] = {"base_url": base_url, "api_key": API_KEY, "max_retries": 2}
+    started = time.monotonic()
+    with pytest.raises(APIConnectionError) as caught:
+        if flavour == "sync":
+            with RAGFlow(**options, server_version="0.27") as client:
+                getattr(client, call)(*(["x"] if call == "create_dataset" else []))
+        else:
+            async with AsyncRAGFlow(**options, server_version="0.27") as aclient:
+                await getattr(aclient, call)(*(["x"] if call == "create_dataset" else []))
+    elapsed = time.monotonic() - started
+    error = caught.value
+    assert error.attempts == 3
+    assert base_url in str(error) and "base_url" in str(error)
+    assert elapsed < 2.0
+    ledger(
+        area="connection",
+        fault=f"nothing listening on the port, {flavour} {call} (max_retries=2)",
+        injected=error.attempts,
+        requests_sent=0,
+        caller_saw=describe_error(error),
+        data_check="-",
+        seconds=elapsed,
+    )
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_server_restart_between_calls(
+    tmp_path: Path,
+    make_client: Callable[..., RAGFlow],
+    make_async_client: Callable[..., AsyncRAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    flavour: str,
+) -> None:
+    """Pooled keep-alive connections die with the old server; the next create must neither
+    fail nor be sent twice."""
+    first = LocalRAGFlowServer(api_key=API_KEY, data_dir=tmp_path).start()
+    port = first.port
+    try:
+        if flavour == "sync":
+            client: Any = make_client(first)
+            before = client.list_datasets()
+        else:
+            client = make_async_client(first)
+            before = await client.list_datasets()
+        first.stop()
+        second = LocalRAGFlowServer(api_key=API_KEY, data_dir=tmp_path, port=port).start()
+    except BaseException:
+        first.stop()
+        raise
+    try:
+        name = unique("after-restart")
+        mark = len(wire)
+        started = time.monotonic()
+        if flavour == "sync":
+            created = client.create_dataset(name=name)
+            after = client.list_datasets()
+        else:
+            created = await client.create_dataset(name=name)
+            after = await client.list_datasets()
+        elapsed = time.monotonic() - started
+    finally:
+        second.stop()
+    posts = [r for r in wire[mark:] if r.method == "POST" and r.path.endswith("/datasets")]
+    assert len(posts) == 1
+    assert [d.name for d in after].count(name) == 1
+    assert {d.id for d in before} <= {d.id for d in after}
+    ledger(
+        area="connection",
+        fault=f"server restarted between two calls (stale pooled connection), {flavour}",
+        injected=1,
+        requests_sent=len(posts),
+        caller_saw=f"create_dataset succeeded ({created.name})",
+        data_check=f"{len(after)} datasets after = {len(before)} before + 1; no duplicate",
+        seconds=elapsed,
+    )
