@@ -119,6 +119,7 @@ class FakeServer:
     def __init__(self, version: str | None = "v0.27.0") -> None:
         self.routes: list[tuple[str, re.Pattern[str], list[Handler]]] = []
         self.requests: list[Recorded] = []
+        self.transport_options: list[dict[str, Any]] = []
         if version is None:
             self.on(
                 "GET",
@@ -197,6 +198,7 @@ class FakeAdapter(BaseAdapter):
         body = request.body or b""
         if isinstance(body, str):
             body = body.encode()
+        self.server.transport_options.append({"timeout": timeout, "verify": verify})
         answer = self.server.handle(
             str(request.method), str(request.url), dict(request.headers), body
         )

@@ -446,3 +446,32 @@ def test_get_dataset_missing_is_not_found() -> None:
     )
     with pytest.raises(NotFoundError, match="zzz"):
         sync_client(server).get_dataset("zzz")
+
+
+def test_default_timeouts_verify_and_overrides() -> None:
+    server = FakeServer().on("GET", "/api/v1/datasets", ok([]))
+    client = sync_client(server)
+    client.list_datasets()
+    client.with_options(timeout=5, connect_timeout=1).list_datasets()
+    assert [o["timeout"] for o in server.transport_options] == [(10.0, 60.0), (1, 5)]
+    assert all(o["verify"] is not False for o in server.transport_options)
+    bundle_server = FakeServer().on("GET", "/api/v1/datasets", ok([]))
+    sync_client(bundle_server, verify="/etc/ssl/certs/ca.pem").list_datasets()
+    sync_client(bundle_server, verify=False).list_datasets()
+    assert [o["verify"] for o in bundle_server.transport_options] == [
+        "/etc/ssl/certs/ca.pem",
+        False,
+    ]
+
+
+def test_async_ca_bundle_becomes_an_ssl_context() -> None:
+    import ssl
+
+    import certifi
+
+    from ragflow_integrations._transport.async_ import _httpx_verify
+
+    context = _httpx_verify(certifi.where())
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert _httpx_verify(False) is False
