@@ -729,6 +729,7 @@ class AsyncRAGFlow(_ClientBase):
         connect_timeout: float | None = None,
         max_retries: int | None = None,
     ) -> AsyncRAGFlow:
+        """A copy with other timeouts/retries sharing this client's connection pool."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone._transport_obj = self._transport.copy(
@@ -841,6 +842,7 @@ class AsyncRAGFlow(_ClientBase):
         return self._features
 
     async def ping(self) -> bool:
+        """True when ``/system/ping`` answers ``pong``; False when unreachable or wrong."""
         from .errors import RAGFlowError
 
         try:
@@ -849,9 +851,11 @@ class AsyncRAGFlow(_ClientBase):
             return False
 
     async def version(self) -> str:
+        """The server's version text (``"<0.25 …"`` for old servers without the route)."""
         return (await self.get_features()).version_text
 
     async def health(self) -> dict[str, Any]:
+        """``/system/healthz`` as a dict (``{"status": "unhealthy", …}`` on HTTP 500)."""
         result: dict[str, Any] = await self._run(ops.health())
         return result
 
@@ -868,6 +872,7 @@ class AsyncRAGFlow(_ClientBase):
         parser_config: Any = None,
         **extra: Any,
     ) -> AsyncDataSet:
+        """Create a dataset (``embedding_model`` is sent only in ``name@provider`` form)."""
         dataset: AsyncDataSet = await self._run(
             ops.create_dataset(
                 self,
@@ -885,6 +890,7 @@ class AsyncRAGFlow(_ClientBase):
         return dataset
 
     async def get_dataset(self, id: str | None = None, *, name: str | None = None) -> AsyncDataSet:
+        """One dataset by id or exact name; NotFoundError when missing."""
         dataset: AsyncDataSet = await self._run(ops.get_dataset(self, id, name))
         return dataset
 
@@ -897,20 +903,24 @@ class AsyncRAGFlow(_ClientBase):
         id: str | None = None,
         name: str | None = None,
     ) -> list[AsyncDataSet]:
+        """Page ``page`` of size ``page_size`` (fetched in server pages of ≤ 100)."""
         offset, limit = page_window(page, page_size)
         return await self._collect(ops.walk_datasets(self, offset, limit, orderby, desc, id, name))
 
     def iter_datasets(
         self, orderby: str = "create_time", desc: bool = True, name: str | None = None
     ) -> AsyncIterator[AsyncDataSet]:
+        """Every dataset, lazily."""
         return self._iterate(ops.walk_datasets(self, 1, None, orderby, desc, None, name))
 
     async def delete_datasets(
         self, ids: Sequence[str] | None = None, *, delete_all: bool = False
     ) -> None:
+        """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
         await self._run(ops.delete_datasets(self, ids, delete_all))
 
     async def create_document(self, dataset: AsyncDataSet, name: str, blob: bytes) -> Any:
+        """Upload one document (the seed's retrieval example uses this helper)."""
         docs = await dataset.upload_documents([{"display_name": name, "blob": blob}])
         return docs[0]
 
@@ -937,6 +947,7 @@ class AsyncRAGFlow(_ClientBase):
         toc_enhance: bool = False,
         reference_metadata: Mapping[str, Any] | None = None,
     ) -> list[AsyncChunk]:
+        """Chunks ranked ``offset`` .. ``offset+limit-1`` (or ``page``/``page_size``)."""
         body = ops.retrieval_body(
             question,
             dataset_ids,
@@ -977,6 +988,7 @@ class AsyncRAGFlow(_ClientBase):
         toc_enhance: bool = False,
         reference_metadata: Mapping[str, Any] | None = None,
     ) -> RetrievalResult:
+        """One retrieval request: chunks plus ``total`` and ``doc_aggs``."""
         body = ops.retrieval_body(
             question,
             dataset_ids,
@@ -1005,6 +1017,7 @@ class AsyncRAGFlow(_ClientBase):
         prompt: Any = None,
         **native_fields: Any,
     ) -> AsyncChat:
+        """Create a chat assistant (seed ``llm``/``prompt`` translated on new servers)."""
         chat: AsyncChat = await self._run(
             ops.create_chat(self, name, avatar, dataset_ids, llm, prompt, native_fields)
         )
@@ -1136,6 +1149,7 @@ class AsyncRAGFlow(_ClientBase):
         metadata_condition: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> Any:
+        """The OpenAI-compatible endpoint: a dict, or an iterator of chunk dicts."""
         result = await self._run(
             ops.openai_chat_completion(
                 chat_id,
@@ -1174,6 +1188,7 @@ class AsyncRAGFlow(_ClientBase):
     async def create_agent(
         self, title: str, dsl: Mapping[str, Any], description: str | None = None, **extra: Any
     ) -> AsyncAgent:
+        """Create an agent from its DSL (returns the created agent)."""
         agent: AsyncAgent = await self._run(ops.create_agent(self, title, dsl, description, extra))
         return agent
 
@@ -1226,6 +1241,7 @@ class AsyncRAGFlow(_ClientBase):
         inputs: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> Any:
+        """Run an agent: a :class:`Message`, or an iterator of StreamEvents when streaming."""
         result = await self._run(
             ops.agent_completion(
                 self,

@@ -272,6 +272,7 @@ class AsyncChunk(Chunk):
     """Async twin of :class:`Chunk`."""
 
     async def update(self, update_message: Mapping[str, Any]) -> None:  # type: ignore[override]
+        """Update content / important_keywords / available / questions (PUT on old servers)."""
         body = await self._require_client()._run(
             ops.update_chunk(
                 self._parent("dataset_id"), self._parent("document_id"), self.id, update_message
@@ -857,12 +858,14 @@ class AsyncDataSet(_DataSetFields):
         return client
 
     async def update(self, update_message: Mapping[str, Any]) -> AsyncDataSet:
+        """Update fields (seed parser_config keys are translated); refreshes and returns self."""
         self._merge(await self._c._run(ops.update_dataset(self.id, update_message)))
         return self
 
     async def upload_documents(
         self, document_list: Sequence[Mapping[str, Any]]
     ) -> list[AsyncDocument]:
+        """Upload ``[{"display_name": "a.txt", "blob": b"...", "meta_fields"?: {...}}, ...]``."""
         result: list[AsyncDocument] = await self._c._run(
             ops.upload_documents(self._c, self.id, document_list)
         )
@@ -882,6 +885,7 @@ class AsyncDataSet(_DataSetFields):
         metadata_condition: Mapping[str, Any] | None = None,
         order_by: str | None = None,
     ) -> list[AsyncDocument]:
+        """Documents ``offset`` (1-based) .. ``offset + limit - 1``."""
         return await self._c._collect(
             ops.walk_documents(
                 self._c,
@@ -908,6 +912,7 @@ class AsyncDataSet(_DataSetFields):
         run: str | Sequence[str] | None = None,
         metadata_condition: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[AsyncDocument]:
+        """Every matching document, fetched lazily page by page."""
         return self._c._iterate(
             ops.walk_documents(
                 self._c,
@@ -927,12 +932,15 @@ class AsyncDataSet(_DataSetFields):
     async def delete_documents(
         self, ids: Sequence[str] | None = None, *, delete_all: bool = False
     ) -> None:
+        """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` does nothing."""
         await self._c._run(ops.delete_documents(self._c, self.id, ids, delete_all))
 
     async def async_parse_documents(self, document_ids: Sequence[str]) -> None:
+        """Start parsing (returns at once)."""
         await self._c._run(ops.parse_documents_start(self.id, document_ids))
 
     async def async_cancel_parse_documents(self, document_ids: Sequence[str]) -> None:
+        """Stop parsing documents that are running."""
         await self._c._run(ops.parse_documents_cancel(self.id, document_ids))
 
     async def parse_documents(
@@ -945,6 +953,7 @@ class AsyncDataSet(_DataSetFields):
         show_progress: bool = False,
         cancel_on_timeout: bool = False,
     ) -> list[AsyncDocument]:
+        """Start parsing and wait; raises DocumentParseError / ParseTimeoutError."""
         await self.async_parse_documents(document_ids)
         result: list[AsyncDocument] = await self._c._run(
             ops.wait_for_parsing(
@@ -961,6 +970,7 @@ class AsyncDataSet(_DataSetFields):
         return result
 
     async def retrieve(self, question: str, **kwargs: Any) -> list[AsyncChunk]:
+        """:meth:`RAGFlow.retrieve` restricted to this dataset."""
         return await self._c.retrieve(question, dataset_ids=[self.id], **kwargs)
 
 
@@ -975,16 +985,19 @@ class AsyncDocument(_DocumentFields):
     async def update(
         self, update_message: Mapping[str, Any] | Sequence[Mapping[str, Any]]
     ) -> AsyncDocument:
+        """Update name (seed display_name), chunk_method, parser_config, meta_fields, enabled."""
         self._merge(
             await self._c._run(ops.update_document(str(self.dataset_id), self.id, update_message))
         )
         return self
 
     async def refresh(self) -> AsyncDocument:
+        """Re-read this document (progress, run, counts) from the server."""
         self._merge(await self._c._run(ops.get_document(str(self.dataset_id), self.id)))
         return self
 
     async def download(self) -> bytes:
+        """The original file's bytes."""
         data: bytes = await self._c._run(ops.download_document(str(self.dataset_id), self.id))
         return data
 
@@ -995,11 +1008,13 @@ class AsyncDocument(_DocumentFields):
         limit: int = 1024,
         id: str | None = None,
     ) -> list[AsyncChunk]:
+        """Chunks ``offset`` (1-based) .. ``offset + limit - 1``."""
         return await self._c._collect(
             ops.walk_chunks(self._c, str(self.dataset_id), self.id, keywords, offset, limit, id)
         )
 
     def iter_chunks(self, keywords: str | None = None) -> AsyncIterator[AsyncChunk]:
+        """Every chunk, fetched lazily page by page."""
         return self._c._iterate(ops.walk_chunks(self._c, str(self.dataset_id), self.id, keywords))
 
     async def add_chunk(
@@ -1010,6 +1025,7 @@ class AsyncDocument(_DocumentFields):
         questions: Sequence[str] | None = None,
         **extra: Any,
     ) -> AsyncChunk:
+        """Add a chunk by hand."""
         chunk: AsyncChunk = await self._c._run(
             ops.add_chunk(
                 self._c,
@@ -1026,6 +1042,7 @@ class AsyncDocument(_DocumentFields):
     async def delete_chunks(
         self, chunk_ids: Sequence[str] | None = None, *, delete_all: bool = False
     ) -> None:
+        """Delete by ids; ``chunk_ids=None`` requires ``delete_all=True``; ``[]`` does nothing."""
         await self._c._run(
             ops.delete_chunks(self._c, str(self.dataset_id), self.id, chunk_ids, delete_all)
         )
@@ -1040,6 +1057,7 @@ class AsyncChat(_ChatFields):
         return client
 
     async def update(self, update_message: Mapping[str, Any]) -> AsyncChat:
+        """Update (seed nested ``llm``/``prompt``/``avatar`` accepted); refreshes self."""
         data = await self._c._run(ops.update_chat(self.id, update_message))
         self._merge(data if data else ops.merge_update(update_message))
         return self
@@ -1079,6 +1097,7 @@ class AsyncChat(_ChatFields):
     async def completion(
         self, messages: Any, *, stream: bool = False, session_id: str | None = None, **extra: Any
     ) -> Any:
+        """:meth:`RAGFlow.chat_completion` for this chat."""
         return await self._c.chat_completion(
             self.id, messages, session_id=session_id, stream=stream, **extra
         )
@@ -1117,6 +1136,7 @@ class AsyncSession(_SessionFields):
     async def ask(self, question: str = "", stream: bool = False, **kwargs: Any) -> Any: ...
 
     async def ask(self, question: str = "", stream: bool = False, **kwargs: Any) -> Any:
+        """One :class:`Message` (``stream=False``) or an iterator of growing Messages."""
         if self.agent_id:
             plan_or_msg = await self._c._run(
                 ops.agent_completion(
@@ -1204,6 +1224,7 @@ class AsyncAgent(_AgentFields):
     async def ask(
         self, question: str, stream: bool = False, session_id: str | None = None, **kwargs: Any
     ) -> Any:
+        """One :class:`Message` (``stream=False``) or an iterator of growing Messages."""
         plan_or_msg = await self._c._run(
             ops.agent_completion(
                 self._c,
