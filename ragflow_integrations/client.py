@@ -91,10 +91,12 @@ class _ClientBase:
 
     @property
     def timeout(self) -> float:
+        """Read timeout in seconds."""
         return self._options.timeout
 
     @property
     def max_retries(self) -> int:
+        """Retries after the first attempt (0 disables)."""
         return self._options.max_retries
 
     def __repr__(self) -> str:
@@ -165,6 +167,7 @@ class RAGFlow(_ClientBase):
         return clone
 
     def close(self) -> None:
+        """Close the connection pool (if the client created it)."""
         self._transport.close()
 
     def __enter__(self) -> RAGFlow:
@@ -441,6 +444,7 @@ class RAGFlow(_ClientBase):
         return chat
 
     def get_chat(self, chat_id: str) -> Chat:
+        """One chat assistant by id; NotFoundError when missing."""
         chat: Chat = self._run(ops.get_chat(self, chat_id))
         return chat
 
@@ -453,15 +457,18 @@ class RAGFlow(_ClientBase):
         id: str | None = None,
         name: str | None = None,
     ) -> list[Chat]:
+        """Page ``page`` of size ``page_size`` (fetched in server pages of <= 100)."""
         offset, limit = page_window(page, page_size)
         return self._collect(ops.walk_chats(self, offset, limit, orderby, desc, id, name))
 
     def iter_chats(
         self, orderby: str = "create_time", desc: bool = True, name: str | None = None
     ) -> Iterator[Chat]:
+        """Every chat assistant, lazily."""
         return self._iterate(ops.walk_chats(self, 1, None, orderby, desc, None, name))
 
     def delete_chats(self, ids: Sequence[str] | None = None, *, delete_all: bool = False) -> None:
+        """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
         self._run(ops.delete_chats(self, ids, delete_all))
 
     @overload
@@ -591,13 +598,16 @@ class RAGFlow(_ClientBase):
         id: str | None = None,
         title: str | None = None,
     ) -> list[Agent]:
+        """Page ``page`` of size ``page_size`` of agents (template groups left out)."""
         offset, limit = page_window(page, page_size)
         return self._collect(ops.walk_agents(self, offset, limit, orderby, desc, id, title))
 
     def iter_agents(self, orderby: str = "update_time", desc: bool = True) -> Iterator[Agent]:
+        """Every agent, lazily."""
         return self._iterate(ops.walk_agents(self, 1, None, orderby, desc))
 
     def get_agent(self, agent_id: str) -> Agent:
+        """One agent (with its DSL) by id."""
         agent: Agent = self._run(ops.get_agent(self, agent_id))
         return agent
 
@@ -609,6 +619,7 @@ class RAGFlow(_ClientBase):
         return agent
 
     def delete_agent(self, agent_id: str) -> None:
+        """Delete one agent."""
         self._run(ops.delete_agent(agent_id))
 
     @overload
@@ -673,14 +684,17 @@ class RAGFlow(_ClientBase):
 
     # -- misc -----------------------------------------------------------------------------
     def related_questions(self, question: str) -> list[str]:
+        """Search terms related to ``question`` (from the tenant's chat model)."""
         result: list[str] = self._run(ops.related_questions(question))
         return result
 
     def get_knowledge_graph(self, dataset_id: str) -> dict[str, Any]:
+        """A dataset's knowledge graph: ``graph`` (nodes, edges) and ``mind_map``."""
         result: dict[str, Any] = self._run(ops.get_knowledge_graph(dataset_id))
         return result
 
     def delete_knowledge_graph(self, dataset_id: str) -> None:
+        """Delete a dataset's knowledge graph."""
         self._run(ops.delete_knowledge_graph(dataset_id))
 
 
@@ -739,10 +753,12 @@ class AsyncRAGFlow(_ClientBase):
         return clone
 
     async def aclose(self) -> None:
+        """Close the connection pool (if the client created it)."""
         if self._transport_obj is not None:
             await self._transport_obj.aclose()
 
     async def close(self) -> None:
+        """Close the connection pool (if the client created it)."""
         await self.aclose()
 
     async def __aenter__(self) -> AsyncRAGFlow:
@@ -1024,6 +1040,7 @@ class AsyncRAGFlow(_ClientBase):
         return chat
 
     async def get_chat(self, chat_id: str) -> AsyncChat:
+        """One chat assistant by id; NotFoundError when missing."""
         chat: AsyncChat = await self._run(ops.get_chat(self, chat_id))
         return chat
 
@@ -1036,17 +1053,20 @@ class AsyncRAGFlow(_ClientBase):
         id: str | None = None,
         name: str | None = None,
     ) -> list[AsyncChat]:
+        """Page ``page`` of size ``page_size`` (fetched in server pages of <= 100)."""
         offset, limit = page_window(page, page_size)
         return await self._collect(ops.walk_chats(self, offset, limit, orderby, desc, id, name))
 
     def iter_chats(
         self, orderby: str = "create_time", desc: bool = True, name: str | None = None
     ) -> AsyncIterator[AsyncChat]:
+        """Every chat assistant, lazily."""
         return self._iterate(ops.walk_chats(self, 1, None, orderby, desc, None, name))
 
     async def delete_chats(
         self, ids: Sequence[str] | None = None, *, delete_all: bool = False
     ) -> None:
+        """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
         await self._run(ops.delete_chats(self, ids, delete_all))
 
     @overload
@@ -1173,15 +1193,18 @@ class AsyncRAGFlow(_ClientBase):
         id: str | None = None,
         title: str | None = None,
     ) -> list[AsyncAgent]:
+        """Page ``page`` of size ``page_size`` of agents (template groups left out)."""
         offset, limit = page_window(page, page_size)
         return await self._collect(ops.walk_agents(self, offset, limit, orderby, desc, id, title))
 
     def iter_agents(
         self, orderby: str = "update_time", desc: bool = True
     ) -> AsyncIterator[AsyncAgent]:
+        """Every agent, lazily."""
         return self._iterate(ops.walk_agents(self, 1, None, orderby, desc))
 
     async def get_agent(self, agent_id: str) -> AsyncAgent:
+        """One agent (with its DSL) by id."""
         agent: AsyncAgent = await self._run(ops.get_agent(self, agent_id))
         return agent
 
@@ -1193,6 +1216,7 @@ class AsyncRAGFlow(_ClientBase):
         return agent
 
     async def delete_agent(self, agent_id: str) -> None:
+        """Delete one agent."""
         await self._run(ops.delete_agent(agent_id))
 
     @overload
@@ -1257,12 +1281,15 @@ class AsyncRAGFlow(_ClientBase):
 
     # -- misc -----------------------------------------------------------------------------
     async def related_questions(self, question: str) -> list[str]:
+        """Search terms related to ``question`` (from the tenant's chat model)."""
         result: list[str] = await self._run(ops.related_questions(question))
         return result
 
     async def get_knowledge_graph(self, dataset_id: str) -> dict[str, Any]:
+        """A dataset's knowledge graph: ``graph`` (nodes, edges) and ``mind_map``."""
         result: dict[str, Any] = await self._run(ops.get_knowledge_graph(dataset_id))
         return result
 
     async def delete_knowledge_graph(self, dataset_id: str) -> None:
+        """Delete a dataset's knowledge graph."""
         await self._run(ops.delete_knowledge_graph(dataset_id))

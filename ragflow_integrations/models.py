@@ -675,6 +675,7 @@ class Chat(_ChatFields):
         return self
 
     def create_session(self, name: str = "New session", **extra: Any) -> Session:
+        """Create a session."""
         session: Session = self._c._run(ops.create_session(self._c, self.id, name, extra))
         return session
 
@@ -687,6 +688,7 @@ class Chat(_ChatFields):
         id: str | None = None,
         name: str | None = None,
     ) -> list[Session]:
+        """Page ``page`` of size ``page_size`` of sessions."""
         offset, limit = page_window(page, page_size)
         return self._c._collect(
             ops.walk_sessions(self._c, self.id, offset, limit, orderby, desc, id, name)
@@ -695,6 +697,7 @@ class Chat(_ChatFields):
     def iter_sessions(
         self, orderby: str = "create_time", desc: bool = True, name: str | None = None
     ) -> Iterator[Session]:
+        """Every session, lazily."""
         return self._c._iterate(
             ops.walk_sessions(self._c, self.id, 1, None, orderby, desc, None, name)
         )
@@ -702,6 +705,7 @@ class Chat(_ChatFields):
     def delete_sessions(
         self, ids: Sequence[str] | None = None, *, delete_all: bool = False
     ) -> None:
+        """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
         self._c._run(ops.delete_sessions(self._c, self.id, ids, delete_all))
 
     def completion(
@@ -722,6 +726,7 @@ class Session(_SessionFields):
         return client
 
     def update(self, update_message: Mapping[str, Any]) -> Session:
+        """Rename the session (a ``name`` key); refreshes self."""
         if not self.chat_id:
             raise NotImplementedError("Agent sessions cannot be renamed through the API")
         self._merge(self._c._run(ops.update_session(self.chat_id, self.id, update_message)))
@@ -780,6 +785,7 @@ class Agent(_AgentFields):
         return client
 
     def create_session(self, **kwargs: Any) -> Session:
+        """Create a session."""
         session: Session = self._c._run(ops.create_agent_session(self._c, self.id, kwargs))
         return session
 
@@ -791,17 +797,20 @@ class Agent(_AgentFields):
         desc: bool = True,
         id: str | None = None,
     ) -> list[Session]:
+        """Page ``page`` of size ``page_size`` of sessions."""
         offset, limit = page_window(page, page_size)
         return self._c._collect(
             ops.walk_agent_sessions(self._c, self.id, offset, limit, orderby, desc, id)
         )
 
     def iter_sessions(self, orderby: str = "update_time", desc: bool = True) -> Iterator[Session]:
+        """Every session, lazily."""
         return self._c._iterate(ops.walk_agent_sessions(self._c, self.id, 1, None, orderby, desc))
 
     def delete_sessions(
         self, ids: Sequence[str] | None = None, *, delete_all: bool = False
     ) -> None:
+        """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
         self._c._run(ops.delete_agent_sessions(self._c, self.id, ids, delete_all))
 
     @overload
@@ -1063,6 +1072,7 @@ class AsyncChat(_ChatFields):
         return self
 
     async def create_session(self, name: str = "New session", **extra: Any) -> AsyncSession:
+        """Create a session."""
         session: AsyncSession = await self._c._run(
             ops.create_session(self._c, self.id, name, extra)
         )
@@ -1077,6 +1087,7 @@ class AsyncChat(_ChatFields):
         id: str | None = None,
         name: str | None = None,
     ) -> list[AsyncSession]:
+        """Page ``page`` of size ``page_size`` of sessions."""
         offset, limit = page_window(page, page_size)
         return await self._c._collect(
             ops.walk_sessions(self._c, self.id, offset, limit, orderby, desc, id, name)
@@ -1085,6 +1096,7 @@ class AsyncChat(_ChatFields):
     def iter_sessions(
         self, orderby: str = "create_time", desc: bool = True, name: str | None = None
     ) -> AsyncIterator[AsyncSession]:
+        """Every session, lazily."""
         return self._c._iterate(
             ops.walk_sessions(self._c, self.id, 1, None, orderby, desc, None, name)
         )
@@ -1092,6 +1104,7 @@ class AsyncChat(_ChatFields):
     async def delete_sessions(
         self, ids: Sequence[str] | None = None, *, delete_all: bool = False
     ) -> None:
+        """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
         await self._c._run(ops.delete_sessions(self._c, self.id, ids, delete_all))
 
     async def completion(
@@ -1112,6 +1125,7 @@ class AsyncSession(_SessionFields):
         return client
 
     async def update(self, update_message: Mapping[str, Any]) -> AsyncSession:
+        """Rename the session (a ``name`` key); refreshes self."""
         if not self.chat_id:
             raise NotImplementedError("Agent sessions cannot be renamed through the API")
         self._merge(await self._c._run(ops.update_session(self.chat_id, self.id, update_message)))
@@ -1174,6 +1188,7 @@ class AsyncAgent(_AgentFields):
         return client
 
     async def create_session(self, **kwargs: Any) -> AsyncSession:
+        """Create a session."""
         session: AsyncSession = await self._c._run(
             ops.create_agent_session(self._c, self.id, kwargs)
         )
@@ -1187,6 +1202,7 @@ class AsyncAgent(_AgentFields):
         desc: bool = True,
         id: str | None = None,
     ) -> list[AsyncSession]:
+        """Page ``page`` of size ``page_size`` of sessions."""
         offset, limit = page_window(page, page_size)
         return await self._c._collect(
             ops.walk_agent_sessions(self._c, self.id, offset, limit, orderby, desc, id)
@@ -1195,11 +1211,13 @@ class AsyncAgent(_AgentFields):
     def iter_sessions(
         self, orderby: str = "update_time", desc: bool = True
     ) -> AsyncIterator[AsyncSession]:
+        """Every session, lazily."""
         return self._c._iterate(ops.walk_agent_sessions(self._c, self.id, 1, None, orderby, desc))
 
     async def delete_sessions(
         self, ids: Sequence[str] | None = None, *, delete_all: bool = False
     ) -> None:
+        """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
         await self._c._run(ops.delete_agent_sessions(self._c, self.id, ids, delete_all))
 
     @overload
