@@ -6,13 +6,14 @@ server answers; when replaying, the cassette answers the same calls.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from ragflow_integrations.ingest import IngestItem, ingest_documents
 
 from ragflow_integrations import RAGFlow
+from ragflow_integrations.ingest import IngestItem, ingest_documents
 
 TEXTS: dict[str, tuple[str, dict[str, Any]]] = {
     "passwords.txt": (
@@ -62,13 +63,16 @@ class Corpus:
         return {"base_url": self.base_url, "api_key": self.api_key}
 
 
-def build_corpus(server: Any, poll_interval: float, *, chat: bool = False) -> Corpus:
-    """Create a dataset with the five texts parsed (and a chat assistant over it)."""
+def build_corpus(
+    server: Any, poll_interval: float, *, chat: bool = False, names: Sequence[str] = tuple(TEXTS)
+) -> Corpus:
+    """Create a dataset with the texts ``names`` parsed (and a chat assistant over it)."""
     with RAGFlow(api_key=server.api_key, base_url=server.base_url) as client:
         dataset = client.create_dataset("langchain_corpus", description="Customer help pages")
         items = [
             IngestItem(name=name, blob=text.encode(), meta_fields=meta)
             for name, (text, meta) in TEXTS.items()
+            if name in names
         ]
         documents = ingest_documents(
             dataset, items, timeout=60, poll_interval=poll_interval, show_progress=False
@@ -92,6 +96,7 @@ class CorpusMixin:
     """
 
     build_chat: bool = False
+    corpus_texts: Sequence[str] = tuple(TEXTS)
 
     @pytest.fixture(autouse=True)
     def _ragflow_server(self, ragflow_server: Any, poll_interval: float) -> None:
@@ -102,5 +107,7 @@ class CorpusMixin:
     @property
     def corpus(self) -> Corpus:
         if self._corpus is None:
-            self._corpus = build_corpus(self._server, self._poll_interval, chat=self.build_chat)
+            self._corpus = build_corpus(
+                self._server, self._poll_interval, chat=self.build_chat, names=self.corpus_texts
+            )
         return self._corpus

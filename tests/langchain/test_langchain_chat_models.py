@@ -81,6 +81,9 @@ class TestChatRAGFlowUnit(ChatModelUnitTests):
 
 class _ChatSuite(CorpusMixin, ChatModelIntegrationTests):
     build_chat = True
+    # The suite only checks message shapes; one document keeps its ~50 cassettes small (the
+    # fixture builds the corpus even for tests that then skip on a capability flag).
+    corpus_texts = ("passwords.txt",)
 
     @property
     def chat_model_class(self) -> type[ChatRAGFlow]:
