@@ -329,25 +329,8 @@ def delete_by(
     return None
 
 
-def collect_ids(op: Op) -> Op:
-    """Run an iterator operation and return the ``id`` of every emitted object."""
-    ids: list[str] = []
-    instruction = next(op)
-    try:
-        while True:
-            if isinstance(instruction, Emit):
-                ids.append(str(getattr(instruction.item, "id", "")))
-                instruction = op.send(None)
-            else:
-                result = yield instruction
-                instruction = op.send(result)
-    except StopIteration:
-        pass
-    return [i for i in ids if i]
-
-
 def collect(op: Op) -> Op:
-    """Run an iterator operation and return its emitted items as a list."""
+    """Run an iterator operation and return its emitted items as a list (errors reach ``op``)."""
     items: list[Any] = []
     try:
         instruction = next(op)
@@ -355,12 +338,22 @@ def collect(op: Op) -> Op:
             if isinstance(instruction, Emit):
                 items.append(instruction.item)
                 instruction = op.send(None)
-            else:
+                continue
+            try:
                 result = yield instruction
-                instruction = op.send(result)
+            except Exception as exc:
+                instruction = op.throw(exc)
+                continue
+            instruction = op.send(result)
     except StopIteration:
         pass
     return items
+
+
+def collect_ids(op: Op) -> Op:
+    """Run an iterator operation and return the ``id`` of every emitted object."""
+    items = yield from collect(op)
+    return [str(item.id) for item in items if getattr(item, "id", "")]
 
 
 # ----------------------------------------------------------------------------------------------
