@@ -783,9 +783,14 @@ def wait_for_parsing(
                     for i in ids
                     if i in latest and not _is_finished(latest[i])
                 ]
+                cancelled = False
                 if cancel_on_timeout:
-                    yield from parse_documents_cancel(dataset_id, [d.id for d in pending])
-                raise ParseTimeoutError(pending, timeout=timeout, cancelled=cancel_on_timeout)
+                    try:
+                        yield from parse_documents_cancel(dataset_id, [d.id for d in pending])
+                        cancelled = True
+                    except APIError as exc:  # e.g. one finished meanwhile: report the timeout
+                        logger.warning("Could not cancel parsing after the timeout: %s", exc)
+                raise ParseTimeoutError(pending, timeout=timeout, cancelled=cancelled)
             yield Sleep(max(0.0, min(poll_interval, deadline - clock())))
     finally:
         if bar is not None:
