@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
 from ragflow_integrations.langchain._client import ClientFactory
+from ragflow_integrations.langchain._convert import effective_condition
 from ragflow_integrations.mapping import chunk_to_record
 
 LoadMode = Literal["chunks", "documents"]
@@ -57,7 +58,7 @@ class RAGFlowLoader(BaseLoader):
             raise ValueError("dataset_id is empty: pass the id of the dataset to load")
         self.dataset_id = dataset_id
         self.document_ids = list(document_ids) if document_ids is not None else None
-        self.metadata_condition = metadata_condition
+        self.metadata_condition = effective_condition(metadata_condition)
         self.mode: LoadMode = mode
         self.separator = separator
         self.parsed_only = parsed_only

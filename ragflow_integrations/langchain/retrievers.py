@@ -14,7 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import Field
 
 from ragflow_integrations.langchain._client import RAGFlowConnection
-from ragflow_integrations.langchain._convert import chunk_to_document
+from ragflow_integrations.langchain._convert import chunk_to_document, effective_condition
 
 SEARCH_PARAMS = (
     "dataset_ids",
@@ -86,6 +86,7 @@ class RAGFlowSearchParams(RAGFlowConnection):
             "page_size": k,
             "reference_metadata": {"include": True},
         }
+        params["metadata_condition"] = effective_condition(params["metadata_condition"])
         optional = ("document_ids", "rerank_id", "metadata_condition", "cross_languages")
         for name in optional:
             if params[name]:

@@ -182,3 +182,23 @@ def test_clients_are_created_once_and_async_ones_per_event_loop() -> None:
 
 async def _async_client_of(retriever: RAGFlowRetriever) -> AsyncRAGFlow:
     return retriever._async_client
+
+
+def test_search_kwargs_map_k_and_drop_empty_filters() -> None:
+    retriever = RAGFlowRetriever(
+        dataset_ids=["ds"], k=7, api_key="unit-test-key", base_url="http://ragflow.test:9380"
+    )
+    kwargs = retriever._search_kwargs({"metadata_condition": {"logic": "and", "conditions": []}})
+    assert kwargs["page"] == 1
+    assert kwargs["page_size"] == 7
+    assert "metadata_condition" not in kwargs
+    assert "top_k" in kwargs and kwargs["top_k"] == 1024
+    condition = {
+        "logic": "or",
+        "conditions": [{"name": "a", "comparison_operator": "=", "value": "x"}],
+    }
+    kwargs = retriever._search_kwargs({"metadata_condition": condition, "k": 2})
+    assert kwargs["metadata_condition"] == condition
+    assert kwargs["page_size"] == 2
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        retriever._search_kwargs({"k": 0})
