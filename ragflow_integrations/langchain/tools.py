@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from langchain_core.callbacks import (
@@ -51,7 +52,8 @@ class RAGFlowSearchTool(RAGFlowSearchParams, BaseTool):
 
     Returns ``(text, documents)`` (``response_format="content_and_artifact"``): the text lists the
     passages numbered ``[1]``, ``[2]``... for the model to cite, the artifact is the list of
-    ``Document``s (as from :class:`RAGFlowRetriever`) for the application.
+    ``Document``s (as from :class:`RAGFlowRetriever`) for the application. An unknown dataset id
+    comes back to the model as an error ``ToolMessage`` (``status="error"``) so it can retry.
 
     Example:
         .. code-block:: python
@@ -67,6 +69,8 @@ class RAGFlowSearchTool(RAGFlowSearchParams, BaseTool):
     )
     args_schema: type[BaseModel] = RAGFlowSearchInput
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
+    handle_tool_error: bool | str | Callable[[ToolException], str] | None = True
+    """A bad argument (an unknown dataset id) goes back to the model as an error message."""
 
     def _overrides(self, k: int | None, dataset_ids: list[str] | None) -> dict[str, Any]:
         overrides: dict[str, Any] = {}

@@ -18,7 +18,7 @@ from langchain_core.runnables import (
     RunnableParallel,
     RunnablePassthrough,
 )
-from langchain_core.tools import BaseTool, ToolException
+from langchain_core.tools import BaseTool
 from langchain_corpus import QUERY, build_corpus
 
 from ragflow_integrations import RAGFlow
@@ -149,8 +149,17 @@ async def test_toolkit_describes_datasets_and_asks_the_assistant(
     assert async_answer.content == answer.content
     assert async_answer.artifact == answer.artifact
     assert await listing.ainvoke({}) == listing.invoke({})
-    with pytest.raises(ToolException, match="unknown dataset id"):
-        search.invoke({"query": "refund", "dataset_ids": ["unknown"]})
+    bad = {
+        "name": search.name,
+        "args": {"query": "refund", "dataset_ids": ["unknown"]},
+        "id": "bad-1",
+        "type": "tool_call",
+    }
+    error = search.invoke(bad)
+    assert error.status == "error"
+    assert error.content == (
+        f"unknown dataset id(s) ['unknown']; choose from ['{corpus.dataset_id}']"
+    )
 
 
 @pytest.mark.vcr
