@@ -341,3 +341,116 @@ async def test_old_server_cumulative_stream_cut(
         data_check=check,
         seconds=elapsed,
     )
+
+
+@pytest.mark.parametrize("cleanup_fails", [False, True], ids=["cleanup-ok", "cleanup-fails"])
+def test_old_server_stateless_stream_cut_cleans_up_and_keeps_the_stream_error(
+    server_022: LocalRAGFlowServer,
+    old_chat: tuple[str, str],
+    make_client: Callable[..., RAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    cleanup_fails: bool,
+) -> None:
+    """On 0.22 a stateless completion runs in a temporary session deleted afterwards. A cut
+    stream must still surface as the StreamError (not as an error of the clean-up), and the
+    temporary session must not be left behind when the clean-up can run."""
+    chat_id, full = old_chat
+    admin = make_client(server_022, record=False)
+    sessions_before = {s.id for s in admin.get_chat(chat_id).list_sessions()}
+    server_022.inject_fault(f"/chats/{chat_id}/completions", "POST", cut_stream_after=5, times=1)
+    if cleanup_fails:
+        server_022.inject_fault(f"/chats/{chat_id}/sessions", "DELETE", status=500)
+    kind = KINDS[1]  # chat_completion without session_id
+    started = time.monotonic()
+    outcome = consume_sync(kind, make_client(server_022, max_retries=1), Assistants(chat_id, ""))
+    elapsed = time.monotonic() - started
+    server_022.clear_faults()
+    assert isinstance(outcome.error, StreamError), repr(outcome.error)
+    assert full.startswith(outcome.error.partial_text)
+    left = {s.id for s in admin.get_chat(chat_id).list_sessions()} - sessions_before
+    deletes = wire.to(f"/chats/{chat_id}/sessions", "DELETE")
+    assert deletes, "the temporary session's clean-up was attempted"
+    if not cleanup_fails:
+        assert left == set(), f"temporary session(s) left behind: {left}"
+    ledger(
+        area="streams",
+        fault="0.22 stateless chat_completion stream cut after 5 events"
+        + (", and the temporary session's DELETE answers 500" if cleanup_fails else ""),
+        injected=1 + (len(deletes) if cleanup_fails else 0),
+        requests_sent=len(wire.to(f"/chats/{chat_id}/completions", "POST")) + len(deletes),
+        caller_saw=describe_error(outcome.error),
+        data_check=f"{len(left)} temporary session(s) left on the server",
+        seconds=elapsed,
+    )
+
+
+async def test_abandoned_async_streams_do_not_exhaust_the_pool(
+    server: LocalRAGFlowServer,
+    assistants: Assistants,
+    make_async_client: Callable[..., AsyncRAGFlow],
+    ledger: Callable[..., None],
+) -> None:
+    """``async for ...: break`` without ``aclose()``: connections must come back to the pool."""
+    client = make_async_client(record=False, timeout=5)
+    abandoned = 120  # more than httpx's 100-connection pool
+    started = time.monotonic()
+    for _ in range(abandoned):
+        stream = await client.chat_completion(
+            assistants.chat_id, [{"role": "user", "content": QUESTION}], stream=True
+        )
+        async for _event in stream:
+            break
+        del stream
+    chunks = await asyncio.wait_for(client.list_datasets(page_size=1), 10)
+    elapsed = time.monotonic() - started
+    assert isinstance(chunks, list)
+    ledger(
+        area="streams",
+        fault=f"{abandoned} async streams abandoned after one event (no aclose)",
+        injected=abandoned,
+        requests_sent=None,
+        caller_saw="the next call succeeds (pool not exhausted)",
+        data_check="-",
+        seconds=elapsed,
+    )
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
+def test_old_server_failed_cleanup_does_not_hide_a_good_answer(
+    server_022: LocalRAGFlowServer,
+    old_chat: tuple[str, str],
+    make_client: Callable[..., RAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    stream: bool,
+) -> None:
+    """The answer arrived in full; only deleting the temporary session failed. The caller
+    gets the answer (the clean-up is best effort), not a ServerError about a DELETE."""
+    chat_id, full = old_chat
+    client = make_client(server_022, max_retries=0)
+    server_022.inject_fault(f"/chats/{chat_id}/sessions", "DELETE", status=500)
+    started = time.monotonic()
+    messages = [{"role": "user", "content": QUESTION}]
+    try:
+        if stream:
+            answer = [e.content for e in client.chat_completion(chat_id, messages, stream=True)][-1]
+        else:
+            answer = client.chat_completion(chat_id, messages).content
+        outcome: str = f"answer of {len(answer)} chars"
+    except RAGFlowError as exc:
+        answer, outcome = "", describe_error(exc)
+    elapsed = time.monotonic() - started
+    server_022.clear_faults()
+    deletes = wire.to(f"/chats/{chat_id}/sessions", "DELETE")
+    ledger(
+        area="streams",
+        fault=f"0.22 stateless chat_completion ({'stream' if stream else 'message'}), "
+        "the temporary session's DELETE answers 500",
+        injected=len(deletes),
+        requests_sent=len(wire.to(f"/chats/{chat_id}/completions", "POST")) + len(deletes),
+        caller_saw=outcome,
+        data_check="answer delivered" if answer else "answer lost",
+        seconds=elapsed,
+    )
+    assert answer == full, f"the answer was replaced by the clean-up failure: {outcome}"
