@@ -9,13 +9,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _reliability import API_KEY, WireLog, describe_error, unique
+from _reliability import API_KEY, WireLog, describe_error, pending_fault_uses, unique
 
 from ragflow_integrations import (
     AsyncRAGFlow,
     DocumentParseError,
+    IngestionError,
     ParseTimeoutError,
     RAGFlow,
+    RAGFlowError,
     UploadError,
 )
 from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
@@ -316,3 +318,42 @@ async def test_async_ingest_partial_upload(
     assert caught.value.failed == ["b.exe"]
     assert [d.name for d in caught.value.uploaded] == ["a.txt"]
     assert list(_docs_by_name(admin, dataset.id)) == ["a.txt"]
+
+
+def test_ingest_when_starting_the_parse_fails_accounts_for_every_file(
+    server: LocalRAGFlowServer,
+    make_client: Callable[..., RAGFlow],
+    admin: RAGFlow,
+    ledger: Callable[..., None],
+    wire: WireLog,
+) -> None:
+    """The parse request of the first batch answers 503 (POST, so not retried). The caller must
+    get an ingestion error that says which files are on the server (unparsed) and which were
+    not uploaded, so that it can finish the job; a bare ServerError says neither."""
+    client = make_client(max_retries=2)
+    dataset = client.create_dataset(name=unique("ingest-parse-start"))
+    items = [IngestItem(f"{n}.txt", f"File {n} about rivers.".encode()) for n in "abc"]
+    server.inject_fault(f"/datasets/{dataset.id}/chunks", "POST", status=503, times=1)
+    started = time.monotonic()
+    mark = len(wire)
+    with pytest.raises(RAGFlowError) as caught:
+        ingest_documents(dataset, items, batch_size=2, timeout=20, poll_interval=POLL)
+    elapsed = time.monotonic() - started
+    error = caught.value
+    on_server = _docs_by_name(admin, dataset.id)
+    uploaded = {d.name for d in getattr(error, "uploaded", [])}
+    failed = set(getattr(error, "failed", []))
+    ledger(
+        area="ingestion",
+        fault="ingest_documents of 3 files in batches of 2; starting the 1st batch's parse "
+        "answers 503",
+        injected=1 - pending_fault_uses(server.base_url, server.api_key),
+        requests_sent=len(wire) - mark,
+        caller_saw=describe_error(error),
+        data_check=f"on server: {sorted((n, d.run) for n, d in on_server.items())}; error lists "
+        f"uploaded={sorted(uploaded)}, failed={sorted(failed)}",
+        seconds=elapsed,
+    )
+    assert isinstance(error, IngestionError), f"untyped for ingestion: {error!r}"
+    assert uploaded == set(on_server), "the error names the files that are on the server"
+    assert uploaded | failed == {i.name for i in items}, "every file is accounted for"
