@@ -194,11 +194,12 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 # --------------------------------------------------------------------------- sockets and guards
 
 
-_TCP_STATES_OPEN = {"01", "02", "03", "04", "05", "08", "09", "0B"}  # not TIME_WAIT/CLOSE/LISTEN
+# ESTABLISHED, SYN_SENT and CLOSE_WAIT (peer closed, we still hold it); not the closing states
+_TCP_STATES_OPEN = {"01", "02", "08"}
 
 
 def open_sockets_to(port: int) -> int:
-    """Client-side TCP sockets connected to ``port`` on this machine (not TIME_WAIT).
+    """Client-side TCP sockets to ``port`` on this machine that are open or held (see above).
 
     Reads ``/proc/net/tcp{,6}`` where available (cheap enough to sample every few ms), else
     asks psutil about this process.
@@ -208,7 +209,10 @@ def open_sockets_to(port: int) -> int:
         return sum(
             1
             for conn in psutil.Process().net_connections(kind="tcp")
-            if conn.raddr and conn.raddr.port == port and conn.status != psutil.CONN_TIME_WAIT
+            if conn.raddr
+            and conn.raddr.port == port
+            and conn.status
+            in (psutil.CONN_ESTABLISHED, psutil.CONN_SYN_SENT, psutil.CONN_CLOSE_WAIT)
         )
     wanted = f"{port:04X}"
     count = 0

@@ -123,3 +123,44 @@ async def test_concurrent_retrievals_and_ingestions(
         f"{retained / 1024:.0f} KB allocated (peak {peak_memory / 1024:.0f} KB during it)",
         seconds=sum(durations),
     )
+
+
+def test_sync_client_shared_by_threads(
+    process_server: ServerProcess, ledger: Callable[..., None]
+) -> None:
+    """One RAGFlow used by 50 threads at once (500 retrievals): no errors, sockets bounded by
+    the number of threads, and at most the pool size left open afterwards."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads, calls, pool_size = 50, 500, 10  # requests' default pool_maxsize per host
+    with RAGFlow(api_key=KEY, base_url=process_server.base_url) as client:  # version probed
+        dataset = seed_dataset(client, unique("threads"))
+        expected = sorted(c.id for c in client.retrieve(QUESTIONS[0], dataset_ids=[dataset.id]))
+        errors: list[BaseException] = []
+
+        def work(_: int) -> None:
+            try:
+                got = sorted(c.id for c in client.retrieve(QUESTIONS[0], dataset_ids=[dataset.id]))
+                assert got == expected
+            except BaseException as exc:
+                errors.append(exc)
+
+        held = open_sockets_to(process_server.port)
+        started = time.monotonic()
+        with SocketSampler(process_server.port) as sampler, ThreadPoolExecutor(threads) as pool:
+            list(pool.map(work, range(calls)))
+        elapsed = time.monotonic() - started
+        idle = open_sockets_to(process_server.port)
+    assert not errors, f"{len(errors)} failures, first: {errors[0]!r}"
+    assert held + sampler.peak <= threads + 1
+    assert idle <= pool_size
+    ledger(
+        area="load",
+        fault=f"{calls} sync retrievals from {threads} threads sharing one RAGFlow",
+        injected=0,
+        requests_sent=None,
+        caller_saw=f"0 errors in {elapsed:.1f} s",
+        data_check=f"open sockets peak {held + sampler.peak} (threads {threads}), "
+        f"{idle} left open (pool size {pool_size})",
+        seconds=elapsed,
+    )
