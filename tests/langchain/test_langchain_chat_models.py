@@ -14,7 +14,7 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from ragflow_integrations import RAGFlow
+from ragflow_integrations import APIError, RAGFlow
 from ragflow_integrations.langchain import ChatRAGFlow, reference_documents
 
 
@@ -304,3 +304,15 @@ async def test_old_server_streams_and_stays_stateless(
     achunks = [c async for c in model.astream(history)]
     assert "".join(str(c.content) for c in achunks) == reply.content
     assert RAGFlow(**corpus.connection).get_chat(str(corpus.chat_id)).list_sessions() == []
+
+
+@pytest.mark.vcr
+async def test_unknown_assistant_raises(ragflow_server: Any) -> None:
+    connection = {"api_key": ragflow_server.api_key, "base_url": ragflow_server.base_url}
+    model = ChatRAGFlow(chat_id="0" * 32, **connection)
+    with pytest.raises(APIError, match=r"0{32}"):
+        model.invoke(QUERY)
+    with pytest.raises(APIError, match=r"0{32}"):
+        list(model.stream(QUERY))
+    with pytest.raises(APIError, match=r"0{32}"):
+        await model.ainvoke(QUERY)

@@ -9,6 +9,7 @@ from langchain_core.documents import Document
 from langchain_corpus import QUERY, CorpusMixin, build_corpus
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
+from ragflow_integrations import APIError, AuthenticationError
 from ragflow_integrations.langchain import RAGFlowRetriever
 
 
@@ -92,3 +93,21 @@ def test_validation_and_secret_handling() -> None:
     assert "very-secret-key" not in str(retriever.model_dump())
     with pytest.raises(ValueError, match="dataset_ids is empty"):
         retriever.invoke("anything")
+
+
+@pytest.mark.vcr
+async def test_server_errors_raise_typed_exceptions(
+    ragflow_server: Any, poll_interval: float
+) -> None:
+    """A failure is an exception, never an empty result."""
+    corpus = build_corpus(ragflow_server, poll_interval, names=("refunds.txt",))
+    wrong_key = RAGFlowRetriever(
+        dataset_ids=[corpus.dataset_id], api_key="wrong-key", base_url=corpus.base_url
+    )
+    with pytest.raises(AuthenticationError):
+        wrong_key.invoke(QUERY)
+    with pytest.raises(AuthenticationError):
+        await wrong_key.ainvoke(QUERY)
+    unknown = RAGFlowRetriever(dataset_ids=["0" * 32], **corpus.connection)
+    with pytest.raises(APIError, match=r"0{32}"):
+        unknown.invoke(QUERY)
