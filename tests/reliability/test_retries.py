@@ -349,3 +349,71 @@ async def test_body_cut_on_idempotent_call_is_retried(
         data_check="dataset listed",
         seconds=elapsed,
     )
+
+
+@pytest.mark.parametrize("status", [408, 500, 501, 504])
+def test_other_transient_statuses_are_retried(
+    server: LocalRAGFlowServer,
+    target: Target,
+    make_client: Callable[..., RAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    status: int,
+) -> None:
+    client = make_client(max_retries=2)
+    server.inject_fault("/datasets", "GET", status=status, times=1)
+    started = time.monotonic()
+    _check_list(client.list_datasets(name=target.dataset.name), target)
+    elapsed = time.monotonic() - started
+    sent = wire.to("/datasets", "GET")
+    assert [r.status for r in sent] == [status, 200]
+    ledger(
+        area="retries",
+        fault=f"HTTP {status} x1 on GET list_datasets",
+        injected=_fired(wire, "/datasets", "GET", status),
+        requests_sent=len(sent),
+        caller_saw="success after 2 attempts",
+        data_check="dataset listed",
+        seconds=elapsed,
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "error_name"),
+    [
+        (400, "BadRequestError"),
+        (401, "AuthenticationError"),
+        (403, "PermissionDeniedError"),
+        (404, "NotFoundError"),
+        (409, "ConflictError"),
+    ],
+)
+def test_permanent_statuses_are_not_retried(
+    server: LocalRAGFlowServer,
+    target: Target,
+    make_client: Callable[..., RAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    status: int,
+    error_name: str,
+) -> None:
+    client = make_client(max_retries=3)
+    server.inject_fault("/datasets", "GET", status=status, retry_after=0.01, times=1)
+    started = time.monotonic()
+    with pytest.raises(RAGFlowError) as caught:
+        client.list_datasets()
+    elapsed = time.monotonic() - started
+    error = caught.value
+    assert type(error).__name__ == error_name, repr(error)
+    assert error.status_code == status and error.attempts == 1
+    sent = wire.to("/datasets", "GET")
+    assert len(sent) == 1
+    ledger(
+        area="retries",
+        fault=f"HTTP {status} (+ Retry-After) x1 on GET list_datasets, max_retries=3",
+        injected=_fired(wire, "/datasets", "GET", status),
+        requests_sent=len(sent),
+        caller_saw=describe_error(error),
+        data_check="not retried",
+        seconds=elapsed,
+    )
