@@ -31,7 +31,28 @@ class StreamResponse:
         return content
 
     def lines(self) -> Iterator[bytes]:
-        yield from self._response.iter_lines(chunk_size=None)
+        """Lines as soon as their bytes arrive, whatever the framing (chunked or close-delimited).
+
+        ``read1`` returns what is available instead of waiting for a full buffer, so an event is
+        delivered before the next one is sent (``iter_lines`` would wait for the whole body of a
+        close-delimited response).
+        """
+        raw = self._response.raw
+        read1 = getattr(raw, "read1", None)
+        if read1 is None:
+            yield from self._response.iter_lines(chunk_size=None)
+            return
+        pending = b""
+        while True:
+            chunk: bytes = read1(65536, decode_content=True)
+            if not chunk:
+                break
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            for line in complete:
+                yield line.rstrip(b"\r")
+        if pending:
+            yield pending.rstrip(b"\r")
 
 
 class SyncTransport:

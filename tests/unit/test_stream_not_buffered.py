@@ -33,7 +33,7 @@ class Gate:
         self.rest_sent = threading.Event()
 
 
-def make_handler(gate: Gate) -> type[BaseHTTPRequestHandler]:
+def make_handler(gate: Gate, chunked: bool) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -41,30 +41,38 @@ def make_handler(gate: Gate) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _chunk(self, data: bytes) -> None:
-            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            if chunked:
+                data = f"{len(data):x}\r\n".encode() + data + b"\r\n"
+            self.wfile.write(data)
             self.wfile.flush()
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-            self.send_header("Transfer-Encoding", "chunked")
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:  # close-delimited: the body ends when the connection closes
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             self._chunk(event("first "))
             gate.first_seen.wait(timeout=5)
             gate.rest_sent.set()
             self._chunk(event("second"))
             self._chunk(b'data:{"code": 0, "message": "", "data": true}\n\n')
-            self.wfile.write(b"0\r\n\r\n")
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
 
     return Handler
 
 
-@pytest.fixture
-def gated() -> Iterator[tuple[str, Gate]]:
+@pytest.fixture(params=["chunked", "close-delimited"])
+def gated(request: pytest.FixtureRequest) -> Iterator[tuple[str, Gate]]:
     gate = Gate()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(gate))
+    handler = make_handler(gate, chunked=request.param == "chunked")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
