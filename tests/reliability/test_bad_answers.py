@@ -10,7 +10,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _reliability import RogueServer, WireLog, call_with_deadline, describe_error
+from _reliability import (
+    API_KEY,
+    RogueServer,
+    WireLog,
+    call_with_deadline,
+    describe_error,
+    unique,
+)
 
 from ragflow_integrations import (
     APITimeoutError,
@@ -363,3 +370,98 @@ async def test_stream_that_stalls_mid_answer_times_out(
         data_check="text before the stall delivered",
         seconds=elapsed,
     )
+
+
+def test_legacy_empty_authorization_trap(
+    server: LocalRAGFlowServer,
+    make_client: Callable[..., RAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+) -> None:
+    """Old servers answer a missing key with HTTP 200, code 0 (!) and data false."""
+    body = json.dumps({"code": 0, "data": False, "message": "`Authorization` can't be empty"})
+    error = _answer_case(
+        server, make_client(), wire, ledger,
+        label="HTTP 200, code 0, data false, \"Authorization can't be empty\" (legacy trap)",
+        fault={"status": 200, "body": body},
+        expected=AuthenticationError,
+        words=["Authorization", "RAGFLOW_API_KEY"],
+    )  # fmt: skip
+    assert error.attempts == 1
+
+
+ODD_SUCCESS_BODIES = {
+    "no data": {"code": 0},
+    "data null": {"code": 0, "data": None},
+    "data a string": {"code": 0, "data": "oops"},
+    "data a number": {"code": 0, "data": 7},
+    "data a list of junk": {"code": 0, "data": [1, "x", None, [2]]},
+    "data an empty dict": {"code": 0, "data": {}},
+    "code as a string": {"code": "0", "data": []},
+}
+ENDPOINTS: dict[str, tuple[str, str, Callable[[RAGFlow, Any], Any]]] = {
+    "list_datasets": ("/datasets", "GET", lambda c, ds: c.list_datasets()),
+    "upload_documents": (
+        "/datasets/*/documents",
+        "POST",
+        lambda c, ds: ds.upload_documents([{"display_name": "a.txt", "blob": b"a"}]),
+    ),
+    "create_chat": ("/chats", "POST", lambda c, ds: c.create_chat(name=unique("odd-chat"))),
+    "list_agents": ("/agents", "GET", lambda c, ds: c.list_agents()),
+    "chat_completion": (
+        "/chat/completions",
+        "POST",
+        lambda c, ds: c.chat_completion("a" * 32, [{"role": "user", "content": "hi"}]),
+    ),
+    "get_dataset": ("/datasets/*", "GET", lambda c, ds: c.get_dataset(ds.id)),
+    "create_dataset": ("/datasets", "POST", lambda c, ds: c.create_dataset(name="odd")),
+    "retrieve": ("/retrieval", "POST", lambda c, ds: c.retrieve("Sun", dataset_ids=[ds.id])),
+    "list_chats": ("/chats", "GET", lambda c, ds: c.list_chats()),
+    "list_documents": ("/datasets/*/documents", "GET", lambda c, ds: ds.list_documents()),
+}
+
+
+@pytest.fixture(scope="module")
+def odd_dataset(server: LocalRAGFlowServer) -> Any:
+    with RAGFlow(api_key=API_KEY, base_url=server.base_url, server_version="0.27") as client:
+        return client.create_dataset(name=unique("odd-bodies"))
+
+
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_odd_success_envelopes_never_leak_python_errors(
+    server: LocalRAGFlowServer,
+    make_client: Callable[..., RAGFlow],
+    odd_dataset: Any,
+    ledger: Callable[..., None],
+    endpoint: str,
+) -> None:
+    """``code 0`` with missing or oddly typed ``data``: a value or a RAGFlowError, never a
+    KeyError/AttributeError/TypeError/IndexError from inside the library."""
+    path, method, run = ENDPOINTS[endpoint]
+    client = make_client(max_retries=0)
+    dataset = client.get_dataset(odd_dataset.id)
+    outcomes: list[str] = []
+    leaks: list[str] = []
+    started = time.monotonic()
+    for label, body in ODD_SUCCESS_BODIES.items():
+        server.inject_fault(path, method, status=200, body=json.dumps(body), times=1)
+        try:
+            result = run(client, dataset)
+            outcomes.append(f"{label}: {type(result).__name__}")
+        except RAGFlowError as exc:
+            outcomes.append(f"{label}: {type(exc).__name__}")
+        except Exception as exc:
+            outcomes.append(f"{label}: {type(exc).__name__} escaped")
+            leaks.append(f"{label}: {exc!r}")
+        finally:
+            server.clear_faults()
+    ledger(
+        area="bad answers",
+        fault=f"{len(ODD_SUCCESS_BODIES)} odd success envelopes on {endpoint}",
+        injected=len(ODD_SUCCESS_BODIES),
+        requests_sent=None,
+        caller_saw="; ".join(outcomes),
+        data_check=f"{len(leaks)} Python error(s) escaped",
+        seconds=time.monotonic() - started,
+    )
+    assert not leaks, leaks
