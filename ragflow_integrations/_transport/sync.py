@@ -37,14 +37,15 @@ class StreamResponse:
         delivered before the next one is sent (``iter_lines`` would wait for the whole body of a
         close-delimited response).
         """
+        from urllib3.response import BaseHTTPResponse
+
         raw = self._response.raw
-        read1 = getattr(raw, "read1", None)
-        if read1 is None:
+        if not isinstance(raw, BaseHTTPResponse):  # a test double or a replayed body
             yield from self._response.iter_lines(chunk_size=None)
             return
         pending = b""
         while True:
-            chunk: bytes = read1(65536, decode_content=True)
+            chunk: bytes = raw.read1(65536, decode_content=True)
             if not chunk:
                 break
             pending += chunk
