@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,27 @@ class Context:
     size: Size
     scratch: Path
     corpus: Corpus
+
+
+def new_connections(function: Callable[[], object], calls: int) -> float:
+    """TCP connections urllib3 opens per call of ``function`` (counted only during this probe)."""
+    from urllib3.connection import HTTPConnection
+
+    original = HTTPConnection._new_conn
+    opened = 0
+
+    def counting(connection: HTTPConnection) -> Any:
+        nonlocal opened
+        opened += 1
+        return original(connection)
+
+    HTTPConnection._new_conn = counting  # type: ignore[method-assign,assignment]
+    try:
+        for _ in range(calls):
+            function()
+    finally:
+        HTTPConnection._new_conn = original  # type: ignore[method-assign]
+    return opened / calls
 
 
 class RequestRecorder:

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from benchmarks._context import QUESTION, Context, RequestRecorder
+from benchmarks._context import QUESTION, Context, RequestRecorder, new_connections
 from benchmarks._fixtures import Fixtures
 from benchmarks._harness import Round, Row, measure
 from benchmarks._profile import extra_time
@@ -37,9 +37,10 @@ def _event_text(line: bytes) -> bool:
     return bool((choices[0].get("delta") or {}).get("content"))
 
 
-def _raw_stream(request: requests.PreparedRequest) -> Callable[[], float]:
+def _raw_stream(
+    request: requests.PreparedRequest, session: requests.Session
+) -> Callable[[], float]:
     """Baseline: the same request sent with a pooled ``requests.Session``, SSE lines read raw."""
-    session = requests.Session()
     url, body, headers = str(request.url), request.body, dict(request.headers)
 
     def lines() -> Iterator[bytes]:
@@ -110,7 +111,8 @@ def run(context: Context) -> list[Row]:
             ("stream.langchain", "`ChatRAGFlow.stream`", langchain),
             ("stream.session", "`Session.ask(stream=True)`", ask),
         ):
-            baseline = _raw_stream(_captured(recorder, timed))
+            request = _captured(recorder, timed)
+            baseline = _raw_stream(request, requests.Session())
             row = Row(
                 key,
                 "Streaming",
@@ -121,6 +123,10 @@ def run(context: Context) -> list[Row]:
             )
             measure(
                 row, _mean_round(timed, calls), _mean_round(baseline, calls), size.stream_rounds
+            )
+            row.note = (
+                f"new TCP connections per stream: ours {new_connections(timed, calls):g}, "
+                f"raw {new_connections(baseline, calls):g}"
             )
             if row.met is False:
                 row.details = extra_time(timed, baseline, calls * 4)
