@@ -27,11 +27,13 @@ from ..errors import (
     NotFoundError,
     ParseFailure,
     ParseTimeoutError,
+    RAGFlowError,
+    ResponseDecodeError,
     UploadError,
 )
 from .features import ServerFeatures
 from .paging import PageWalker, as_int
-from .request import FileTuple, RequestSpec, check_text, make_params, path_segment
+from .request import FileTuple, RequestSpec, check_json, check_text, make_params, path_segment
 from .sse import StreamEvent, StreamMode, reference_chunks, split_think
 
 
@@ -94,6 +96,28 @@ def call(method: str, path: str, **kwargs: Any) -> Call:
 
 def data_of(body: Any) -> Any:
     return body.get("data") if isinstance(body, Mapping) else body
+
+
+def object_of(body: Any, what: str) -> dict[str, Any]:
+    """The answer's ``data`` as a dict, or a ResponseDecodeError saying what was expected."""
+    data = data_of(body)
+    if isinstance(data, Mapping):
+        return dict(data)
+    raise ResponseDecodeError(
+        f"Expected {what} (a JSON object) in the answer's data, got "
+        f"{type(data).__name__}: {str(data)[:100]!r}. Is base_url a RAGFlow server?"
+    )
+
+
+def list_of(body: Any, what: str) -> list[dict[str, Any]]:
+    """The answer's ``data`` as a list of objects (odd items skipped), or a ResponseDecodeError."""
+    data = data_of(body)
+    if isinstance(data, list):
+        return [dict(d) for d in data if isinstance(d, Mapping)]
+    raise ResponseDecodeError(
+        f"Expected a list of {what} in the answer's data, got {type(data).__name__}: "
+        f"{str(data)[:100]!r}. Is base_url a RAGFlow server?"
+    )
 
 
 def seg(value: Any, name: str = "id") -> str:
@@ -386,7 +410,7 @@ def create_dataset(
         body["parser_config"] = config
     body.update(extra or {})
     response = yield call("POST", "/datasets", json=body)
-    data = dict(data_of(response) or {})
+    data = object_of(response, "the created dataset")
     features: ServerFeatures = yield FEATURES
     if language and language != "English" and data.get("id") and not features.dataset_language:
         logger.warning("language=%r ignored: servers before v0.25 cannot set it", language)
@@ -428,7 +452,7 @@ def get_dataset(ctx: Context, id: str | None = None, name: str | None = None) ->
     try:
         if id and features.get_routes:
             response = yield call("GET", f"/datasets/{seg(id)}")
-            return ctx.wrap("dataset", dict(data_of(response) or {}))
+            return ctx.wrap("dataset", object_of(response, "a dataset"))
         response = yield call("GET", "/datasets", params=make_params(id=id, name=name))
     except APIError as exc:
         if exc.code in (102, 109, 404) or exc.status_code == 404:
@@ -590,7 +614,7 @@ def upload_documents(
     names = [f[1][0] for f in files]
     try:
         response = yield call("POST", path, files=tuple(files))
-        docs = [dict(d) for d in (data_of(response) or []) if isinstance(d, Mapping)]
+        docs = list_of(response, "uploaded documents")
     except APIError as exc:
         if not (isinstance(exc.data, list) and exc.data):
             raise
@@ -887,9 +911,9 @@ def add_chunk(
     response = yield call(
         "POST", f"/datasets/{seg(dataset_id)}/documents/{seg(document_id)}/chunks", json=body
     )
-    data = data_of(response) or {}
-    chunk = data.get("chunk", data) if isinstance(data, Mapping) else {}
-    chunk = dict(chunk)
+    data = object_of(response, "the added chunk")
+    chunk = data.get("chunk", data)
+    chunk = dict(chunk) if isinstance(chunk, Mapping) else data
     chunk.setdefault("dataset_id", dataset_id)
     chunk.setdefault("document_id", document_id)
     return ctx.wrap("chunk", chunk)
@@ -999,7 +1023,7 @@ def retrieve_page(ctx: Context, body: Mapping[str, Any], page: int, page_size: i
     response = yield call(
         "POST", "/retrieval", json=dict(body, page=page, page_size=page_size), idempotent=True
     )
-    data = data_of(response) or {}
+    data = object_of(response, "a retrieval result")
     chunks, total = items_of(data, "chunks")
     aggs = data.get("doc_aggs") if isinstance(data, Mapping) else None
     return {
@@ -1090,7 +1114,7 @@ def create_chat(
         body["prompt"] = prompt
     body.update(native or {})
     response = yield call("POST", "/chats", json=translate_chat_body(body, features))
-    return ctx.wrap("chat", dict(data_of(response) or {}))
+    return ctx.wrap("chat", object_of(response, "the created chat"))
 
 
 def update_chat(chat_id: str, update_message: Any) -> Op:
@@ -1108,7 +1132,7 @@ def get_chat(ctx: Context, chat_id: str) -> Op:
     try:
         if features.get_routes:
             response = yield call("GET", f"/chats/{seg(chat_id)}")
-            return ctx.wrap("chat", dict(data_of(response) or {}))
+            return ctx.wrap("chat", object_of(response, "a chat"))
         response = yield call("GET", "/chats", params=make_params(id=chat_id))
     except APIError as exc:
         if exc.code in (102, 109) or exc.status_code == 404:
@@ -1154,7 +1178,7 @@ def create_session(
 ) -> Op:
     body = {"name": name, **dict(extra or {})}
     response = yield call("POST", f"/chats/{seg(chat_id)}/sessions", json=body)
-    data = dict(data_of(response) or {})
+    data = object_of(response, "the created session")
     data.setdefault("chat_id", chat_id)
     return ctx.wrap("session", data)
 
@@ -1291,6 +1315,8 @@ def chat_completion(
 ) -> Op:
     """Native completion: stateless when ``session_id`` is None (nothing stored on the server)."""
     msgs = _messages(messages, "question" if as_message else "messages")
+    for key, value in (extra or {}).items():
+        check_json(value, key)  # before a temporary session is created
     features: ServerFeatures = yield FEATURES
     temp_session: str | None = None
     body: dict[str, Any] = {"stream": stream, **dict(extra or {})}
@@ -1311,8 +1337,13 @@ def chat_completion(
         spec = RequestSpec("POST", f"/chats/{seg(chat_id)}/completions", json=body, stream=stream)
 
     def cleanup() -> Op:
-        if temp_session:
+        """Delete the temporary session; a failure is logged, never raised over the answer."""
+        if not temp_session:
+            return
+        try:
             yield call("DELETE", f"/chats/{seg(chat_id)}/sessions", json={"ids": [temp_session]})
+        except RAGFlowError as exc:
+            logger.warning("Could not delete the temporary session %s: %s", temp_session, exc)
 
     if stream:
         # ``legacy: true`` (v0.26.4+) asks the server for the old cumulative form.
@@ -1329,8 +1360,7 @@ def chat_completion(
     finally:
         if temp_session:
             yield from cleanup()
-    data = data_of(response)
-    message = chat_message_from_data(ctx, data if isinstance(data, Mapping) else {})
+    message = chat_message_from_data(ctx, object_of(response, "an answer"))
     if temp_session and hasattr(message, "session_id"):
         message.session_id = None
     return message
@@ -1417,7 +1447,7 @@ def get_agent(ctx: Context, agent_id: str) -> Op:
     features: ServerFeatures = yield FEATURES
     if features.get_routes:
         response = yield call("GET", f"/agents/{seg(agent_id)}")
-        return ctx.wrap("agent", dict(data_of(response) or {}))
+        return ctx.wrap("agent", object_of(response, "an agent"))
     items = yield from collect(walk_agents(ctx, id=agent_id))
     if not items:
         raise NotFoundError(f"Agent {agent_id} not found", method="GET", path="/agents")
@@ -1450,7 +1480,7 @@ def delete_agent(agent_id: str) -> Op:
 
 def create_agent_session(ctx: Context, agent_id: str, extra: Mapping[str, Any] | None) -> Op:
     response = yield call("POST", f"/agents/{seg(agent_id)}/sessions", json=dict(extra or {}))
-    data = dict(data_of(response) or {})
+    data = object_of(response, "the created session")
     data.setdefault("agent_id", agent_id)
     return ctx.wrap("session", data)
 
@@ -1545,8 +1575,7 @@ def agent_completion(
     if stream:
         return StreamPlan(spec, "agent", features.stream_mode, event_mapper(ctx, as_message))
     response = yield Call(spec)
-    data = data_of(response)
-    return agent_message_from_data(ctx, data if isinstance(data, Mapping) else {})
+    return agent_message_from_data(ctx, object_of(response, "an agent answer"))
 
 
 # ----------------------------------------------------------------------------------------------

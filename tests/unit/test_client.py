@@ -475,3 +475,24 @@ def test_async_ca_bundle_becomes_an_ssl_context() -> None:
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert _httpx_verify(False) is False
+
+
+@pytest.mark.parametrize("data", ["oops", 7, None, [1, 2]])
+def test_odd_success_data_is_a_decode_error_not_a_python_error(data: Any) -> None:
+    from ragflow_integrations import ResponseDecodeError
+
+    server = FakeServer().on("POST", "/api/v1/datasets", ok(data) if data is not None else ok())
+    with pytest.raises(ResponseDecodeError, match="created dataset"):
+        sync_client(server).create_dataset("kb")
+
+
+def test_failed_temporary_session_cleanup_does_not_hide_the_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = FakeServer(version=None)
+    server.on("POST", "/api/v1/chats/chat1/sessions", ok({"id": "tmp", "chat_id": "chat1"}))
+    server.on("POST", "/api/v1/chats/chat1/completions", answer("All good"))
+    server.on("DELETE", "/api/v1/chats/chat1/sessions", err(102, "database is locked"))
+    message = sync_client(server).chat_completion("chat1", "hello")
+    assert message.content == "All good"
+    assert "Could not delete the temporary session tmp" in caplog.text
