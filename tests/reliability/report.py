@@ -61,6 +61,16 @@ def run_suite(ledger: Path, junit: Path) -> int:
     return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
 
 
+def _failure_message(case: ET.Element) -> str:
+    """The first line of a failed test's assertion message, shortened."""
+    node = case.find("failure")
+    if node is None:
+        node = case.find("error")
+    text = (node.get("message") if node is not None else "") or ""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first[:220] + ("…" if len(first) > 220 else "")
+
+
 def junit_summary(junit: Path) -> dict[str, Any]:
     root = ET.parse(junit).getroot()
     suite = root if root.tag == "testsuite" else root.find("testsuite")
@@ -75,7 +85,7 @@ def junit_summary(junit: Path) -> dict[str, Any]:
         "skipped": skipped,
         "seconds": float(suite.get("time", 0.0)),
         "failed_cases": [
-            f"{case.get('classname')}::{case.get('name')}"
+            (f"{case.get('classname')}::{case.get('name')}", _failure_message(case))
             for case in suite.iter("testcase")
             if case.find("failure") is not None or case.find("error") is not None
         ],
@@ -165,8 +175,8 @@ def render(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         "",
     ]
     if summary["failed_cases"]:
-        lines += ["Failing tests in this run:", ""]
-        lines += [f"* `{name}`" for name in summary["failed_cases"]]
+        lines += ["Failing tests in this run (each shows a defect that is still open):", ""]
+        lines += [f"* `{name}`: {cell(message)}" for name, message in summary["failed_cases"]]
         lines.append("")
     for area in areas:
         lines += [

@@ -145,7 +145,7 @@ def client(own_server: LocalRAGFlowServer) -> Iterator[RAGFlow]:
         api_key=API_KEY,
         base_url=own_server.base_url,
         server_version="0.27",
-        max_retries=0,
+        max_retries=1,  # the stand-in drops the connection after some odd inputs (see below)
         timeout=10,
     ) as rag:
         yield rag
@@ -410,3 +410,19 @@ def test_an_unencodable_name_does_not_break_the_server(field: str) -> None:
             assert exc.status_code != 500, f"the server crashed on it: {exc}"
         listed = [d.id for d in rag.list_datasets()]
         assert keeper.id in listed
+
+
+def test_an_error_that_echoes_an_unencodable_value_is_still_an_error_answer() -> None:
+    """A rejected field whose value is a lone surrogate: the server's error message quotes the
+    value; it must still answer code 101, not crash into HTTP 500 and drop the connection."""
+    with (
+        LocalRAGFlowServer(api_key=API_KEY) as srv,
+        RAGFlow(
+            api_key=API_KEY, base_url=srv.base_url, server_version="0.27", max_retries=0
+        ) as rag,
+    ):
+        dataset = rag.create_dataset(name=unique("echo"))
+        with pytest.raises(RAGFlowError) as caught:
+            dataset.update({"bogus_field": "bad \ud800 value"})
+        assert caught.value.status_code != 500, f"the server crashed: {caught.value}"
+        assert caught.value.code == 101, repr(caught.value)
