@@ -454,3 +454,60 @@ def test_old_server_failed_cleanup_does_not_hide_a_good_answer(
         seconds=elapsed,
     )
     assert answer == full, f"the answer was replaced by the clean-up failure: {outcome}"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
+async def test_old_server_failed_cleanup_does_not_hide_a_good_answer_async(
+    server_022: LocalRAGFlowServer,
+    old_chat: tuple[str, str],
+    make_async_client: Callable[..., AsyncRAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    stream: bool,
+) -> None:
+    """Async twin of the test above."""
+    chat_id, full = old_chat
+    client = make_async_client(server_022, max_retries=0)
+    server_022.inject_fault(f"/chats/{chat_id}/sessions", "DELETE", status=500)
+    started = time.monotonic()
+    messages = [{"role": "user", "content": QUESTION}]
+    try:
+        if stream:
+            events = await client.chat_completion(chat_id, messages, stream=True)
+            answer = [e.content async for e in events][-1]
+        else:
+            answer = (await client.chat_completion(chat_id, messages)).content
+        outcome = f"answer of {len(answer)} chars"
+    except RAGFlowError as exc:
+        answer, outcome = "", describe_error(exc)
+    elapsed = time.monotonic() - started
+    server_022.clear_faults()
+    deletes = wire.to(f"/chats/{chat_id}/sessions", "DELETE")
+    ledger(
+        area="streams",
+        fault=f"0.22 stateless async chat_completion ({'stream' if stream else 'message'}), "
+        "the temporary session's DELETE answers 500",
+        injected=len(deletes),
+        requests_sent=len(wire.to(f"/chats/{chat_id}/completions", "POST")) + len(deletes),
+        caller_saw=outcome,
+        data_check="answer delivered" if answer else "answer lost",
+        seconds=elapsed,
+    )
+    assert deletes, "the clean-up was attempted"
+    assert answer == full, f"the answer was replaced by the clean-up failure: {outcome}"
+
+
+async def test_old_server_async_stream_cut_keeps_the_stream_error(
+    server_022: LocalRAGFlowServer,
+    old_chat: tuple[str, str],
+    make_async_client: Callable[..., AsyncRAGFlow],
+) -> None:
+    chat_id, full = old_chat
+    server_022.inject_fault(f"/chats/{chat_id}/completions", "POST", cut_stream_after=5, times=1)
+    server_022.inject_fault(f"/chats/{chat_id}/sessions", "DELETE", status=500)
+    outcome = await consume_async(
+        KINDS[1], make_async_client(server_022, max_retries=1), Assistants(chat_id, "")
+    )
+    server_022.clear_faults()
+    assert isinstance(outcome.error, StreamError), repr(outcome.error)
+    assert full.startswith(outcome.error.partial_text) and outcome.error.partial_text
