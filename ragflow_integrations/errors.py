@@ -197,7 +197,12 @@ class ParseTimeoutError(IngestionError):
 
 
 class UploadError(IngestionError):
-    """Some files were not uploaded; ``uploaded`` holds those that were, ``failed`` the rest."""
+    """An upload (or bulk ingestion) did not complete.
+
+    ``uploaded`` holds the documents stored on the server, ``failed`` the names of the files that
+    were not stored, and ``unparsed`` the stored documents whose parsing could not be started
+    (retry with ``dataset.parse_documents([d.id for d in error.unparsed])``).
+    """
 
     def __init__(
         self,
@@ -205,11 +210,13 @@ class UploadError(IngestionError):
         *,
         uploaded: Sequence[Any] = (),
         failed: Sequence[Any] = (),
+        unparsed: Sequence[Any] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
         self.uploaded = list(uploaded)
         self.failed = list(failed)
+        self.unparsed = list(unparsed)
 
 
 _AUTH_HINT = "Check the API key (pass api_key= or set RAGFLOW_API_KEY)."

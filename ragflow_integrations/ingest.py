@@ -54,6 +54,7 @@ def ingest_op(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
     uploaded: list[Any] = []
+    unparsed: list[Any] = []
     failed: list[str] = []
     first_error: RAGFlowError | None = None
     for start in range(0, len(items), batch_size):
@@ -67,14 +68,29 @@ def ingest_op(
             docs, first_error = [], first_error or exc
             failed += [i.name for i in batch]
         uploaded.extend(docs)
-        if docs:
+        if not docs:
+            continue
+        try:
             yield from ops.parse_documents_start(dataset_id, [d.id for d in docs])
+        except APIError as exc:  # stored but not parsing: report them, go on
+            unparsed.extend(docs)
+            first_error = first_error or exc
     if first_error is not None:
+        problems = []
+        if failed:
+            problems.append(f"{len(failed)} of {len(items)} file(s) were not uploaded: {failed}")
+        if unparsed:
+            names = [getattr(d, "name", "") for d in unparsed]
+            problems.append(
+                f"parsing could not be started for {len(unparsed)} uploaded document(s): {names} "
+                "(retry with dataset.parse_documents(ids))"
+            )
         raise UploadError(
-            f"{len(failed)} of {len(items)} file(s) were not uploaded: {failed} (first error: "
-            f"{first_error.message}). The {len(uploaded)} uploaded document(s) are being parsed.",
+            f"Ingestion incomplete: {'; '.join(problems)}. First error: {first_error.message}. "
+            f"{len(uploaded)} document(s) are on the server.",
             uploaded=uploaded,
             failed=failed,
+            unparsed=unparsed,
             status_code=first_error.status_code,
             code=first_error.code,
             method=first_error.method,

@@ -224,3 +224,18 @@ def test_chunk_to_record_uses_given_document_meta_and_seed_names() -> None:
     assert record.metadata["document_name"] == "b.txt"
     assert record.metadata["dataset_id"] == "d"
     assert record.metadata["year"] == 2024
+
+
+def test_ingest_reports_documents_whose_parse_could_not_start() -> None:
+    server = ingest_server()
+    server.on(
+        "POST", "/api/v1/datasets/d/chunks", err(503, "busy", status=503), ok()
+    )  # first batch's parse start fails
+    client = sync_client(server)
+    with pytest.raises(UploadError) as info:
+        ingest_documents(client.wrap("dataset", {"id": "d"}), items(3), batch_size=2)
+    error = info.value
+    assert [d.name for d in error.uploaded] == ["f0.txt", "f1.txt", "f2.txt"]
+    assert [d.name for d in error.unparsed] == ["f0.txt", "f1.txt"]
+    assert error.failed == []
+    assert "parsing could not be started" in error.message
