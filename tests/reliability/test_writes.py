@@ -201,3 +201,51 @@ async def test_async_create_dropped_after_handler_is_not_duplicated(
         data_check=f"{count} dataset with that name: no duplicate",
         seconds=elapsed,
     )
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"cut_stream_after": 0}, {"latency": 1.0}],
+    ids=["dropped-after-handler", "slower-than-timeout"],
+)
+def test_failed_ask_is_not_repeated_in_the_session_history(
+    server: LocalRAGFlowServer,
+    admin: RAGFlow,
+    home: Any,
+    make_client: Callable[..., RAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    fault: dict[str, Any],
+) -> None:
+    """A question is a write too: the session stores it. A blind retry would store it twice."""
+    client = make_client(max_retries=3, timeout=0.5)
+    chat = client.create_chat(name=unique("ask-once"), dataset_ids=[])
+    session = chat.create_session(name=unique("s"))
+    question = unique("How many moons does Mars have")
+    server.inject_fault("/chat/completions", "POST", times=1, **fault)
+    started = time.monotonic()
+    with pytest.raises(APIConnectionError) as caught:
+        session.ask(question)
+    elapsed = time.monotonic() - started
+    sent = wire.to("/chat/completions", "POST")
+    assert len(sent) == 1, f"the question was sent {len(sent)} times"
+    time.sleep(1.0 if "latency" in fault else 0.0)  # let a late request land
+    stored = admin.get_chat(chat.id).list_sessions(id=session.id)[0].messages or []
+    asked = sum(1 for m in stored if question in str(getattr(m, "content", m)))
+    assert asked <= 1
+    if "cut_stream_after" in fault:
+        assert asked == 1, "the handler ran, so the question is in the history once"
+    label = (
+        "dropped after the handler ran"
+        if "cut_stream_after" in fault
+        else ("latency 1 s > read timeout 0.5 s")
+    )
+    ledger(
+        area="non-idempotent writes",
+        fault=f"{label} on POST Session.ask (non-stream)",
+        injected=1 - pending_fault_uses(server.base_url, server.api_key),
+        requests_sent=len(sent),
+        caller_saw=describe_error(caught.value),
+        data_check=f"question stored {asked} time(s) in the session history: no duplicate",
+        seconds=elapsed,
+    )
