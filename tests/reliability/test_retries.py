@@ -417,3 +417,54 @@ def test_permanent_statuses_are_not_retried(
         data_check="not retried",
         seconds=elapsed,
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("3600", "capped"),
+        ("-5", "zero"),
+        ("soon", "backoff"),
+        ("", "backoff"),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", "zero"),
+        ("1e9", "capped"),
+        ("nan", "backoff"),
+    ],
+)
+def test_odd_retry_after_values_give_bounded_waits(
+    server: LocalRAGFlowServer,
+    target: Target,
+    make_client: Callable[..., RAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    header: str,
+    expected: str,
+) -> None:
+    """Retry-After values a server or proxy may send: the wait asked for is bounded (the cap),
+    never negative, and falls back to the backoff when unreadable. The sleeps are recorded
+    through the transport's sleep hook instead of being slept."""
+    from ragflow_integrations._core.retry import MAX_RETRY_AFTER
+
+    client = make_client(max_retries=1)
+    sleeps: list[float] = []
+    client._transport._sleep = sleeps.append  # the transport's injectable sleep
+    server.inject_fault("/datasets", "GET", status=503, retry_after=header, times=1)
+    started = time.monotonic()
+    _check_list(client.list_datasets(name=target.dataset.name), target)
+    elapsed = time.monotonic() - started
+    (wait,) = sleeps
+    if expected == "capped":
+        assert wait == MAX_RETRY_AFTER
+    elif expected == "zero":
+        assert wait == 0.0
+    else:
+        assert 0.0 <= wait <= FAST_BACKOFF_CAP
+    ledger(
+        area="retries",
+        fault=f"HTTP 503 + Retry-After: {header!r} x1 on GET list_datasets (sleep recorded)",
+        injected=_fired(wire, "/datasets", "GET", 503),
+        requests_sent=len(wire.to("/datasets", "GET")),
+        caller_saw=f"success; the client asked to wait {wait:.2f} s",
+        data_check=f"wait {expected} (cap {MAX_RETRY_AFTER:g} s)",
+        seconds=elapsed,
+    )
