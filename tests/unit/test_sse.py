@@ -14,6 +14,7 @@ from ragflow_integrations._core.ops import StreamPlan
 from ragflow_integrations._core.request import RequestSpec
 from ragflow_integrations._core.sse import (
     SSEDecoder,
+    StreamMode,
     StreamNormaliser,
     iter_payloads,
     reference_chunks,
@@ -208,10 +209,10 @@ def test_split_think_and_reference_shapes() -> None:
 # -- runner -----------------------------------------------------------------------------------
 
 
-def runner(kind: str = "chat", mode: str = "delta") -> StreamRunner:
+def runner(kind: str = "chat", mode: StreamMode = "delta") -> StreamRunner:
     return StreamRunner(
         StreamPlan(RequestSpec("POST", "/chat/completions", stream=True), kind, mode)
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_runner_error_event_carries_partial_text() -> None:

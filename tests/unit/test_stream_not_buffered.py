@@ -86,7 +86,7 @@ def gated(request: pytest.FixtureRequest) -> Iterator[tuple[str, Gate]]:
 def test_sync_stream_yields_before_the_body_ends(gated: tuple[str, Gate]) -> None:
     url, gate = gated
     client = RAGFlow(api_key="k", base_url=url, server_version="0.27")
-    contents = []
+    contents: list[str] = []
     for step in client.chat_completion("c", "hi", stream=True):
         if not contents:
             assert not gate.rest_sent.is_set(), "the first event waited for the whole body"
@@ -99,7 +99,7 @@ def test_sync_stream_yields_before_the_body_ends(gated: tuple[str, Gate]) -> Non
 async def test_async_stream_yields_before_the_body_ends(gated: tuple[str, Gate]) -> None:
     url, gate = gated
     client = AsyncRAGFlow(api_key="k", base_url=url, server_version="0.27")
-    contents = []
+    contents: list[str] = []
     async for step in await client.chat_completion("c", "hi", stream=True):
         if not contents:
             assert not gate.rest_sent.is_set(), "the first event waited for the whole body"
