@@ -115,6 +115,11 @@ LIMITS = """\
 """
 
 
+def _total_sent(rows: list[dict[str, Any]]) -> str:
+    counted = [int(r["requests_sent"]) for r in rows if r["requests_sent"] is not None]
+    return str(sum(counted)) if counted else "-"
+
+
 def cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -159,7 +164,7 @@ def render(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         *(
             f"| {area} | {len(by_area[area])} | "
             f"{sum(int(r['injected']) for r in by_area[area])} | "
-            f"{sum(int(r['requests_sent'] or 0) for r in by_area[area])} | "
+            f"{_total_sent(by_area[area])} | "
             f"{sum(1 for r in by_area[area] if r['outcome'] == 'passed')} | "
             f"{sum(1 for r in by_area[area] if r['outcome'] != 'passed')} |"
             for area in areas
