@@ -426,3 +426,49 @@ def test_an_error_that_echoes_an_unencodable_value_is_still_an_error_answer() ->
             dataset.update({"bogus_field": "bad \ud800 value"})
         assert caught.value.status_code != 500, f"the server crashed: {caught.value}"
         assert caught.value.code == 101, repr(caught.value)
+
+
+ASYNC_CALLS = ["create_dataset", "list_datasets", "retrieve", "upload_documents", "list_documents"]
+
+
+@settings(PROFILE, max_examples=15)
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_async_api(
+    own_server: LocalRAGFlowServer, corpus: Any, kind: str, data: st.DataObject
+) -> None:
+    """The async twins (their own argument handling in the Async* models) under the same input."""
+    import asyncio
+
+    from ragflow_integrations import AsyncRAGFlow
+
+    call = data.draw(st.sampled_from(ASYNC_CALLS), label="call")
+    a = pick(data, kind, texts, "a")
+    b = pick(data, kind, extremes, "b")
+    c = pick(data, kind, st.one_of(st.none(), st.lists(texts, max_size=2)), "c")
+
+    async def run() -> Any:
+        async with AsyncRAGFlow(
+            api_key=API_KEY, base_url=own_server.base_url, server_version="0.27", max_retries=1
+        ) as client:
+            dataset = await client.get_dataset(corpus.id)
+            if call == "create_dataset":
+                created = await client.create_dataset(name=a, description=c)
+                await client.delete_datasets([created.id])
+                return created
+            if call == "list_datasets":
+                return await client.list_datasets(page=b, page_size=b, name=a)
+            if call == "retrieve":
+                return await client.retrieve(a, dataset_ids=c, page_size=b)
+            if call == "upload_documents":
+                docs = await dataset.upload_documents([{"display_name": a, "blob": a}])
+                await dataset.delete_documents([d.id for d in docs])
+                return docs
+            return await dataset.list_documents(keywords=a, offset=b, limit=b)
+
+    attempt(
+        f"async {call}, {kind}",
+        lambda: asyncio.run(run()),
+        ["name", "description", "page", "page_size", "question", "dataset_ids",
+         "display_name", "blob", "keywords", "offset", "limit"],
+    )  # fmt: skip
