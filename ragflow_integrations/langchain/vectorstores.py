@@ -131,6 +131,8 @@ class RAGFlowVectorStore(VectorStore):
             caller_id = (document.meta_fields or {}).get(self.id_key)
             if caller_id in wanted:
                 found.setdefault(str(caller_id), []).append(document)
+        for versions in found.values():  # a parsed version first (a failed re-upload may exist)
+            versions.sort(key=lambda d: d.run != "DONE")
         return found
 
     def _find(self, dataset: Any, ids: Sequence[str]) -> dict[str, list[Any]]:
@@ -195,7 +197,8 @@ class RAGFlowVectorStore(VectorStore):
         """Upload, parse and wait for ``documents``; return their ids (``ids=`` or ``doc.id``).
 
         Documents whose id already exists are replaced (the old version is deleted once the new
-        one has parsed, so a failed parse leaves the old one in place).
+        one has parsed, so a failed parse leaves the old one in place and readable through
+        ``get_by_ids``; ``delete`` removes every version).
         """
         if not documents:
             return []

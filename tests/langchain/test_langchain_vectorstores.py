@@ -109,6 +109,22 @@ def test_parse_failure_names_the_document(store: RAGFlowVectorStore) -> None:
 
 
 @pytest.mark.vcr
+def test_failed_replacement_keeps_the_old_version(
+    store: RAGFlowVectorStore, connection: dict[str, Any]
+) -> None:
+    store.add_documents([Document(page_content="Kites need steady wind.")], ids=["kite"])
+    with pytest.raises(DocumentParseError) as caught:
+        store.add_documents([Document(page_content="bad\x00bytes")], ids=["kite"])
+    assert "kite(1).txt" in str(caught.value)
+    got = store.get_by_ids(["kite"])
+    assert [(d.id, d.page_content) for d in got] == [("kite", "Kites need steady wind.")]
+    assert store.delete(["kite"]) is True
+    assert store.get_by_ids(["kite"]) == []
+    dataset = RAGFlow(**connection).get_dataset(id=store.dataset_id)
+    assert list(dataset.iter_documents()) == []
+
+
+@pytest.mark.vcr
 def test_from_texts_creates_a_dataset(ragflow_server: Any, poll_interval: float) -> None:
     client = RAGFlow(api_key=ragflow_server.api_key, base_url=ragflow_server.base_url)
     store = RAGFlowVectorStore.from_texts(
