@@ -511,3 +511,46 @@ async def test_old_server_async_stream_cut_keeps_the_stream_error(
     server_022.clear_faults()
     assert isinstance(outcome.error, StreamError), repr(outcome.error)
     assert full.startswith(outcome.error.partial_text) and outcome.error.partial_text
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_old_server_agent_stream_cut(
+    server_022: LocalRAGFlowServer,
+    make_client: Callable[..., RAGFlow],
+    make_async_client: Callable[..., AsyncRAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    flavour: str,
+) -> None:
+    """Agent streams on a 0.22 server (old route ``/agents/{id}/completions``)."""
+    admin = make_client(server_022, record=False)
+    dataset = seed_dataset(admin, unique("old-agent"))
+    title = unique("old-agent")
+    requests.post(
+        f"{server_022.base_url}/api/v1/agents",
+        json={"title": title, "dsl": {"dataset_ids": [dataset.id]}},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=10,
+    ).raise_for_status()
+    agent_id = next(a.id for a in admin.iter_agents() if a.title == title)
+    kind = KINDS[3]
+    full = consume_sync(kind, admin, Assistants("", agent_id)).texts[-1]
+    route = f"/agents/{agent_id}/completions"
+    server_022.inject_fault(route, "POST", cut_stream_after=5, times=1)
+    started = time.monotonic()
+    if flavour == "sync":
+        outcome = consume_sync(kind, make_client(server_022), Assistants("", agent_id))
+    else:
+        outcome = await consume_async(kind, make_async_client(server_022), Assistants("", agent_id))
+    elapsed = time.monotonic() - started
+    check = _check(kind, outcome, full, 5)
+    assert outcome.error is not None
+    ledger(
+        area="streams",
+        fault=f"connection closed after 5 SSE events, {flavour} agent.ask on a 0.22 server",
+        injected=1 - pending_fault_uses(server_022.base_url, server_022.api_key),
+        requests_sent=len(wire.to(route, "POST")),
+        caller_saw=f"{len(outcome.texts)} items, then {describe_error(outcome.error)}",
+        data_check=check,
+        seconds=elapsed,
+    )
