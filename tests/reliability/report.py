@@ -35,6 +35,7 @@ AREA_ORDER = [
     "streams",
     "timeouts",
     "connection",
+    "paging",
     "bad answers",
     "ingestion",
     "bad input",
