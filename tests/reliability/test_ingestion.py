@@ -357,3 +357,44 @@ def test_ingest_when_starting_the_parse_fails_accounts_for_every_file(
     assert isinstance(error, IngestionError), f"untyped for ingestion: {error!r}"
     assert uploaded == set(on_server), "the error names the files that are on the server"
     assert uploaded | failed == {i.name for i in items}, "every file is accounted for"
+
+
+@pytest.mark.parametrize(
+    "fault", [{"status": 503}, {"drop_connection": True}], ids=["503", "dropped"]
+)
+def test_parse_timeout_is_reported_even_when_the_cancel_fails(
+    server: LocalRAGFlowServer,
+    make_client: Callable[..., RAGFlow],
+    admin: RAGFlow,
+    slow_parsing: float,
+    ledger: Callable[..., None],
+    wire: WireLog,
+    fault: dict[str, Any],
+) -> None:
+    client = make_client(max_retries=1)
+    dataset = client.create_dataset(name=unique("cancel-fails"))
+    docs = dataset.upload_documents([{"display_name": "slow.txt", "blob": GOOD}])
+    server.inject_fault(f"/datasets/{dataset.id}/chunks", "DELETE", **fault)
+    started = time.monotonic()
+    mark = len(wire)
+    with pytest.raises(ParseTimeoutError) as caught:
+        dataset.parse_documents(
+            [docs[0].id], timeout=0.2, poll_interval=POLL, cancel_on_timeout=True
+        )
+    elapsed = time.monotonic() - started
+    server.clear_faults()
+    error = caught.value
+    assert not error.cancelled, "the cancel failed, so the error must not claim it worked"
+    assert [d.id for d in error.pending] == [docs[0].id]
+    cancels = wire.to(f"/datasets/{dataset.id}/chunks", "DELETE")
+    ledger(
+        area="ingestion",
+        fault=f"parse past a 0.2 s deadline, cancel_on_timeout=True, the cancel request "
+        f"{'answers 503' if 'status' in fault else 'is dropped'}",
+        injected=sum(1 for r in cancels if r.status == 503 or r.error),
+        requests_sent=len(wire) - mark,
+        caller_saw=describe_error(error),
+        data_check=f"document kept (run {_docs_by_name(admin, dataset.id)['slow.txt'].run}); "
+        f"cancelled={error.cancelled}",
+        seconds=elapsed,
+    )
