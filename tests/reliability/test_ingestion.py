@@ -320,20 +320,25 @@ async def test_async_ingest_partial_upload(
     assert list(_docs_by_name(admin, dataset.id)) == ["a.txt"]
 
 
+@pytest.mark.parametrize(
+    "fault", [{"status": 503}, {"drop_connection": True}], ids=["503", "dropped"]
+)
 def test_ingest_when_starting_the_parse_fails_accounts_for_every_file(
     server: LocalRAGFlowServer,
     make_client: Callable[..., RAGFlow],
     admin: RAGFlow,
     ledger: Callable[..., None],
     wire: WireLog,
+    fault: dict[str, Any],
 ) -> None:
-    """The parse request of the first batch answers 503 (POST, so not retried). The caller must
-    get an ingestion error that says which files are on the server (unparsed) and which were
-    not uploaded, so that it can finish the job; a bare ServerError says neither."""
+    """The parse request of the first batch fails (POST, so not retried). The caller must get
+    an ingestion error that says which files are on the server (unparsed) and which were not
+    uploaded, so that it can finish the job; a bare ServerError/APIConnectionError says
+    neither."""
     client = make_client(max_retries=2)
     dataset = client.create_dataset(name=unique("ingest-parse-start"))
     items = [IngestItem(f"{n}.txt", f"File {n} about rivers.".encode()) for n in "abc"]
-    server.inject_fault(f"/datasets/{dataset.id}/chunks", "POST", status=503, times=1)
+    server.inject_fault(f"/datasets/{dataset.id}/chunks", "POST", times=1, **fault)
     started = time.monotonic()
     mark = len(wire)
     with pytest.raises(RAGFlowError) as caught:
@@ -346,7 +351,7 @@ def test_ingest_when_starting_the_parse_fails_accounts_for_every_file(
     ledger(
         area="ingestion",
         fault="ingest_documents of 3 files in batches of 2; starting the 1st batch's parse "
-        "answers 503",
+        + ("answers 503" if "status" in fault else "has its connection dropped"),
         injected=1 - pending_fault_uses(server.base_url, server.api_key),
         requests_sent=len(wire) - mark,
         caller_saw=describe_error(error),

@@ -249,3 +249,24 @@ def test_failed_ask_is_not_repeated_in_the_session_history(
         data_check=f"question stored {asked} time(s) in the session history: no duplicate",
         seconds=elapsed,
     )
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_error_after_a_sent_write_does_not_say_the_server_was_unreachable(
+    server: LocalRAGFlowServer,
+    make_client: Callable[..., RAGFlow],
+    make_async_client: Callable[..., AsyncRAGFlow],
+    flavour: str,
+) -> None:
+    """The request reached the server and may have been applied (here it was). "Could not reach
+    RAGFlow ... check base_url" sends the caller the wrong way (a retry would duplicate); the
+    message must say the outcome is unknown."""
+    server.inject_fault("/datasets", "POST", cut_stream_after=0, times=1)
+    with pytest.raises(APIConnectionError) as caught:
+        if flavour == "sync":
+            make_client().create_dataset(name=unique("sent-write"))
+        else:
+            await make_async_client().create_dataset(name=unique("sent-write"))
+    text = str(caught.value)
+    assert "Could not reach" not in text, text
+    assert any(w in text.lower() for w in ("may have", "might have", "may not have")), text
