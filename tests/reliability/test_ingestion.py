@@ -403,3 +403,40 @@ def test_parse_timeout_is_reported_even_when_the_cancel_fails(
         f"cancelled={error.cancelled}",
         seconds=elapsed,
     )
+
+
+def test_ingest_when_an_upload_connection_drops_accounts_for_every_file(
+    server: LocalRAGFlowServer,
+    make_client: Callable[..., RAGFlow],
+    admin: RAGFlow,
+    ledger: Callable[..., None],
+    wire: WireLog,
+) -> None:
+    """The first batch's upload loses its connection (before the server read it). The other
+    batches still go up, and the error lists every file as uploaded or failed."""
+    client = make_client(max_retries=2)
+    dataset = client.create_dataset(name=unique("ingest-upload-drop"))
+    items = [IngestItem(f"{n}.txt", f"File {n} about lakes.".encode()) for n in "abc"]
+    server.inject_fault(f"/datasets/{dataset.id}/documents", "POST", drop_connection=True, times=1)
+    started = time.monotonic()
+    mark = len(wire)
+    with pytest.raises(RAGFlowError) as caught:
+        ingest_documents(dataset, items, batch_size=1, timeout=20, poll_interval=POLL)
+    elapsed = time.monotonic() - started
+    error = caught.value
+    on_server = _docs_by_name(admin, dataset.id)
+    uploaded = {d.name for d in getattr(error, "uploaded", [])}
+    failed = set(getattr(error, "failed", []))
+    ledger(
+        area="ingestion",
+        fault="ingest_documents of 3 files one per batch; the 1st upload's connection drops",
+        injected=1 - pending_fault_uses(server.base_url, server.api_key),
+        requests_sent=len(wire) - mark,
+        caller_saw=describe_error(error),
+        data_check=f"on server: {sorted(on_server)}; error lists uploaded={sorted(uploaded)}, "
+        f"failed={sorted(failed)}",
+        seconds=elapsed,
+    )
+    assert isinstance(error, IngestionError), f"untyped for ingestion: {error!r}"
+    assert uploaded == set(on_server) == {"b.txt", "c.txt"}
+    assert failed == {"a.txt"}
