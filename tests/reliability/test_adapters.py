@@ -164,3 +164,71 @@ def test_chat_model_stream_cut_is_raised_not_truncated(
         data_check=f"partial_text is a {len(error.partial_text)}-char prefix of the answer",
         seconds=elapsed,
     )
+
+
+def _sink(framework: str, client: RAGFlow, dataset_id: str) -> Callable[[list[str]], Any]:
+    if framework == "langchain":
+        from langchain_core.documents import Document as LCDocument
+
+        from ragflow_integrations.langchain import RAGFlowVectorStore
+
+        store = RAGFlowVectorStore(
+            dataset_id, client=client, parse_timeout=0.3, poll_interval=0.02, show_progress=False
+        )
+        return lambda texts: store.add_documents(
+            [LCDocument(page_content=t) for t in texts], ids=[f"doc-{i}" for i in range(len(texts))]
+        )
+    from llama_index.core import Document as LIDocument
+
+    from ragflow_integrations.llama_index import RAGFlowIndex
+
+    index = RAGFlowIndex(dataset_id, client=client, parse_timeout=0.3, poll_interval=0.02)
+    return lambda texts: index.insert_documents([LIDocument(text=t) for t in texts])
+
+
+SINK_FAULTS = ["upload 503", "upload dropped after the handler", "parse past the deadline"]
+
+
+@pytest.mark.parametrize("fault", SINK_FAULTS)
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+def test_ingestion_sinks_raise_typed_errors(
+    server: LocalRAGFlowServer,
+    make_client: Callable[..., RAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    framework: str,
+    fault: str,
+) -> None:
+    """A sink (vector store / managed index) whose ingestion fails raises a typed error; it
+    never returns ids for documents that are not searchable, and never uploads twice."""
+    client = make_client(max_retries=2)
+    dataset = client.create_dataset(name=unique(f"sink-{framework}"))
+    add = _sink(framework, client, dataset.id)
+    route = f"/datasets/{dataset.id}/documents"
+    if fault == "upload 503":
+        server.inject_fault(route, "POST", status=503, times=1)
+    elif fault == "upload dropped after the handler":
+        server.inject_fault(route, "POST", cut_stream_after=0, times=1)
+    else:
+        server.parse_delay = 1.5
+    started = time.monotonic()
+    try:
+        with pytest.raises(RAGFlowError) as caught:
+            add(["Granite is an igneous rock.", "Basalt forms from lava."])
+    finally:
+        server.parse_delay = 0.0
+    elapsed = time.monotonic() - started
+    uploads = wire.to(route, "POST")
+    assert len(uploads) == 1, f"uploaded {len(uploads)} times"
+    stored = [d.name for d in client.get_dataset(dataset.id).iter_documents()]
+    ledger(
+        area="adapters",
+        fault=f"{fault} under the {framework} ingestion sink",
+        injected=1
+        if fault == "parse past the deadline"
+        else 1 - pending_fault_uses(server.base_url, server.api_key),
+        requests_sent=len(uploads),
+        caller_saw=describe_error(caught.value),
+        data_check=f"{len(stored)} document(s) on the server, uploaded once",
+        seconds=elapsed,
+    )
