@@ -18,11 +18,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     PrivateAttr,
     ValidationError,
     ValidatorFunctionWrapHandler,
     model_validator,
 )
+from pydantic_core import core_schema
 
 from ._core import ops
 from ._core.ops import ProgressCallback
@@ -103,6 +105,35 @@ class _Model(BaseModel):
 # fields (shared by sync and async classes)
 # ----------------------------------------------------------------------------------------------
 
+_PARSER_CONFIG_SEED_NAMES = {"chunk_token_count": "chunk_token_num"}
+
+
+class ParserConfig(dict[str, Any]):
+    """A parser configuration: a dict that also allows the seed's attribute access.
+
+    ``config.chunk_token_num`` / ``config["chunk_token_num"]``; the seed name
+    ``chunk_token_count`` reads ``chunk_token_num``; nested dicts (``raptor``) read the same way.
+    ``DataSet.ParserConfig(chunk_token_count=128, layout_recognize=True)`` builds one to pass to
+    ``create_dataset`` (seed keys are translated when sent).
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        key = name if name in self else _PARSER_CONFIG_SEED_NAMES.get(name, name)
+        try:
+            value = self[key]
+        except KeyError:
+            raise AttributeError(f"parser_config has no {name!r}") from None
+        return ParserConfig(value) if isinstance(value, dict) else value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(cls, handler(dict[str, Any]))
+
 
 class _DataSetFields(_Model):
     id: str = ""
@@ -113,7 +144,7 @@ class _DataSetFields(_Model):
     language: str | None = "English"
     permission: str | None = "me"
     chunk_method: str | None = "naive"
-    parser_config: dict[str, Any] = Field(default_factory=dict)
+    parser_config: ParserConfig = Field(default_factory=ParserConfig)
     document_count: int = 0
     chunk_count: int = 0
     token_num: int = 0
@@ -146,7 +177,7 @@ class _DocumentFields(_Model):
     name: str = ""
     dataset_id: str | None = None
     chunk_method: str | None = "naive"
-    parser_config: dict[str, Any] = Field(default_factory=dict)
+    parser_config: ParserConfig = Field(default_factory=ParserConfig)
     size: int = 0
     token_count: int = 0
     chunk_count: int = 0
@@ -251,6 +282,11 @@ class Chunk(_Model):
         if isinstance(data.get("dataset_id"), list):
             data["dataset_id"] = data["dataset_id"][0] if data["dataset_id"] else None
         return data
+
+    @property
+    def position(self) -> list[Any]:
+        """The seed's name for :attr:`positions`."""
+        return self.positions
 
     def update(self, update_message: Mapping[str, Any]) -> None:
         """Update content / important_keywords / available / questions (PUT on old servers)."""
@@ -468,7 +504,7 @@ class RetrievalResult:
 class DataSet(_DataSetFields):
     """A dataset (knowledge base)."""
 
-    ParserConfig: ClassVar[type[dict[str, Any]]] = dict
+    ParserConfig: ClassVar[type[ParserConfig]] = ParserConfig
 
     @property
     def _c(self) -> RAGFlow:
@@ -859,7 +895,7 @@ class Agent(_AgentFields):
 class AsyncDataSet(_DataSetFields):
     """Async twin of :class:`DataSet`."""
 
-    ParserConfig: ClassVar[type[dict[str, Any]]] = dict
+    ParserConfig: ClassVar[type[ParserConfig]] = ParserConfig
 
     @property
     def _c(self) -> AsyncRAGFlow:

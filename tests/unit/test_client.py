@@ -12,6 +12,7 @@ import pytest
 from ragflow_integrations import (
     AuthenticationError,
     Chat,
+    Chunk,
     DocumentParseError,
     NotFoundError,
     ParseTimeoutError,
@@ -496,3 +497,18 @@ def test_failed_temporary_session_cleanup_does_not_hide_the_answer(
     message = sync_client(server).chat_completion("chat1", "hello")
     assert message.content == "All good"
     assert "Could not delete the temporary session tmp" in caplog.text
+
+
+def test_seed_attribute_access_on_parser_config_and_chunks() -> None:
+    from ragflow_integrations import DataSet as SyncDataSet
+
+    dataset = SyncDataSet.model_validate(
+        {"parser_config": {"chunk_token_num": 128, "raptor": {"use_raptor": False}}}
+    )
+    assert dataset.parser_config.chunk_token_count == 128  # the seed's name
+    assert dataset.parser_config["chunk_token_num"] == 128
+    assert dataset.parser_config.raptor.use_raptor is False
+    config = SyncDataSet.ParserConfig(chunk_token_count=64, layout_recognize=True)
+    assert translate_parser_config(config) == {"chunk_token_num": 64, "layout_recognize": "DeepDOC"}
+    chunk = Chunk.model_validate({"position": [[1, 2, 3, 4, 5]]})
+    assert chunk.position == chunk.positions == [[1, 2, 3, 4, 5]]
