@@ -206,60 +206,35 @@ def _check(kind: StreamKind, outcome: Outcome, full: str, cut_after: int) -> str
 
 @pytest.mark.parametrize("cut_after", [0, 5])
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
-def test_sync_stream_cut_raises_stream_error_with_partial_text(
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_stream_cut_raises_stream_error_with_partial_text(
     server: LocalRAGFlowServer,
     assistants: Assistants,
     full_answers: dict[str, str],
     make_client: Callable[..., RAGFlow],
-    ledger: Callable[..., None],
-    wire: WireLog,
-    kind: StreamKind,
-    cut_after: int,
-) -> None:
-    client = make_client(max_retries=3)
-    server.inject_fault(kind.route(assistants), "POST", cut_stream_after=cut_after, times=1)
-    started = time.monotonic()
-    outcome = consume_sync(kind, client, assistants)
-    elapsed = time.monotonic() - started
-    check = _check(kind, outcome, full_answers[kind.name], cut_after)
-    assert outcome.error is not None
-    assert len(wire.to(kind.route(assistants), "POST")) == 1, "the question was sent again"
-    ledger(
-        area="streams",
-        fault=f"connection closed after {cut_after} SSE events, sync {kind.name}",
-        injected=1 - pending_fault_uses(server.base_url, server.api_key),
-        requests_sent=len(wire.to(kind.route(assistants), "POST")),
-        caller_saw=f"{len(outcome.texts)} items, then {describe_error(outcome.error)}",
-        data_check=check,
-        seconds=elapsed,
-    )
-
-
-@pytest.mark.parametrize("cut_after", [0, 5])
-@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
-async def test_async_stream_cut_raises_stream_error_with_partial_text(
-    server: LocalRAGFlowServer,
-    assistants: Assistants,
-    full_answers: dict[str, str],
     make_async_client: Callable[..., AsyncRAGFlow],
     ledger: Callable[..., None],
     wire: WireLog,
+    flavour: str,
     kind: StreamKind,
     cut_after: int,
 ) -> None:
-    client = make_async_client(max_retries=3)
     server.inject_fault(kind.route(assistants), "POST", cut_stream_after=cut_after, times=1)
     started = time.monotonic()
-    outcome = await consume_async(kind, client, assistants)
+    if flavour == "sync":
+        outcome = consume_sync(kind, make_client(max_retries=3), assistants)
+    else:
+        outcome = await consume_async(kind, make_async_client(max_retries=3), assistants)
     elapsed = time.monotonic() - started
     check = _check(kind, outcome, full_answers[kind.name], cut_after)
     assert outcome.error is not None
-    assert len(wire.to(kind.route(assistants), "POST")) == 1, "the question was sent again"
+    sent = wire.to(kind.route(assistants), "POST")
+    assert len(sent) == 1, "the question was sent again"
     ledger(
         area="streams",
-        fault=f"connection closed after {cut_after} SSE events, async {kind.name}",
+        fault=f"connection closed after {cut_after} SSE events, {flavour} {kind.name}",
         injected=1 - pending_fault_uses(server.base_url, server.api_key),
-        requests_sent=len(wire.to(kind.route(assistants), "POST")),
+        requests_sent=len(sent),
         caller_saw=f"{len(outcome.texts)} items, then {describe_error(outcome.error)}",
         data_check=check,
         seconds=elapsed,
@@ -416,67 +391,41 @@ async def test_abandoned_async_streams_do_not_exhaust_the_pool(
     )
 
 
+async def _stateless_answer(client: Any, chat_id: str, stream: bool) -> str:
+    """The answer of a stateless chat_completion, sync or async, streamed or not."""
+    messages = [{"role": "user", "content": QUESTION}]
+    if isinstance(client, RAGFlow):
+        if stream:
+            events = client.chat_completion(chat_id, messages, stream=True)
+            return str([e.content for e in events][-1])
+        return str(client.chat_completion(chat_id, messages).content)
+    if stream:
+        events = await client.chat_completion(chat_id, messages, stream=True)
+        return str([e.content async for e in events][-1])
+    return str((await client.chat_completion(chat_id, messages)).content)
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
-def test_old_server_failed_cleanup_does_not_hide_a_good_answer(
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_old_server_failed_cleanup_does_not_hide_a_good_answer(
     server_022: LocalRAGFlowServer,
     old_chat: tuple[str, str],
     make_client: Callable[..., RAGFlow],
+    make_async_client: Callable[..., AsyncRAGFlow],
     wire: WireLog,
     ledger: Callable[..., None],
+    flavour: str,
     stream: bool,
 ) -> None:
     """The answer arrived in full; only deleting the temporary session failed. The caller
     gets the answer (the clean-up is best effort), not a ServerError about a DELETE."""
     chat_id, full = old_chat
-    client = make_client(server_022, max_retries=0)
+    maker = make_client if flavour == "sync" else make_async_client
+    client = maker(server_022, max_retries=0)
     server_022.inject_fault(f"/chats/{chat_id}/sessions", "DELETE", status=500)
     started = time.monotonic()
-    messages = [{"role": "user", "content": QUESTION}]
     try:
-        if stream:
-            answer = [e.content for e in client.chat_completion(chat_id, messages, stream=True)][-1]
-        else:
-            answer = client.chat_completion(chat_id, messages).content
-        outcome: str = f"answer of {len(answer)} chars"
-    except RAGFlowError as exc:
-        answer, outcome = "", describe_error(exc)
-    elapsed = time.monotonic() - started
-    server_022.clear_faults()
-    deletes = wire.to(f"/chats/{chat_id}/sessions", "DELETE")
-    ledger(
-        area="streams",
-        fault=f"0.22 stateless chat_completion ({'stream' if stream else 'message'}), "
-        "the temporary session's DELETE answers 500",
-        injected=len(deletes),
-        requests_sent=len(wire.to(f"/chats/{chat_id}/completions", "POST")) + len(deletes),
-        caller_saw=outcome,
-        data_check="answer delivered" if answer else "answer lost",
-        seconds=elapsed,
-    )
-    assert answer == full, f"the answer was replaced by the clean-up failure: {outcome}"
-
-
-@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
-async def test_old_server_failed_cleanup_does_not_hide_a_good_answer_async(
-    server_022: LocalRAGFlowServer,
-    old_chat: tuple[str, str],
-    make_async_client: Callable[..., AsyncRAGFlow],
-    wire: WireLog,
-    ledger: Callable[..., None],
-    stream: bool,
-) -> None:
-    """Async twin of the test above."""
-    chat_id, full = old_chat
-    client = make_async_client(server_022, max_retries=0)
-    server_022.inject_fault(f"/chats/{chat_id}/sessions", "DELETE", status=500)
-    started = time.monotonic()
-    messages = [{"role": "user", "content": QUESTION}]
-    try:
-        if stream:
-            events = await client.chat_completion(chat_id, messages, stream=True)
-            answer = [e.content async for e in events][-1]
-        else:
-            answer = (await client.chat_completion(chat_id, messages)).content
+        answer = await _stateless_answer(client, chat_id, stream)
         outcome = f"answer of {len(answer)} chars"
     except RAGFlowError as exc:
         answer, outcome = "", describe_error(exc)
@@ -485,7 +434,7 @@ async def test_old_server_failed_cleanup_does_not_hide_a_good_answer_async(
     deletes = wire.to(f"/chats/{chat_id}/sessions", "DELETE")
     ledger(
         area="streams",
-        fault=f"0.22 stateless async chat_completion ({'stream' if stream else 'message'}), "
+        fault=f"0.22 stateless {flavour} chat_completion ({'stream' if stream else 'message'}), "
         "the temporary session's DELETE answers 500",
         injected=len(deletes),
         requests_sent=len(wire.to(f"/chats/{chat_id}/completions", "POST")) + len(deletes),
