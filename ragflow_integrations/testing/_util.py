@@ -166,7 +166,9 @@ async def read_json(request: Request, *, strict_content_type: bool = False) -> J
         return {}
     try:
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        # A lone surrogate ("\ud800") decodes but can never be stored: refuse it like bad encoding.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError):
         raise ApiError(
             101, "Malformed JSON syntax: Missing commas/brackets or invalid encoding"
         ) from None

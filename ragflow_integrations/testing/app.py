@@ -77,7 +77,12 @@ def build_app(state: ServerState, faults: FaultRegistry) -> Any:
         api.extend(module.routes(state))
     api.extend(_admin_routes())
     app = Starlette(
-        routes=[Mount("/api/v1", routes=api), *_admin_routes()],
+        routes=[
+            Mount("/api/v1", routes=api),
+            # The web app's health route, the only one old servers have (§3.15, §3.16).
+            Route("/v1/system/healthz", system.healthz, methods=["GET"]),
+            *_admin_routes(),
+        ],
         exception_handlers={404: _not_found, 405: _not_found},
     )
     app.state.server = state

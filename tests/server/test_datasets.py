@@ -173,3 +173,24 @@ def test_parsing_status_counts(api: Api) -> None:
     listed = api.ok("GET", "/datasets", params={"id": dataset_id, "include_parsing_status": "true"})
     assert listed[0]["parsing_status"]["unstart_count"] == 2
     assert listed[0]["document_count"] == 2
+
+
+def test_lone_surrogates_are_refused_and_nothing_is_stored(fresh: Api) -> None:
+    # json.dumps keeps "\ud800" as an escape, which decodes to a string that cannot be stored.
+    for body in ('{"name": "kb\\ud800"}', '{"name": "kb", "description": "\\ud800"}'):
+        answer = fresh.json(
+            "POST", "/datasets", data=body, headers={"Content-Type": "application/json"}
+        )
+        assert answer["code"] == 101
+        assert "invalid encoding" in answer["message"]
+    assert fresh.ok("GET", "/datasets") == []
+
+
+def test_description_and_language_must_be_strings(api: Api) -> None:
+    answer = api.json("POST", "/datasets", json={"name": "typed", "description": 7})
+    assert answer["code"] == 101
+    assert "description" in answer["message"]
+    dataset_id = api.dataset("typed_ok")
+    answer = api.json("PUT", f"/datasets/{dataset_id}", json={"language": ["English"]})
+    assert answer["code"] == 101
+    assert "language" in answer["message"]

@@ -126,3 +126,10 @@ def test_generated_key_shape() -> None:
     server = LocalRAGFlowServer()
     assert server.api_key.startswith("ragflow-local-")
     assert len(server.api_key) == len("ragflow-local-") + 32
+
+
+def test_old_web_health_route_answers_on_both_modes(api: Api, api22: Api) -> None:
+    for each in (api, api22):
+        response = requests.get(each.server.base_url + "/v1/system/healthz", timeout=5)
+        assert response.status_code == 200
+        assert response.json()["status"] == "ok"

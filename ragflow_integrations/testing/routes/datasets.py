@@ -227,6 +227,12 @@ def _check_common(req: Json, *, creating: bool) -> None:
         if len(name) > 128:
             raise field_error("name", "String should have at most 128 characters", name)
         req["name"] = name
+    for field in ("description", "language"):
+        text = req.get(field)
+        if text is not None and not isinstance(text, str):
+            raise field_error(field, "Input should be a valid string", text)
+    if isinstance(req.get("description"), str) and len(req["description"]) > 65535:
+        raise field_error("description", "String should have at most 65535 characters", "...")
     if req.get("avatar"):
         avatar = req["avatar"]
         if not isinstance(avatar, str) or not avatar.startswith(
