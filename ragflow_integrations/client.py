@@ -102,6 +102,21 @@ class _ClientBase:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
+    def _twin_config(self) -> dict[str, Any]:
+        """Constructor arguments for a twin client (same server, key, timeouts, retries, TLS)."""
+        o = self._options
+        return {
+            "api_key": o.api_key,
+            "base_url": o.api_base,
+            "timeout": o.timeout,
+            "connect_timeout": o.connect_timeout,
+            "max_retries": o.max_retries,
+            "verify": o.verify,
+            "server_version": ".".join(map(str, self._features.version))
+            if self._features
+            else None,
+        }
+
     def wrap(self, kind: str, data: Mapping[str, Any]) -> Any:
         """Build a model of ``kind`` bound to this client (used by the operations)."""
         data = dict(data)
@@ -165,6 +180,10 @@ class RAGFlow(_ClientBase):
         )
         clone._options = clone._transport.options
         return clone
+
+    def to_async(self, *, http_client: Any = None) -> AsyncRAGFlow:
+        """An :class:`AsyncRAGFlow` with this client's configuration (its own connection pool)."""
+        return AsyncRAGFlow(**self._twin_config(), http_client=http_client)
 
     def close(self) -> None:
         """Close the connection pool (if the client created it)."""
@@ -751,6 +770,10 @@ class AsyncRAGFlow(_ClientBase):
         )
         clone._options = clone._transport_obj.options
         return clone
+
+    def to_sync(self, *, session: Any = None) -> RAGFlow:
+        """A :class:`RAGFlow` with this client's configuration (its own connection pool)."""
+        return RAGFlow(**self._twin_config(), session=session)
 
     async def aclose(self) -> None:
         """Close the connection pool (if the client created it)."""

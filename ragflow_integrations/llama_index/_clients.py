@@ -60,7 +60,10 @@ class ClientPair:
     def sync(self) -> RAGFlow:
         """The sync client, built on first use from the constructor arguments or the twin."""
         if self._sync is None:
-            self._sync = RAGFlow(**self._twin_kwargs(self._async))
+            if self._client_kwargs or self._async is None:
+                self._sync = RAGFlow(**self._client_kwargs)
+            else:
+                self._sync = self._async.to_sync()
         return self._sync
 
     @property
@@ -76,14 +79,12 @@ class ClientPair:
             return self._async
         loop = _running_loop()
         if self._async is None or (loop is not None and loop is not self._async_loop):
-            self._async = AsyncRAGFlow(**self._twin_kwargs(self._sync))
+            if self._client_kwargs or self._sync is None:
+                self._async = AsyncRAGFlow(**self._client_kwargs)
+            else:
+                self._async = self._sync.to_async()
             self._async_loop = loop
         return self._async
-
-    def _twin_kwargs(self, other: RAGFlow | AsyncRAGFlow | None) -> dict[str, Any]:
-        if self._client_kwargs or other is None:
-            return dict(self._client_kwargs)
-        return twin_client_kwargs(other)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -91,19 +92,3 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def twin_client_kwargs(client: RAGFlow | AsyncRAGFlow) -> dict[str, Any]:
-    """Constructor arguments that rebuild ``client`` (same key, URL, timeouts) for the other mode.
-
-    The client has no public accessor for its key, so this reads its transport options.
-    """
-    options = client._options
-    return {
-        "api_key": options.api_key,
-        "base_url": options.api_base,
-        "timeout": options.timeout,
-        "connect_timeout": options.connect_timeout,
-        "max_retries": options.max_retries,
-        "verify": options.verify,
-    }

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ragflow_integrations import (
+    AsyncRAGFlow,
     AuthenticationError,
     Chat,
     Chunk,
@@ -87,6 +88,24 @@ def test_key_never_in_repr_logs_or_errors(caplog: pytest.LogCaptureFixture) -> N
     assert all(API_KEY not in text for text in texts)
     assert "GET /datasets -> 401" in caplog.text
     assert server.requests[-1].headers["authorization"] == f"Bearer {API_KEY}"
+
+
+def test_twin_clients_keep_the_configuration() -> None:
+    sync = RAGFlow(
+        api_key="k-secret",
+        base_url="http://rag:9380",
+        timeout=7,
+        max_retries=1,
+        verify="/tmp/ca.pem",
+        server_version="0.22",
+    )
+    twin = sync.to_async()
+    assert isinstance(twin, AsyncRAGFlow)
+    assert (twin.base_url, twin.timeout, twin.max_retries) == ("http://rag:9380/api/v1", 7.0, 1)
+    assert twin._options == sync._options
+    assert twin.features is not None and twin.features.version == (0, 22, 0)
+    back = twin.to_sync()
+    assert back._options == sync._options and "k-secret" not in repr(back)
 
 
 def test_import_is_light() -> None:
