@@ -15,8 +15,9 @@ from ragflow_integrations import AsyncRAGFlow, RAGFlow
 class ClientFactory:
     """Creates a sync and an async client once, from explicit clients or connection settings.
 
-    An explicitly passed client is always used as is (share one to share its connection pool).
-    A lazily created async client is bound to the event loop it was first used on; on another loop
+    An explicitly passed client is always used as is (share one to share its connection pool);
+    when only one of the two is passed, the other is its twin (same key, URL and timeouts). A
+    lazily created async client is bound to the event loop it was first used on; on another loop
     a new one is created, because an ``httpx.AsyncClient`` pool cannot move between loops.
     """
 
@@ -63,7 +64,10 @@ class ClientFactory:
         if self._client is None:
             with self._lock:  # batch() calls from several threads at once
                 if self._client is None:
-                    self._client = RAGFlow(**self._settings())
+                    if self._async_client is not None:
+                        self._client = self._async_client.to_sync()
+                    else:
+                        self._client = RAGFlow(**self._settings())
         return self._client
 
     @property
@@ -74,15 +78,7 @@ class ClientFactory:
             return self._async_client
         loop = asyncio.get_running_loop()
         if self._async_client is None or self._async_loop is not loop:
-            if self._client is not None and self._api_key is None:
-                raise ValueError(
-                    "async call without an async client: pass async_client=AsyncRAGFlow(...) "
-                    "next to client=, or api_key/base_url so one can be created"
-                )
-            settings = self._settings()
-            if self._client is not None and self._base_url is None:
-                settings["base_url"] = self._client.base_url
-            self._async_client = AsyncRAGFlow(**settings)
+            self._async_client = self.sync.to_async()
             self._async_loop = loop
         return self._async_client
 

@@ -202,3 +202,16 @@ def test_search_kwargs_map_k_and_drop_empty_filters() -> None:
     assert kwargs["page_size"] == 2
     with pytest.raises(ValueError, match="k must be at least 1"):
         retriever._search_kwargs({"k": 0})
+
+
+def test_one_given_client_brings_its_twin() -> None:
+    sync_client = RAGFlow(api_key="unit-test-key", base_url="http://sync-host:9380")
+    from_sync = RAGFlowRetriever(client=sync_client)
+    twin = asyncio.run(_async_client_of(from_sync))
+    assert isinstance(twin, AsyncRAGFlow)
+    assert twin.base_url == sync_client.base_url == "http://sync-host:9380/api/v1"
+
+    async_client = AsyncRAGFlow(api_key="unit-test-key", base_url="http://async-host:9380")
+    from_async = RAGFlowRetriever(async_client=async_client)
+    assert from_async._sync_client.base_url == "http://async-host:9380/api/v1"
+    assert asyncio.run(_async_client_of(from_async)) is async_client
