@@ -142,6 +142,17 @@ def as_id_list(ids: Any, name: str) -> list[str]:
     return out
 
 
+def active_condition(condition: Mapping[str, Any] | None) -> bool:
+    """Whether a ``metadata_condition`` filters anything.
+
+    RAGFlow answers a condition with an empty ``conditions`` list with no results at all; an empty
+    filter means "no filter" here, so it is not sent.
+    """
+    if not condition:
+        return False
+    return not (isinstance(condition, Mapping) and condition.get("conditions") == [])
+
+
 def as_dict(value: Any, name: str = "value") -> dict[str, Any]:
     """A dict from a dict, a pydantic model, or an object with attributes (seed ParserConfig)."""
     if value is None:
@@ -660,7 +671,9 @@ def walk_documents(
         "desc": desc,
         "name": name,
         "run": run,
-        "metadata_condition": json.dumps(metadata_condition) if metadata_condition else None,
+        "metadata_condition": (
+            json.dumps(metadata_condition) if active_condition(metadata_condition) else None
+        ),
     }
     return (
         yield from walk(
@@ -987,7 +1000,7 @@ def retrieval_body(
         body["rerank_id"] = rerank_id
     if cross_languages:
         body["cross_languages"] = list(cross_languages)
-    if metadata_condition:
+    if metadata_condition is not None and active_condition(metadata_condition):
         body["metadata_condition"] = dict(metadata_condition)
     if use_kg:
         body["use_kg"] = True
@@ -1385,7 +1398,7 @@ def openai_chat_completion(
 ) -> Op:
     msgs = _messages(messages)
     extra_body: dict[str, Any] = {"reference": reference}
-    if metadata_condition:
+    if active_condition(metadata_condition):
         extra_body["metadata_condition"] = as_dict(metadata_condition, "metadata_condition")
     extra = dict(extra or {})
     extra_body.update(as_dict(extra.pop("extra_body", None), "extra_body"))

@@ -366,14 +366,17 @@ def test_openai_completion_nests_extra_body() -> None:
     server = FakeServer().on(
         "POST", "/api/v1/openai/chat1/chat/completions", ok(choices=[{"message": {"content": "x"}}])
     )
-    result = sync_client(server).openai_chat_completion(
-        "chat1", "hello", metadata_condition={"logic": "and", "conditions": []}
-    )
+    topic = {"logic": "and", "conditions": [{"name": "t", "comparison_operator": "=", "value": 1}]}
+    client = sync_client(server)
+    result = client.openai_chat_completion("chat1", "hello", metadata_condition=topic)
     assert result["choices"][0]["message"]["content"] == "x"
     assert server.calls("POST")[0].json["extra_body"] == {
         "reference": True,
-        "metadata_condition": {"logic": "and", "conditions": []},
+        "metadata_condition": topic,
     }
+    # An empty filter means "no filter" (RAGFlow would match nothing), so it is not sent.
+    client.openai_chat_completion("chat1", "hello", metadata_condition={"conditions": []})
+    assert server.calls("POST")[1].json["extra_body"] == {"reference": True}
 
 
 def test_retrieval_pages_past_100_and_requires_dataset_ids() -> None:
