@@ -1,18 +1,19 @@
 """Shared fixtures: cassette configuration and the server every cassette test talks to.
 
-Cassette tests (``@pytest.mark.vcr``) use the ``ragflow_server`` fixture for a base URL and API key:
+Cassette tests (``@pytest.mark.vcr``) take a base URL and API key from ``ragflow_server``:
 
-* replay (``--record-mode=none``, what ``make test`` and CI use): no server is started; the base URL is
-  ``http://ragflow.test:9380`` (a host that cannot resolve, so an escaped request fails loudly) and the
-  recorded interactions answer. A missing cassette or an unrecorded request fails the test.
+* replay (``--record-mode=none``, what ``make test`` and CI use): no server is started; the base
+  URL is ``http://ragflow.test:9380`` (a host that cannot resolve, so an escaped request fails
+  loudly) and the recorded interactions answer. A missing cassette or an unrecorded request fails.
 * recording (``make record``): a fresh :class:`LocalRAGFlowServer` per test, or a live RAGFlow when
-  ``RAGFLOW_RECORD_BASE_URL`` and ``RAGFLOW_RECORD_API_KEY`` are set. Each cassette written gets a first
-  line saying which server it was recorded against; the Authorization header is redacted and the key is
-  scrubbed from every body.
+  ``RAGFLOW_RECORD_BASE_URL`` and ``RAGFLOW_RECORD_API_KEY`` are set. Each cassette written gets a
+  first line saying which server it was recorded against; the Authorization header is redacted and
+  the key is scrubbed from every body.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -53,10 +54,8 @@ def _secrets() -> list[str]:
 def _scrub_request(request: Any) -> Any:
     body = request.body
     if isinstance(body, bytes):
-        try:
+        with contextlib.suppress(UnicodeDecodeError):
             request.body = _scrub(body.decode("utf-8"), _secrets()).encode("utf-8")
-        except UnicodeDecodeError:
-            pass
     elif isinstance(body, str):
         request.body = _scrub(body, _secrets())
     return request
@@ -70,10 +69,8 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     body = response.get("body", {})
     raw = body.get("string") if isinstance(body, dict) else None
     if isinstance(raw, bytes):
-        try:
+        with contextlib.suppress(UnicodeDecodeError):
             body["string"] = _scrub(raw.decode("utf-8"), _secrets()).encode("utf-8")
-        except UnicodeDecodeError:
-            pass
     elif isinstance(raw, str):
         body["string"] = _scrub(raw, _secrets())
     return response
