@@ -10,6 +10,7 @@ document is DONE, raising :class:`UploadError`, :class:`DocumentParseError` or
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from ._core.ops import Context, Op, ProgressCallback
 from .errors import APIError, RAGFlowError, UploadError
 from .models import AsyncDataSet, AsyncDocument, DataSet, Document
 
-__all__ = ["IngestItem", "aingest_documents", "ingest_documents"]
+__all__ = ["IngestItem", "aingest_documents", "ingest_documents", "to_meta_fields"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,31 @@ class IngestItem:
     name: str
     blob: bytes
     meta_fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _meta_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def to_meta_fields(metadata: Mapping[Any, Any]) -> dict[str, Any]:
+    """Framework metadata as RAGFlow ``meta_fields``.
+
+    RAGFlow stores str, int, float or lists of those: ``None`` values are dropped, booleans become
+    ``"true"``/``"false"``, tuples become lists, anything else becomes sorted JSON text.
+    """
+    fields: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            fields[str(key)] = "true" if value else "false"
+        elif _meta_scalar(value):
+            fields[str(key)] = value
+        elif isinstance(value, list | tuple) and all(_meta_scalar(v) for v in value):
+            fields[str(key)] = list(value)
+        else:
+            fields[str(key)] = json.dumps(value, default=str, sort_keys=True)
+    return fields
 
 
 def _as_upload(item: IngestItem) -> dict[str, Any]:

@@ -8,7 +8,6 @@ document (a ``.txt`` file) whose ``meta_fields`` hold the LangChain metadata plu
 
 from __future__ import annotations
 
-import json
 import uuid
 import warnings
 from collections.abc import Iterable, Sequence
@@ -20,7 +19,12 @@ from langchain_core.vectorstores import VectorStore
 from pydantic import SecretStr
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
-from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
+from ragflow_integrations.ingest import (
+    IngestItem,
+    aingest_documents,
+    ingest_documents,
+    to_meta_fields,
+)
 from ragflow_integrations.langchain._client import ClientFactory
 from ragflow_integrations.langchain.retrievers import RAGFlowRetriever
 
@@ -108,7 +112,7 @@ class RAGFlowVectorStore(VectorStore):
             IngestItem(
                 name=f"{doc_id}.txt",
                 blob=doc.page_content.encode("utf-8"),
-                meta_fields={**_to_meta_fields(doc.metadata), self.id_key: doc_id},
+                meta_fields={**to_meta_fields(doc.metadata), self.id_key: doc_id},
             )
             for doc_id, doc in zip(final_ids, documents, strict=True)
         ]
@@ -356,20 +360,3 @@ class RAGFlowVectorStore(VectorStore):
 def _batches(ids: Sequence[str], size: int = ID_LOOKUP_BATCH) -> list[list[str]]:
     unique = list(dict.fromkeys(str(i) for i in ids))
     return [unique[start : start + size] for start in range(0, len(unique), size)]
-
-
-def _to_meta_fields(metadata: dict[str, Any]) -> dict[str, Any]:
-    """LangChain metadata as RAGFlow ``meta_fields`` (str/int/float or lists; else JSON text)."""
-
-    def scalar(value: Any) -> bool:
-        return isinstance(value, str | int | float) and not isinstance(value, bool)
-
-    fields: dict[str, Any] = {}
-    for key, value in metadata.items():
-        if value is None:
-            continue
-        if scalar(value) or (isinstance(value, list) and all(scalar(v) for v in value)):
-            fields[str(key)] = value
-        else:
-            fields[str(key)] = json.dumps(value, default=str, sort_keys=True)
-    return fields

@@ -8,7 +8,6 @@ deadline) until the server has chunked it. Queries go through :class:`RAGFlowRet
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -37,7 +36,12 @@ from ragflow_integrations import (
     RAGFlow,
 )
 from ragflow_integrations import Document as RAGFlowDocument
-from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
+from ragflow_integrations.ingest import (
+    IngestItem,
+    aingest_documents,
+    ingest_documents,
+    to_meta_fields,
+)
 from ragflow_integrations.llama_index._clients import ClientPair
 from ragflow_integrations.llama_index.retrievers import RAGFlowRetriever
 
@@ -489,7 +493,7 @@ _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 def _to_ingest_item(document: Document) -> IngestItem:
     """A LlamaIndex ``Document`` as a ``.txt`` upload carrying its metadata, id and hash."""
-    meta_fields = {k: _meta_value(v) for k, v in document.metadata.items() if v is not None}
+    meta_fields = to_meta_fields(document.metadata)
     meta_fields[REF_DOC_ID_KEY] = document.id_
     meta_fields[REF_DOC_HASH_KEY] = document.hash
     return IngestItem(
@@ -503,7 +507,7 @@ def _file_item(
     path: str | os.PathLike[str], ref_doc_id: str | None, metadata: Mapping[str, Any] | None
 ) -> IngestItem:
     file = Path(path)
-    meta_fields = {k: _meta_value(v) for k, v in (metadata or {}).items() if v is not None}
+    meta_fields = to_meta_fields(metadata or {})
     meta_fields[REF_DOC_ID_KEY] = ref_doc_id or file.name
     return IngestItem(name=file.name, blob=file.read_bytes(), meta_fields=meta_fields)
 
@@ -515,19 +519,6 @@ def _file_name(document: Document) -> str:
     if not base.lower().endswith((".txt", ".md")):
         base += ".txt"
     return base[-200:]
-
-
-def _meta_value(value: Any) -> Any:
-    """RAGFlow ``meta_fields`` take str, int, float or lists of them; other values become JSON."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (str, int, float)):
-        return value
-    if isinstance(value, (list, tuple)) and all(
-        isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
-    ):
-        return list(value)
-    return json.dumps(value, default=str, sort_keys=True)
 
 
 _Doc = TypeVar("_Doc", RAGFlowDocument, AsyncDocument)

@@ -13,7 +13,6 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from ragflow_integrations import AsyncRAGFlow, Chunk, Message, RAGFlow, StreamEvent
 from ragflow_integrations.langchain import ChatRAGFlow, RAGFlowRetriever, reference_documents
 from ragflow_integrations.langchain.chat_models import _StopCutter, _to_wire_messages
-from ragflow_integrations.langchain.vectorstores import _to_meta_fields
 
 
 @pytest.mark.parametrize(
@@ -50,20 +49,6 @@ def test_wire_messages_merge_same_role_neighbours() -> None:
     ]
     with pytest.raises(ValueError, match="last message must be a human"):
         _to_wire_messages([HumanMessage("hi"), AIMessage("hello")])
-
-
-def test_meta_fields_keep_scalars_and_encode_the_rest() -> None:
-    assert _to_meta_fields(
-        {
-            "a": "x",
-            "n": 2,
-            "f": 0.5,
-            "tags": ["t", 1],
-            "flag": True,
-            "obj": {"k": [1]},
-            "none": None,
-        }
-    ) == {"a": "x", "n": 2, "f": 0.5, "tags": ["t", 1], "flag": "true", "obj": '{"k": [1]}'}
 
 
 def _events() -> list[StreamEvent]:

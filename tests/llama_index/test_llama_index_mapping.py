@@ -13,7 +13,6 @@ from ragflow_integrations.llama_index.indices import (
     REF_DOC_HASH_KEY,
     REF_DOC_ID_KEY,
     _file_name,
-    _meta_value,
     _plan_refresh,
     _to_ingest_item,
 )
@@ -77,7 +76,6 @@ def test_document_upload_carries_id_hash_and_metadata() -> None:
     assert item.meta_fields["tags"] == ["x"]
     assert item.meta_fields["d"] == '{"k": 1}'
     assert _file_name(Document(id_="abc", text="x")) == "abc.txt"
-    assert _meta_value(1.5) == 1.5
 
 
 def test_refresh_plan_uploads_new_and_changed_only() -> None:
