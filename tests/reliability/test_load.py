@@ -15,6 +15,7 @@ from _reliability import (
     ServerProcess,
     SocketSampler,
     open_sockets_to,
+    pending_fault_uses,
     seed_dataset,
     unique,
 )
@@ -164,3 +165,57 @@ def test_sync_client_shared_by_threads(
         f"{idle} left open (pool size {pool_size})",
         seconds=elapsed,
     )
+
+
+async def test_concurrent_retrievals_ride_out_scattered_failures(
+    process_server: ServerProcess, ledger: Callable[..., None]
+) -> None:
+    """200 concurrent retrievals while 40 of the server's answers are HTTP 503 or dropped
+    connections: every call still returns the right chunks (retries under concurrency)."""
+    import requests
+
+    with RAGFlow(api_key=KEY, base_url=process_server.base_url, server_version="0.27") as admin:
+        dataset = seed_dataset(admin, unique("load-faults"))
+        expected = sorted(c.id for c in admin.retrieve(QUESTIONS[0], dataset_ids=[dataset.id]))
+    faults: list[dict[str, Any]] = [
+        {"status": 503, "retry_after": 0.05, "times": 25},
+        {"drop_connection": True, "times": 15},
+    ]
+    for fault in faults:
+        requests.post(
+            f"{process_server.base_url}/api/v1/_admin/faults",
+            json={"path": "/retrieval", "method": "POST", **fault},
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=10,
+        ).raise_for_status()
+    async with AsyncRAGFlow(
+        api_key=KEY, base_url=process_server.base_url, server_version="0.27", timeout=60,
+        max_retries=4,
+    ) as client:  # fmt: skip
+
+        async def retrieve() -> list[str]:
+            chunks = await client.retrieve(QUESTIONS[0], dataset_ids=[dataset.id])
+            return sorted(c.id for c in chunks)
+
+        started = time.monotonic()
+        results = await asyncio.gather(
+            *(retrieve() for _ in range(RETRIEVALS)), return_exceptions=True
+        )
+        elapsed = time.monotonic() - started
+    errors = [r for r in results if isinstance(r, BaseException)]
+    left = pending_fault_uses(process_server.base_url, KEY)
+    fired = sum(int(f["times"]) for f in faults) - left
+    ledger(
+        area="load",
+        fault=f"{RETRIEVALS} concurrent async retrievals; 25 answers HTTP 503 and 15 dropped "
+        "connections among them (max_retries=4)",
+        injected=fired,
+        requests_sent=None,
+        caller_saw=f"{len(errors)} errors in {elapsed:.1f} s",
+        data_check=f"{sum(1 for r in results if r == expected)} of {RETRIEVALS} returned the "
+        "right chunks",
+        seconds=elapsed,
+    )
+    assert not errors, f"{len(errors)} failures, first: {errors[0]!r}"
+    assert all(r == expected for r in results)
+    assert fired == 40
