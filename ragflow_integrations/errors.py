@@ -55,6 +55,17 @@ class RAGFlowError(Exception):
         self.path = path
         self.attempts = attempts
 
+    def context(self) -> dict[str, Any]:
+        """``status_code``, ``code``, ``method``, ``path``, ``attempts``: to raise a wrapping error
+        that points at the same request."""
+        return {
+            "status_code": self.status_code,
+            "code": self.code,
+            "method": self.method,
+            "path": self.path,
+            "attempts": self.attempts,
+        }
+
     def __str__(self) -> str:
         where = f" ({self.method} {self.path})" if self.method and self.path else ""
         parts = []
@@ -116,7 +127,16 @@ class ServerError(APIError):
 
 
 class APIConnectionError(RAGFlowError):
-    """No answer: the server could not be reached or the connection broke."""
+    """No answer: the server could not be reached or the connection broke.
+
+    ``request_sent`` is ``False`` when the connection never opened (nothing reached the server)
+    and ``True`` when it broke or timed out after the request was sent: then the server may have
+    applied the request, so check before repeating a write.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.request_sent = request_sent
 
 
 class APITimeoutError(APIConnectionError):
@@ -179,13 +199,28 @@ class DocumentParseError(IngestionError):
 
 
 class ParseTimeoutError(IngestionError):
-    """Parsing did not finish before the deadline; ``pending`` lists the unfinished documents."""
+    """Parsing did not finish before the deadline; ``pending`` lists the unfinished documents.
+
+    ``cancelled`` says whether parsing was stopped (``cancel_on_timeout=True``); when that cancel
+    request failed, ``cancel_error`` holds its error (also the ``__cause__``).
+    """
 
     def __init__(
-        self, pending: Sequence[Any], *, timeout: float, cancelled: bool = False, **kwargs: Any
+        self,
+        pending: Sequence[Any],
+        *,
+        timeout: float,
+        cancelled: bool = False,
+        cancel_error: RAGFlowError | None = None,
+        **kwargs: Any,
     ) -> None:
         names = ", ".join(str(getattr(d, "name", d)) for d in pending)
-        action = " (parsing was cancelled)" if cancelled else ""
+        if cancelled:
+            action = " (parsing was cancelled)"
+        elif cancel_error is not None:
+            action = f" (cancelling the parse failed, it may still be running: {cancel_error})"
+        else:
+            action = ""
         super().__init__(
             f"{len(pending)} document(s) still parsing after {timeout:g} s{action}: {names}. "
             "Raise timeout= or poll again later.",
@@ -194,6 +229,7 @@ class ParseTimeoutError(IngestionError):
         self.pending = list(pending)
         self.timeout = timeout
         self.cancelled = cancelled
+        self.cancel_error = cancel_error
 
 
 class UploadError(IngestionError):

@@ -4,8 +4,9 @@
 (:class:`AsyncDataSet`) run the same operation: each batch is one multipart upload followed by one
 parse request; then the wait polls with one list request per poll (ids filter) until every
 document is DONE, raising :class:`UploadError`, :class:`DocumentParseError` or
-:class:`ParseTimeoutError`. A failed batch does not stop later ones: every file ends up either in
-``UploadError.uploaded`` (stored, parsing started) or in ``UploadError.failed``.
+:class:`ParseTimeoutError`. A failed batch (an error answer, a lost connection, a
+garbled answer) does not stop later ones: every file ends up either in ``UploadError.uploaded``
+(stored; also in ``unparsed`` when its parse could not be started) or in ``UploadError.failed``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from ._core import ops
 from ._core.ops import Context, Op, ProgressCallback
-from .errors import APIError, RAGFlowError, UploadError
+from .errors import APIConnectionError, APIError, RAGFlowError, ResponseDecodeError, UploadError
 from .models import AsyncDataSet, AsyncDocument, DataSet, Document
 
 __all__ = ["IngestItem", "aingest_documents", "ingest_documents", "to_meta_fields"]
@@ -64,6 +65,53 @@ def _as_upload(item: IngestItem) -> dict[str, Any]:
     return upload
 
 
+BATCH_FAILURES = (APIError, APIConnectionError, ResponseDecodeError)
+"""What makes one batch fail without stopping the others (an answer, or its absence)."""
+
+
+def _outcome_unknown(exc: RAGFlowError) -> bool:
+    """The request was sent but no readable answer came back: it may have been applied."""
+    if isinstance(exc, APIConnectionError):
+        return exc.request_sent
+    return isinstance(exc, ResponseDecodeError)
+
+
+def _incomplete(
+    items: Sequence[IngestItem],
+    uploaded: list[Any],
+    failed: list[str],
+    unparsed: list[Any],
+    maybe_stored: list[str],
+    first_error: RAGFlowError,
+) -> UploadError:
+    """The :class:`UploadError` accounting for every file of an incomplete ingestion."""
+    problems = []
+    if failed:
+        problems.append(f"{len(failed)} of {len(items)} file(s) were not uploaded: {failed}")
+    if maybe_stored:
+        problems.append(
+            f"no readable answer came back after {maybe_stored} were sent (connection lost or "
+            "garbled answer), so the server may have stored them: check "
+            "dataset.list_documents(name=...) before uploading them again"
+        )
+    if unparsed:
+        names = [getattr(d, "name", "") for d in unparsed]
+        problems.append(
+            f"parsing could not be started for {len(unparsed)} uploaded document(s): {names} "
+            "(retry with dataset.parse_documents(ids))"
+        )
+    error = UploadError(
+        f"Ingestion incomplete: {'; '.join(problems)}. First error: {first_error.message}. "
+        f"{len(uploaded)} document(s) are known to be on the server.",
+        uploaded=uploaded,
+        failed=failed,
+        unparsed=unparsed,
+        **first_error.context(),
+    )
+    error.__cause__ = first_error
+    return error
+
+
 def ingest_op(
     ctx: Context,
     dataset_id: str,
@@ -82,6 +130,7 @@ def ingest_op(
     uploaded: list[Any] = []
     unparsed: list[Any] = []
     failed: list[str] = []
+    maybe_stored: list[str] = []
     first_error: RAGFlowError | None = None
     for start in range(0, len(items), batch_size):
         batch = items[start : start + batch_size]
@@ -90,39 +139,21 @@ def ingest_op(
         except UploadError as exc:  # partial batch: keep what was stored, go on
             docs, first_error = list(exc.uploaded), first_error or exc
             failed += exc.failed
-        except APIError as exc:  # whole batch rejected: go on with the next one
+        except BATCH_FAILURES as exc:  # whole batch rejected or lost: go on with the next one
             docs, first_error = [], first_error or exc
             failed += [i.name for i in batch]
+            if _outcome_unknown(exc):
+                maybe_stored += [i.name for i in batch]
         uploaded.extend(docs)
         if not docs:
             continue
         try:
             yield from ops.parse_documents_start(dataset_id, [d.id for d in docs])
-        except APIError as exc:  # stored but not parsing: report them, go on
+        except BATCH_FAILURES as exc:  # stored but (maybe) not parsing: report them, go on
             unparsed.extend(docs)
             first_error = first_error or exc
     if first_error is not None:
-        problems = []
-        if failed:
-            problems.append(f"{len(failed)} of {len(items)} file(s) were not uploaded: {failed}")
-        if unparsed:
-            names = [getattr(d, "name", "") for d in unparsed]
-            problems.append(
-                f"parsing could not be started for {len(unparsed)} uploaded document(s): {names} "
-                "(retry with dataset.parse_documents(ids))"
-            )
-        raise UploadError(
-            f"Ingestion incomplete: {'; '.join(problems)}. First error: {first_error.message}. "
-            f"{len(uploaded)} document(s) are on the server.",
-            uploaded=uploaded,
-            failed=failed,
-            unparsed=unparsed,
-            status_code=first_error.status_code,
-            code=first_error.code,
-            method=first_error.method,
-            path=first_error.path,
-            attempts=first_error.attempts,
-        ) from first_error
+        raise _incomplete(items, uploaded, failed, unparsed, maybe_stored, first_error)
     if not wait:
         return uploaded
     return (

@@ -469,11 +469,7 @@ def get_dataset(ctx: Context, id: str | None = None, name: str | None = None) ->
         if exc.code in (102, 109, 404) or exc.status_code == 404:
             raise NotFoundError(
                 f"Dataset with {what} not found (or not accessible with this key): {exc.message}",
-                status_code=exc.status_code,
-                code=exc.code,
-                method=exc.method,
-                path=exc.path,
-                attempts=exc.attempts,
+                **exc.context(),
             ) from exc
         raise
     items, _ = items_of(data_of(response))
@@ -637,11 +633,7 @@ def upload_documents(
             f"Server said: {exc.message}",
             uploaded=[ctx.wrap("document", d) for d in kept],
             failed=failed,
-            status_code=exc.status_code,
-            code=exc.code,
-            method=exc.method,
-            path=exc.path,
-            attempts=exc.attempts,
+            **exc.context(),
         ) from exc
     yield from _apply_meta_fields(path, docs, names, metas)
     return [ctx.wrap("document", d) for d in docs]
@@ -821,13 +813,17 @@ def wait_for_parsing(
                     if i in latest and not _is_finished(latest[i])
                 ]
                 cancelled = False
+                cancel_error: RAGFlowError | None = None
                 if cancel_on_timeout:
                     try:
                         yield from parse_documents_cancel(dataset_id, [d.id for d in pending])
                         cancelled = True
-                    except APIError as exc:  # e.g. one finished meanwhile: report the timeout
+                    except RAGFlowError as exc:  # refused, dropped, garbled: report the timeout
                         logger.warning("Could not cancel parsing after the timeout: %s", exc)
-                raise ParseTimeoutError(pending, timeout=timeout, cancelled=cancelled)
+                        cancel_error = exc
+                raise ParseTimeoutError(
+                    pending, timeout=timeout, cancelled=cancelled, cancel_error=cancel_error
+                ) from cancel_error
             yield Sleep(max(0.0, min(poll_interval, deadline - clock())))
     finally:
         if bar is not None:
@@ -1151,10 +1147,7 @@ def get_chat(ctx: Context, chat_id: str) -> Op:
         if exc.code in (102, 109) or exc.status_code == 404:
             raise NotFoundError(
                 f"Chat {chat_id} not found (or not accessible with this key): {exc.message}",
-                status_code=exc.status_code,
-                code=exc.code,
-                method=exc.method,
-                path=exc.path,
+                **exc.context(),
             ) from exc
         raise
     items, _ = items_of(data_of(response), "chats")

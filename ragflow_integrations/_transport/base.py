@@ -36,19 +36,59 @@ class TransportOptions:
 def connection_error(
     spec: RequestSpec, exc: BaseException, attempts: int, api_base: str, *, timeout: bool
 ) -> RAGFlowError:
-    """The public error for a transport failure (message names the server, never the key)."""
-    cause = exc.__cause__ if isinstance(exc, ConnectFailure) and exc.__cause__ else exc
+    """The public error for a transport failure (message names the server, never the key).
+
+    A connection that never opened says "could not reach" (check base_url); one that broke or
+    timed out after the request was sent says the outcome is unknown, and for a non-idempotent
+    request (a create, an upload, a question) that it may have been applied.
+    """
+    cause = (
+        exc.__cause__ if isinstance(exc, (ConnectFailure, SendFailure)) and exc.__cause__ else exc
+    )
     detail = f"{type(cause).__name__}: {cause}"[:300]
-    where: dict[str, Any] = {"method": spec.method, "path": spec.path, "attempts": attempts}
+    tls = _is_tls_failure(cause)
+    sent = not isinstance(exc, ConnectFailure) and not tls  # a failed handshake sends nothing
+    where: dict[str, Any] = {
+        "method": spec.method,
+        "path": spec.path,
+        "attempts": attempts,
+        "request_sent": sent,
+    }
+    if tls:
+        return APIConnectionError(
+            f"Could not open a secure connection to RAGFlow at {api_base} ({detail}); the "
+            "request was not sent. Pass verify=<CA bundle path> for a private CA, or check "
+            "base_url's scheme (http vs https).",
+            **where,
+        )
+    if not sent:
+        if timeout:
+            return APITimeoutError(
+                f"Timed out connecting to RAGFlow at {api_base} ({detail}). Check base_url / "
+                "RAGFLOW_BASE_URL and that the server is running, or raise connect_timeout=.",
+                **where,
+            )
+        return APIConnectionError(
+            f"Could not reach RAGFlow at {api_base} ({detail}). Check base_url / RAGFLOW_BASE_URL "
+            "and that the server is running.",
+            **where,
+        )
+    if spec.is_idempotent:
+        outcome = "Repeating this request is safe."
+    else:
+        outcome = (
+            "The server may have applied it: check the result (e.g. list before creating again) "
+            "before retrying, or it may be done twice."
+        )
     if timeout:
         return APITimeoutError(
-            f"Timed out talking to {api_base} ({detail}). Raise timeout= (with_options) or check "
-            "the server.",
+            f"Timed out waiting for RAGFlow at {api_base} to answer ({detail}); the request was "
+            f"sent. {outcome} Raise timeout= (with_options) if the server is just slow.",
             **where,
         )
     return APIConnectionError(
-        f"Could not reach RAGFlow at {api_base} ({detail}). Check base_url / RAGFLOW_BASE_URL "
-        "and that the server is running.",
+        f"The connection to RAGFlow at {api_base} broke after the request was sent, before the "
+        f"answer arrived ({detail}). {outcome}",
         **where,
     )
 
@@ -106,3 +146,11 @@ class RetryLoop:
 def _is_timeout(exc: BaseException) -> bool:
     cause = exc.__cause__
     return cause is not None and "Timeout" in type(cause).__name__
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    """True when the failure is a TLS handshake/certificate error (nothing was sent)."""
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "ssl" in text and any(
+        word in text for word in ("certificate", "handshake", "wrong_version_number")
+    )

@@ -33,7 +33,7 @@ class Answer:
     status: int = 200
     headers: dict[str, str] = field(default_factory=lambda: dict(JSON))
     body: bytes = b""
-    fail: str | None = None  # "connect" | "read" (before any response)
+    fail: str | None = None  # "connect" | "connect_timeout" | "read" | "drop" (no response)
     cut_after: int | None = None  # stream: raise after this many body bytes
 
 
@@ -211,6 +211,11 @@ class FakeAdapter(BaseAdapter):
             raise requests.exceptions.ConnectTimeout("connect timed out (fake)")
         if answer.fail == "read":
             raise requests.exceptions.ReadTimeout("read timed out (fake)")
+        if answer.fail == "drop":  # sent, then the server closed the connection without answering
+            raise requests.exceptions.ConnectionError(
+                "('Connection aborted.', RemoteDisconnected('Remote end closed connection without "
+                "response'))"
+            )
         response = requests.Response()
         response.status_code = answer.status
         response.headers = CaseInsensitiveDict(answer.headers)
@@ -244,6 +249,10 @@ def _httpx_handler(server: FakeServer) -> Callable[[httpx.Request], httpx.Respon
             raise httpx.ConnectTimeout("connect timed out (fake)", request=request)
         if answer.fail == "read":
             raise httpx.ReadTimeout("read timed out (fake)", request=request)
+        if answer.fail == "drop":
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
         if answer.cut_after is not None:
             return httpx.Response(
                 answer.status,

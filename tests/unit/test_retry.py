@@ -17,6 +17,7 @@ from ragflow_integrations._core.retry import (
     SendFailure,
     parse_retry_after,
 )
+from ragflow_integrations._transport.base import connection_error
 
 from .fakes import Answer, FakeServer, async_client, err, ok, sync_client
 
@@ -141,13 +142,18 @@ def test_sync_post_is_retried_when_the_connection_never_opened() -> None:
     assert len(server.calls("POST")) == 2
 
 
-def test_sync_connection_errors_after_exhaustion() -> None:
-    server = FakeServer().on("GET", "/api/v1/datasets", Answer(fail="connect"))
+@pytest.mark.parametrize(
+    ("fail", "sent", "says"),
+    [("connect", False, "Could not reach"), ("drop", True, "Repeating this request is safe")],
+)
+def test_sync_connection_errors_after_exhaustion(fail: str, sent: bool, says: str) -> None:
+    server = FakeServer().on("GET", "/api/v1/datasets", Answer(fail=fail))
     client = sync_client(server, max_retries=2)
     with pytest.raises(APIConnectionError) as info:
         client.list_datasets()
     assert info.value.attempts == 3
-    assert "fake.ragflow" in info.value.message
+    assert "fake.ragflow" in info.value.message and says in info.value.message
+    assert info.value.request_sent is sent
 
 
 async def test_async_transport_retries_with_async_sleep() -> None:
@@ -182,3 +188,49 @@ def test_with_options_changes_retries_without_touching_the_original() -> None:
         patient.list_datasets()
     assert info.value.attempts == 4
     assert (client.max_retries, patient.max_retries, patient.timeout) == (0, 3, 5)
+
+
+# -- what a connection error says: never sent vs sent with the outcome unknown ----------------
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+@pytest.mark.parametrize("fail", ["drop", "read"])
+async def test_write_lost_after_sending_says_it_may_have_been_applied(
+    fail: str, flavour: str
+) -> None:
+    server = FakeServer().on("POST", "/api/v1/datasets", Answer(fail=fail))
+    with pytest.raises(APIConnectionError) as info:
+        if flavour == "sync":
+            sync_client(server, max_retries=2).create_dataset("kb")
+        else:
+            await async_client(server, max_retries=2).create_dataset("kb")
+    error = info.value
+    assert isinstance(error, APITimeoutError) == (fail == "read")
+    assert error.request_sent is True and error.attempts == 1
+    assert "Could not reach" not in error.message
+    assert "may have applied" in error.message and "list before creating again" in error.message
+    assert len(server.calls("POST")) == 1
+
+
+@pytest.mark.parametrize("fail", ["connect", "connect_timeout"])
+def test_never_opened_connection_says_could_not_reach(fail: str) -> None:
+    server = FakeServer().on("POST", "/api/v1/datasets", Answer(fail=fail))
+    client = sync_client(server, max_retries=0)
+    with pytest.raises(APIConnectionError) as info:
+        client.create_dataset("kb")
+    error = info.value
+    assert error.request_sent is False
+    assert "base_url" in error.message and "may have" not in error.message
+    expected = "Timed out connecting" if fail == "connect_timeout" else "Could not reach"
+    assert error.message.startswith(expected)
+
+
+def test_tls_failure_says_nothing_was_sent_and_names_verify() -> None:
+    cause = SendFailure("ssl")
+    cause.__cause__ = OSError(
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
+    )
+    error = connection_error(POST, cause, 1, "https://kb.example/api/v1", timeout=False)
+    assert isinstance(error, APIConnectionError) and error.request_sent is False
+    assert "request was not sent" in error.message and "verify=" in error.message
+    assert "CERTIFICATE_VERIFY_FAILED" in error.message
