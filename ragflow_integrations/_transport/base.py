@@ -73,7 +73,7 @@ def connection_error(
             "and that the server is running.",
             **where,
         )
-    if spec.is_idempotent:
+    if spec.is_idempotent or spec.method.upper() in ("GET", "HEAD"):  # reads change nothing
         outcome = "Repeating this request is safe."
     else:
         outcome = (

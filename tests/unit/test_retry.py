@@ -234,3 +234,12 @@ def test_tls_failure_says_nothing_was_sent_and_names_verify() -> None:
     assert isinstance(error, APIConnectionError) and error.request_sent is False
     assert "request was not sent" in error.message and "verify=" in error.message
     assert "CERTIFICATE_VERIFY_FAILED" in error.message
+
+
+def test_a_read_that_is_never_retried_is_still_safe_to_repeat() -> None:
+    health = RequestSpec("GET", "/system/healthz", idempotent=False, raw=True, auth=False)
+    lost = SendFailure("lost")
+    lost.__cause__ = ConnectionResetError("connection reset by peer")
+    error = connection_error(health, lost, 1, "http://kb:9380/api/v1", timeout=False)
+    assert error.request_sent is True and "Repeating this request is safe" in error.message
+    assert "may have applied" not in error.message
