@@ -43,6 +43,7 @@ async def test_connection_refused_is_retried_then_typed(
     elapsed = time.monotonic() - started
     error = caught.value
     assert error.attempts == 3
+    assert error.request_sent is False, "nothing reached a server"
     assert base_url in str(error) and "base_url" in str(error)
     assert elapsed < 2.0
     ledger(

@@ -268,5 +268,6 @@ async def test_error_after_a_sent_write_does_not_say_the_server_was_unreachable(
         else:
             await make_async_client().create_dataset(name=unique("sent-write"))
     text = str(caught.value)
+    assert caught.value.request_sent is True
     assert "Could not reach" not in text, text
     assert any(w in text.lower() for w in ("may have", "might have", "may not have")), text
