@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from _reliability import API_KEY, WireLog, describe_error, unique
 
-from ragflow_integrations import APIConnectionError, AsyncRAGFlow, RAGFlow
+from ragflow_integrations import APIConnectionError, AsyncRAGFlow, RAGFlow, RAGFlowError
 from ragflow_integrations.testing import LocalRAGFlowServer
 
 pytestmark = pytest.mark.live
@@ -108,3 +108,36 @@ async def test_server_restart_between_calls(
         data_check=f"{len(after)} datasets after = {len(before)} before + 1; no duplicate",
         seconds=elapsed,
     )
+
+
+def test_async_client_reused_in_a_new_event_loop(ledger: Callable[..., None]) -> None:
+    """``asyncio.run`` twice with one AsyncRAGFlow (scripts, notebooks, sync wrappers): the
+    client's own HTTP pool belongs to the first, now closed, loop. The second call must work,
+    or fail with an error of this library that says what to do, never with the HTTP library's
+    bare "Event loop is closed"."""
+    import asyncio
+
+    with LocalRAGFlowServer(api_key=API_KEY) as srv:
+        client = AsyncRAGFlow(api_key=API_KEY, base_url=srv.base_url, server_version="0.27")
+        first = asyncio.run(client.list_datasets())
+        started = time.monotonic()
+        error: BaseException | None = None
+        try:
+            second = asyncio.run(client.list_datasets())
+            outcome = f"second loop: {len(second)} datasets"
+            asyncio.run(client.aclose())
+        except Exception as exc:
+            outcome, error = describe_error(exc), exc
+    ledger(
+        area="connection",
+        fault="one AsyncRAGFlow used from two event loops (asyncio.run twice)",
+        injected=1,
+        requests_sent=None,
+        caller_saw=outcome,
+        data_check="-",
+        seconds=time.monotonic() - started,
+    )
+    if error is not None:
+        assert isinstance(error, RAGFlowError) and "loop" in str(error), f"bare error: {error!r}"
+    else:
+        assert second == first
