@@ -375,7 +375,9 @@ class RogueServer:
         self.body = b"{}"
         self.hold = 0.0
         self.chunked = False
+        self.extra_headers: dict[str, str] = {}
         self.paths: list[str] = []
+        self.headers_seen: list[dict[str, str]] = []
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -385,8 +387,11 @@ class RogueServer:
                 if length:
                     self.rfile.read(length)
                 rogue.paths.append(f"{self.command} {self.path}")
+                rogue.headers_seen.append(dict(self.headers.items()))
                 self.send_response(rogue.status)
                 self.send_header("Content-Type", rogue.content_type)
+                for name, value in rogue.extra_headers.items():
+                    self.send_header(name, value)
                 if rogue.hold and rogue.chunked:  # chunked: the end chunk never comes
                     self.send_header("Transfer-Encoding", "chunked")
                 elif rogue.hold:  # close-delimited: the client waits for more that never comes

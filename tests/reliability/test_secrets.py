@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from _reliability import (
     API_KEY,
+    RogueServer,
     TLSMaterial,
     WireLog,
     describe_error,
@@ -260,3 +261,43 @@ async def test_tls_is_verified_by_default(
         data_check="dataset created over verified TLS",
         seconds=time.monotonic() - started,
     )
+
+
+@pytest.mark.parametrize("status", [302, 307])
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_key_is_not_forwarded_on_a_cross_origin_redirect(
+    ledger: Callable[..., None], flavour: str, status: int
+) -> None:
+    """A proxy or a compromised server answers with a redirect to another origin: the key must
+    not follow it (the other host would see the Authorization header)."""
+    with RogueServer() as elsewhere, RogueServer() as redirector:
+        elsewhere.set(200, "application/json", b'{"code": 0, "data": []}')
+        redirector.set(status, "text/plain", b"")
+        redirector.extra_headers = {"Location": f"{elsewhere.base_url}/api/v1/datasets"}
+        options: dict[str, Any] = {
+            "api_key": API_KEY, "base_url": redirector.base_url, "server_version": "0.27",
+            "max_retries": 0,
+        }  # fmt: skip
+        outcome = "followed"
+        try:
+            if flavour == "sync":
+                with RAGFlow(**options) as client:
+                    client.list_datasets()
+            else:
+                async with AsyncRAGFlow(**options) as aclient:
+                    await aclient.list_datasets()
+        except RAGFlowError as exc:
+            outcome = describe_error(exc)
+        leaked = [h for h in elsewhere.headers_seen if API_KEY in " ".join(h.values())]
+    ledger(
+        area="secrets and TLS",
+        fault=f"HTTP {status} redirect to another origin, {flavour} list_datasets",
+        injected=len(redirector.paths),
+        requests_sent=len(redirector.paths) + len(elsewhere.paths),
+        caller_saw=outcome,
+        data_check=f"{len(elsewhere.paths)} request(s) reached the other origin, "
+        f"{len(leaked)} with the key",
+        seconds=0.0,
+    )
+    assert elsewhere.paths, "the redirect was followed (otherwise this proves nothing)"
+    assert not leaked, "the API key was sent to the redirect target"
