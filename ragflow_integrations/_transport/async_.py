@@ -11,7 +11,8 @@ from typing import Any
 from .._core.envelope import decode
 from .._core.request import RequestSpec
 from .._core.retry import ConnectFailure, SendFailure
-from .base import RetryLoop, TransportOptions
+from ..errors import RAGFlowError
+from .base import RetryLoop, TransportOptions, logger
 
 
 class AsyncStreamResponse:
@@ -45,6 +46,52 @@ def _httpx_verify(verify: bool | str) -> Any:
     return verify
 
 
+class _LoopBoundPool:
+    """The ``httpx.AsyncClient`` and the event loop its connections belong to.
+
+    Shared by a transport and its ``copy()``s. httpx connections are tied to the loop that opened
+    them, so when a client is used again after that loop stopped (``asyncio.run`` twice, a
+    notebook cell after a script), a pool the library created is replaced by a fresh one; a pool
+    the caller passed in (``http_client=``) cannot be, and raises a :class:`RAGFlowError` saying so.
+    """
+
+    def __init__(self, verify: bool | str, http_client: Any) -> None:
+        self.verify = verify
+        self.owned = http_client is None
+        self.client: Any = http_client if http_client is not None else self._new_client()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def _new_client(self) -> Any:
+        import httpx
+
+        return httpx.AsyncClient(verify=_httpx_verify(self.verify), follow_redirects=True)
+
+    def _stale(self, running: asyncio.AbstractEventLoop) -> bool:
+        """True when the pool was used in another loop that no longer runs."""
+        return self.loop is not None and self.loop is not running and not self.loop.is_running()
+
+    def for_running_loop(self) -> Any:
+        """The client to use in the running loop (replacing a dead loop's pool when ours)."""
+        running = asyncio.get_running_loop()
+        if self._stale(running):
+            if not self.owned:
+                raise RAGFlowError(
+                    "The http_client passed to AsyncRAGFlow was used in another event loop that "
+                    "has stopped; its connections cannot be used in this loop. Create the "
+                    "httpx.AsyncClient (and the AsyncRAGFlow) inside the loop that uses them, "
+                    "or let AsyncRAGFlow create its own pool (no http_client=)."
+                )
+            logger.debug("event loop changed: opening a new connection pool")
+            self.client = self._new_client()  # the old one's connections died with their loop
+        self.loop = running
+        return self.client
+
+    async def aclose(self) -> None:
+        if self._stale(asyncio.get_running_loop()):
+            return  # its connections belong to a stopped loop: nothing can be closed from here
+        await self.client.aclose()
+
+
 class AsyncTransport:
     """Async twin of :class:`~ragflow_integrations._transport.sync.SyncTransport`."""
 
@@ -54,26 +101,27 @@ class AsyncTransport:
         http_client: Any = None,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pool: _LoopBoundPool | None = None,
     ) -> None:
-        import httpx
-
         self.options = options
-        self._owns_client = http_client is None
-        self.client = (
-            http_client
-            if http_client is not None
-            else httpx.AsyncClient(verify=_httpx_verify(options.verify), follow_redirects=True)
-        )
+        self._owns_client = pool is None and http_client is None
+        self._pool = pool if pool is not None else _LoopBoundPool(options.verify, http_client)
         self._sleep = sleep
 
+    @property
+    def client(self) -> Any:
+        """The ``httpx.AsyncClient`` currently in use."""
+        return self._pool.client
+
     def copy(self, **changes: Any) -> AsyncTransport:
-        clone = AsyncTransport(self.options.with_changes(**changes), self.client, sleep=self._sleep)
-        clone._owns_client = False
-        return clone
+        """Same connection pool, other timeouts/retries."""
+        return AsyncTransport(
+            self.options.with_changes(**changes), sleep=self._sleep, pool=self._pool
+        )
 
     async def aclose(self) -> None:
         if self._owns_client:
-            await self.client.aclose()
+            await self._pool.aclose()
 
     async def _send(self, spec: RequestSpec) -> Any:
         import httpx
@@ -90,9 +138,10 @@ class AsyncTransport:
                 kwargs["data"] = dict(spec.data)
         elif spec.json is not None:
             kwargs["content"] = json.dumps(spec.json).encode("utf-8")
-        request = self.client.build_request(spec.method, spec.url(opts.api_base), **kwargs)
+        client = self._pool.for_running_loop()
+        request = client.build_request(spec.method, spec.url(opts.api_base), **kwargs)
         try:
-            response = await self.client.send(request, stream=True)
+            response = await client.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ConnectFailure(str(exc)) from exc
         except httpx.TransportError as exc:
