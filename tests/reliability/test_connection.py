@@ -141,3 +141,32 @@ def test_async_client_reused_in_a_new_event_loop(ledger: Callable[..., None]) ->
         assert isinstance(error, RAGFlowError) and "loop" in str(error), f"bare error: {error!r}"
     else:
         assert second == first
+
+
+def test_async_client_used_after_aclose(ledger: Callable[..., None]) -> None:
+    """A call after ``aclose()`` (a closed pool): an error of this library that says the client
+    was closed (or a transparent reopen, as the sync client does), not httpx's RuntimeError."""
+    import asyncio
+
+    async def scenario(base_url: str) -> str:
+        client = AsyncRAGFlow(api_key=API_KEY, base_url=base_url, server_version="0.27")
+        await client.list_datasets()
+        await client.aclose()
+        try:
+            return f"works: {len(await client.list_datasets())} datasets"
+        except RAGFlowError as exc:
+            assert "close" in str(exc).lower(), str(exc)
+            return describe_error(exc)
+
+    with LocalRAGFlowServer(api_key=API_KEY) as srv:
+        started = time.monotonic()
+        outcome = asyncio.run(scenario(srv.base_url))
+    ledger(
+        area="connection",
+        fault="AsyncRAGFlow called after aclose()",
+        injected=1,
+        requests_sent=None,
+        caller_saw=outcome,
+        data_check="-",
+        seconds=time.monotonic() - started,
+    )
