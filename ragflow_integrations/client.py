@@ -246,9 +246,11 @@ class RAGFlow(_ClientBase):
             runner = StreamRunner(plan)
             with self._transport.stream(plan.spec) as response:
                 if not response.is_sse:
-                    yield from runner.non_stream_body(
-                        response.status, response.headers, response.read()
-                    )
+                    try:
+                        body = response.read()
+                    except Exception as exc:  # the plain answer was cut while reading
+                        raise runner.cut(exc) from exc
+                    yield from runner.non_stream_body(response.status, response.headers, body)
                     return
                 lines = response.lines()
                 while True:
@@ -841,9 +843,11 @@ class AsyncRAGFlow(_ClientBase):
             runner = StreamRunner(plan)
             async with self._transport.stream(plan.spec) as response:
                 if not response.is_sse:
-                    for item in runner.non_stream_body(
-                        response.status, response.headers, await response.read()
-                    ):
+                    try:
+                        body = await response.read()
+                    except Exception as exc:  # the plain answer was cut while reading
+                        raise runner.cut(exc) from exc
+                    for item in runner.non_stream_body(response.status, response.headers, body):
                         yield item
                     return
                 lines = response.lines()

@@ -282,6 +282,22 @@ def test_stream_request_answered_with_json_error_raises_mapped_error() -> None:
         list(client.chat_completion("c1", "hi", session_id="nope", stream=True))
 
 
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_stream_request_answered_with_a_cut_json_body_raises_stream_error(
+    flavour: str,
+) -> None:
+    from .fakes import JSON, Answer
+
+    body = json.dumps({"code": 0, "data": {"answer": "a long answer " * 20}}).encode()
+    server = stream_server(Answer(headers=dict(JSON), body=body, cut_after=25))
+    with pytest.raises(StreamError, match="The stream was cut") as info:
+        if flavour == "sync":
+            list(sync_client(server).chat_completion("c1", "hi", stream=True))
+        else:
+            [e async for e in await async_client(server).chat_completion("c1", "hi", stream=True)]
+    assert info.value.method == "POST" and info.value.path == "/chat/completions"
+
+
 def test_space_prefixed_stream_and_done_terminator() -> None:
     lines = [line(ev("A"), space=True), "", line(ev("B"), space=True), "", "data: [DONE]", ""]
     client = sync_client(stream_server(sse(lines)))
