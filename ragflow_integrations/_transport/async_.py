@@ -51,8 +51,9 @@ class _LoopBoundPool:
 
     Shared by a transport and its ``copy()``s. httpx connections are tied to the loop that opened
     them, so when a client is used again after that loop stopped (``asyncio.run`` twice, a
-    notebook cell after a script), a pool the library created is replaced by a fresh one; a pool
-    the caller passed in (``http_client=``) cannot be, and raises a :class:`RAGFlowError` saying so.
+    notebook cell after a script), or after ``aclose()``, a pool the library created is replaced
+    by a fresh one (as ``requests`` reopens a closed session); a pool the caller passed in
+    (``http_client=``) cannot be, and raises a :class:`RAGFlowError` saying so.
     """
 
     def __init__(self, verify: bool | str, http_client: Any) -> None:
@@ -66,6 +67,9 @@ class _LoopBoundPool:
 
         return httpx.AsyncClient(verify=_httpx_verify(self.verify), follow_redirects=True)
 
+    def _closed(self) -> bool:
+        return bool(getattr(self.client, "is_closed", False))
+
     def _stale(self, running: asyncio.AbstractEventLoop) -> bool:
         """True when the pool was used in another loop that no longer runs."""
         return self.loop is not None and self.loop is not running and not self.loop.is_running()
@@ -73,7 +77,14 @@ class _LoopBoundPool:
     def for_running_loop(self) -> Any:
         """The client to use in the running loop (replacing a dead loop's pool when ours)."""
         running = asyncio.get_running_loop()
-        if self._stale(running):
+        if self._closed():
+            if not self.owned:
+                raise RAGFlowError(
+                    "The http_client passed to AsyncRAGFlow has been closed. Pass an open "
+                    "httpx.AsyncClient, or let AsyncRAGFlow create its own pool (no http_client=)."
+                )
+            self.client = self._new_client()  # used again after aclose(): reopen
+        elif self._stale(running):
             if not self.owned:
                 raise RAGFlowError(
                     "The http_client passed to AsyncRAGFlow was used in another event loop that "
@@ -87,7 +98,7 @@ class _LoopBoundPool:
         return self.client
 
     async def aclose(self) -> None:
-        if self._stale(asyncio.get_running_loop()):
+        if self._closed() or self._stale(asyncio.get_running_loop()):
             return  # its connections belong to a stopped loop: nothing can be closed from here
         await self.client.aclose()
 

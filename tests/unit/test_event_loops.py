@@ -63,3 +63,28 @@ def test_a_given_http_client_in_a_new_loop_raises_a_library_error() -> None:
         asyncio.run(client.list_datasets())
     assert "http_client" in info.value.message
     assert len(server.calls("GET")) == 1
+
+
+def test_own_pool_is_reopened_after_aclose(opened: tuple[FakeServer, list[Any]]) -> None:
+    server, pools = opened
+
+    async def after_close() -> list[Any]:
+        client = AsyncRAGFlow(api_key=API_KEY, base_url=BASE_URL, server_version="0.27")
+        await client.list_datasets()
+        await client.aclose()
+        reopened = await client.list_datasets()  # as a closed requests.Session reopens
+        await client.aclose()
+        return reopened
+
+    assert [d.id for d in asyncio.run(after_close())] == ["a"]
+    assert len(pools) == 2 and all(pool.is_closed for pool in pools)
+    assert len(server.calls("GET")) == 2
+
+
+async def test_a_closed_given_http_client_raises_a_library_error() -> None:
+    server = FakeServer().on("GET", "/api/v1/datasets", ok([]))
+    client = async_client(server, server_version="0.27")
+    await client._transport.client.aclose()
+    with pytest.raises(RAGFlowError, match="has been closed"):
+        await client.list_datasets()
+    assert server.calls("GET") == []
