@@ -95,7 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
-    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the run (rows, machine) as JSON"
+    )
+    parser.add_argument(
+        "--render-from",
+        type=Path,
+        default=None,
+        help="measure nothing: re-render a run saved with --json (after editing analysis.md)",
+    )
     parser.add_argument(
         "--only",
         action="append",
@@ -103,11 +111,18 @@ def main(argv: list[str] | None = None) -> int:
         help="run only these sections (repeatable; for development)",
     )
     args = parser.parse_args(argv)
-    rows, seconds = run_all(args.size, set(args.only) if args.only else None)
-    args.output.write_text(render(rows, environment(), args.size, seconds), encoding="utf-8")
+    if args.render_from:
+        saved = json.loads(args.render_from.read_text(encoding="utf-8"))
+        rows = [Row(**row) for row in saved["rows"]]
+        run = {key: saved[key] for key in ("size", "seconds", "environment")}
+    else:
+        rows, seconds = run_all(args.size, set(args.only) if args.only else None)
+        run = {"size": args.size, "seconds": seconds, "environment": environment()}
+    args.output.write_text(
+        render(rows, run["environment"], run["size"], run["seconds"]), encoding="utf-8"
+    )
     if args.json:
-        args.json.write_text(
-            json.dumps([dataclasses.asdict(row) for row in rows], indent=1), encoding="utf-8"
-        )
-    print(f"[bench] wrote {args.output} ({len(rows)} rows, {seconds:.0f} s)")
+        run["rows"] = [dataclasses.asdict(row) for row in rows]
+        args.json.write_text(json.dumps(run, indent=1), encoding="utf-8")
+    print(f"[bench] wrote {args.output} ({len(rows)} rows, {run['seconds']:.0f} s)")
     return 0

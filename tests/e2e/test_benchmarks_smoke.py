@@ -61,7 +61,8 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, d
         timeout=300,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    parsed = {str(row["key"]): row for row in json.loads(rows.read_text(encoding="utf-8"))}
+    run = json.loads(rows.read_text(encoding="utf-8"))
+    parsed = {str(row["key"]): row for row in run["rows"]}
     return table.read_text(encoding="utf-8"), parsed
 
 
