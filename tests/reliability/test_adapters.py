@@ -232,3 +232,42 @@ def test_ingestion_sinks_raise_typed_errors(
         data_check=f"{len(stored)} document(s) on the server, uploaded once",
         seconds=elapsed,
     )
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+async def test_async_retriever_rides_out_transient_failures(
+    server: LocalRAGFlowServer,
+    target: Target,
+    make_client: Callable[..., RAGFlow],
+    ledger: Callable[..., None],
+    framework: str,
+) -> None:
+    """The adapters' async paths (``ainvoke`` / ``aretrieve``) retry underneath too."""
+    from ragflow_integrations.langchain import RAGFlowRetriever as LCRetriever
+    from ragflow_integrations.llama_index import RAGFlowRetriever as LIRetriever
+
+    client = make_client(record=False, max_retries=3)
+    baseline: list[Any]
+    if framework == "langchain":
+        lc = LCRetriever(client=client, dataset_ids=[target.dataset_id])
+        baseline = await lc.ainvoke(QUESTION)
+        run: Callable[[], Any] = lambda: lc.ainvoke(QUESTION)  # noqa: E731
+    else:
+        li = LIRetriever(client=client, dataset_ids=[target.dataset_id])
+        baseline = await li.aretrieve(QUESTION)
+        run = lambda: li.aretrieve(QUESTION)  # noqa: E731
+    server.inject_fault("/retrieval", "POST", status=503, retry_after=0.05, times=2)
+    started = time.monotonic()
+    results = await run()
+    elapsed = time.monotonic() - started
+    fired = 2 - pending_fault_uses(server.base_url, server.api_key)
+    assert fired == 2 and len(results) == len(baseline) > 0
+    ledger(
+        area="adapters",
+        fault=f"HTTP 503 x2 under the async {framework} retriever",
+        injected=fired,
+        requests_sent=None,
+        caller_saw=f"{len(results)} results, same as without faults",
+        data_check="nothing lost",
+        seconds=elapsed,
+    )
