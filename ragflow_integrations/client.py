@@ -748,6 +748,7 @@ class AsyncRAGFlow(_ClientBase):
         self._http_client = http_client
         self._transport_obj: AsyncTransport | None = None
         self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def _transport(self) -> AsyncTransport:
@@ -872,8 +873,9 @@ class AsyncRAGFlow(_ClientBase):
     async def get_features(self) -> ServerFeatures:
         """Probe ``GET /system/version`` once and cache the result."""
         if self._features is None:
-            if self._lock is None:
-                self._lock = asyncio.Lock()
+            running = asyncio.get_running_loop()
+            if self._lock is None or self._lock_loop is not running:  # a lock binds to its loop
+                self._lock, self._lock_loop = asyncio.Lock(), running
             async with self._lock:
                 if self._features is None:
                     self._features = await self._run(ops.probe_features())

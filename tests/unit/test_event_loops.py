@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ragflow_integrations import AsyncRAGFlow, RAGFlowError
+from ragflow_integrations import APIConnectionError, AsyncRAGFlow, RAGFlowError
 from ragflow_integrations._transport.async_ import _LoopBoundPool
 
-from .fakes import API_KEY, BASE_URL, FakeServer, _httpx_handler, async_client, ok
+from .fakes import API_KEY, BASE_URL, Answer, FakeServer, _httpx_handler, async_client, ok
 
 
 @pytest.fixture
@@ -20,8 +20,14 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeServer, list[Any]]:
     server = FakeServer().on("GET", "/api/v1/datasets", ok([{"id": "a", "name": "kb"}]))
     pools: list[Any] = []
 
+    answer = _httpx_handler(server)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)  # like a real round trip, let other tasks run meanwhile
+        return answer(request)
+
     def new_client(self: _LoopBoundPool) -> Any:
-        pools.append(httpx.AsyncClient(transport=httpx.MockTransport(_httpx_handler(server))))
+        pools.append(httpx.AsyncClient(transport=httpx.MockTransport(handler)))
         return pools[-1]
 
     monkeypatch.setattr(_LoopBoundPool, "_new_client", new_client)
@@ -88,3 +94,22 @@ async def test_a_closed_given_http_client_raises_a_library_error() -> None:
     with pytest.raises(RAGFlowError, match="has been closed"):
         await client.list_datasets()
     assert server.calls("GET") == []
+
+
+def test_feature_probe_contended_in_two_loops(opened: tuple[FakeServer, list[Any]]) -> None:
+    """The probe's lock binds to the loop that first waited on it; a new loop needs its own."""
+    server, _ = opened
+    failing = [Answer(fail="connect"), Answer(fail="connect")]
+    server.on("GET", "/api/v1/system/version", *failing, ok("v0.27.0"))
+    server.on("GET", "/api/v1/datasets/a", ok({"id": "a", "name": "kb"}))
+    client = AsyncRAGFlow(api_key=API_KEY, base_url=BASE_URL, max_retries=0)
+
+    async def two_at_once() -> list[Any]:
+        calls = [client.get_dataset("a"), client.get_dataset("a")]  # both need the features
+        return list(await asyncio.gather(*calls, return_exceptions=True))
+
+    first = asyncio.run(two_at_once())
+    assert all(isinstance(result, APIConnectionError) for result in first)
+    second = asyncio.run(two_at_once())
+    assert [dataset.id for dataset in second] == ["a", "a"]
+    assert client.features is not None and client.features.get_routes
