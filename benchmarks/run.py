@@ -24,8 +24,8 @@ from benchmarks import (
 from benchmarks._context import Context, prepare_corpus
 from benchmarks._harness import SIZES, Row, environment
 from benchmarks._server import ROOT, ServerProcess
-from benchmarks._tls import self_signed_certificate
 from benchmarks.report import render
+from ragflow_integrations.testing import make_test_certificates
 
 Section = Callable[[Context], list[Row]]
 
@@ -44,9 +44,12 @@ SECTIONS: list[tuple[str, tuple[str, ...], str]] = [
 
 
 def _overhead_https(context: Context) -> list[Row]:
-    cert, key = self_signed_certificate(context.scratch)
-    with ServerProcess(ssl_certfile=str(cert), ssl_keyfile=str(key)) as server:
-        corpus = prepare_corpus(server.base_url, server.api_key, context.size, verify=str(cert))
+    tls = make_test_certificates(context.scratch)
+    with ServerProcess(ssl_certfile=str(tls.cert_pem), ssl_keyfile=str(tls.key_pem)) as server:
+        # clients verify against the test CA
+        corpus = prepare_corpus(
+            server.base_url, server.api_key, context.size, verify=str(tls.ca_pem)
+        )
         return bench_overhead.run(context, corpus, "HTTPS")
 
 

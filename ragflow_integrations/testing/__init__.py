@@ -8,5 +8,12 @@ code with the client in this package.
 
 from .embedding import Embedder, HashingEmbedder
 from .server import LocalRAGFlowServer
+from .tls import TestCertificates, make_test_certificates
 
-__all__ = ["Embedder", "HashingEmbedder", "LocalRAGFlowServer"]
+__all__ = [
+    "Embedder",
+    "HashingEmbedder",
+    "LocalRAGFlowServer",
+    "TestCertificates",
+    "make_test_certificates",
+]

@@ -25,6 +25,8 @@ import psutil  # type: ignore[import-untyped]
 import requests
 from requests.adapters import HTTPAdapter
 
+from ragflow_integrations.testing import TestCertificates, make_test_certificates
+
 T = TypeVar("T")
 
 LEDGER_ENV = "RAGFLOW_RELIABILITY_LEDGER"
@@ -253,77 +255,12 @@ class Stopwatch:
 # --------------------------------------------------------------------------- TLS material
 
 
-@dataclass(frozen=True)
-class TLSMaterial:
-    ca_pem: Path
-    cert_pem: Path
-    key_pem: Path
+TLSMaterial = TestCertificates
 
 
 def make_tls_material(directory: Path) -> TLSMaterial:
-    """A throw-away CA and a server certificate for 127.0.0.1 and localhost (openssl CLI)."""
-    ca_key, ca_pem = directory / "ca.key", directory / "ca.pem"
-    key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.pem"
-    ext = directory / "server.ext"
-    ext.write_text(
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n"
-        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-        "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n",
-        encoding="ascii",
-    )
-
-    def run(*args: str) -> None:
-        subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-    run(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        str(ca_key),
-        "-out",
-        str(ca_pem),
-        "-days",
-        "2",
-        "-subj",
-        "/CN=ragflow-integrations test CA",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    )
-    run(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        str(key),
-        "-out",
-        str(csr),
-        "-subj",
-        "/CN=127.0.0.1",
-    )
-    run(
-        "x509",
-        "-req",
-        "-in",
-        str(csr),
-        "-CA",
-        str(ca_pem),
-        "-CAkey",
-        str(ca_key),
-        "-CAcreateserial",
-        "-out",
-        str(cert),
-        "-days",
-        "2",
-        "-extfile",
-        str(ext),
-    )
-    return TLSMaterial(ca_pem, cert, key)
+    """A throw-away CA and a server certificate for 127.0.0.1 and localhost."""
+    return make_test_certificates(directory)
 
 
 def iter_files(root: Path) -> Iterator[Path]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,49 +11,30 @@ from pathlib import Path
 import pytest
 import requests
 
-from ragflow_integrations.testing import LocalRAGFlowServer
+from ragflow_integrations.testing import (
+    LocalRAGFlowServer,
+    TestCertificates,
+    make_test_certificates,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    openssl = shutil.which("openssl")
-    assert openssl, "the TLS test needs the openssl command"
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return str(cert), str(key)
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> TestCertificates:
+    return make_test_certificates(tmp_path_factory.mktemp("tls"))
 
 
-def test_https(certificate: tuple[str, str]) -> None:
-    cert, key = certificate
+def test_https(certificate: TestCertificates) -> None:
+    cert, key = str(certificate.cert_pem), str(certificate.key_pem)
     with LocalRAGFlowServer(ssl_certfile=cert, ssl_keyfile=key) as server:
         assert server.base_url.startswith("https://127.0.0.1:")
         headers = {"Authorization": f"Bearer {server.api_key}"}
         response = requests.get(
-            server.base_url + "/api/v1/datasets", headers=headers, verify=cert, timeout=5
+            server.base_url + "/api/v1/datasets",
+            headers=headers,
+            verify=str(certificate.ca_pem),
+            timeout=5,
         )
         assert response.json()["code"] == 0
         with pytest.raises(requests.exceptions.SSLError):
