@@ -862,6 +862,7 @@ class AsyncRAGFlow(_ClientBase):
                     for item in runner.feed(line):
                         yield item
                     if runner.done:
+                        await response.drain()  # keeps the connection for the next request
                         break
                 for item in runner.finish():
                     yield item

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ class AsyncStreamResponse:
         self._response = response
         self.status: int = response.status_code
         self.headers: Mapping[str, str] = dict(response.headers)
+        self._lines: AsyncIterator[str] | None = None
 
     @property
     def is_sse(self) -> bool:
@@ -32,10 +34,24 @@ class AsyncStreamResponse:
         content: bytes = await self._response.aread()
         return content
 
-    async def lines(self) -> AsyncIterator[str]:
-        line: str
-        async for line in self._response.aiter_lines():
-            yield line
+    def lines(self) -> AsyncIterator[str]:
+        """The body's lines as they arrive (one iterator per response)."""
+        if self._lines is None:
+            self._lines = self._response.aiter_lines()
+        return self._lines
+
+    async def drain(self, *, max_lines: int = 64, seconds: float = 1.0) -> None:
+        """Read what is left after a stream's terminator (bounded in lines and time).
+
+        httpx closes a connection whose body was not read to the end; a drained one goes back to
+        the pool, so the next stream does not pay a new TCP (and TLS) handshake.
+        """
+        if self._lines is None:
+            return
+        with contextlib.suppress(Exception):  # StopAsyncIteration, a timeout, a cut: nothing to do
+            async with asyncio.timeout(seconds):
+                for _ in range(max_lines):
+                    await anext(self._lines)
 
 
 def _httpx_verify(verify: bool | str) -> Any:
