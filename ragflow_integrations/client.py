@@ -7,6 +7,7 @@ are sent (``requests`` vs ``httpx``) and how sleeps happen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
@@ -21,6 +22,7 @@ from ._core.request import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, normal
 from ._core.sse import StreamEvent
 from ._core.streaming import StreamRunner
 from ._transport.base import TransportOptions
+from .errors import RAGFlowError
 from .models import (
     ASYNC_KINDS,
     SYNC_KINDS,
@@ -101,6 +103,15 @@ class _ClientBase:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    @contextlib.contextmanager
+    def _key_hidden(self) -> Iterator[None]:
+        """Mask the key in any error raised inside (a server may echo the Authorization header)."""
+        try:
+            yield
+        except RAGFlowError as exc:
+            exc.hide(self._options.api_key)
+            raise
 
     def _twin_config(self) -> dict[str, Any]:
         """Constructor arguments for a twin client (same server, key, timeouts, retries, TLS)."""
@@ -207,66 +218,69 @@ class RAGFlow(_ClientBase):
         raise TypeError(f"unexpected instruction {instruction!r}")
 
     def _run(self, op: Op) -> Any:
-        try:
-            instruction = next(op)
-            while True:
-                if isinstance(instruction, Emit):
-                    raise TypeError("iterator operation run with _run; use _iterate")
-                try:
-                    result = self._execute(instruction)
-                except Exception as exc:
-                    instruction = op.throw(exc)
-                    continue
-                instruction = op.send(result)
-        except StopIteration as stop:
-            return stop.value
+        with self._key_hidden():
+            try:
+                instruction = next(op)
+                while True:
+                    if isinstance(instruction, Emit):
+                        raise TypeError("iterator operation run with _run; use _iterate")
+                    try:
+                        result = self._execute(instruction)
+                    except Exception as exc:
+                        instruction = op.throw(exc)
+                        continue
+                    instruction = op.send(result)
+            except StopIteration as stop:
+                return stop.value
 
     def _iterate(self, op: Op) -> Iterator[Any]:
-        try:
-            instruction = next(op)
-            while True:
-                if isinstance(instruction, Emit):
-                    yield instruction.item
-                    instruction = op.send(None)
-                    continue
-                try:
-                    result = self._execute(instruction)
-                except Exception as exc:
-                    instruction = op.throw(exc)
-                    continue
-                instruction = op.send(result)
-        except StopIteration:
-            return
+        with self._key_hidden():
+            try:
+                instruction = next(op)
+                while True:
+                    if isinstance(instruction, Emit):
+                        yield instruction.item
+                        instruction = op.send(None)
+                        continue
+                    try:
+                        result = self._execute(instruction)
+                    except Exception as exc:
+                        instruction = op.throw(exc)
+                        continue
+                    instruction = op.send(result)
+            except StopIteration:
+                return
 
     def _collect(self, op: Op) -> list[Any]:
         return list(self._iterate(op))
 
     def _stream(self, plan: StreamPlan) -> Iterator[Any]:
-        try:
-            runner = StreamRunner(plan)
-            with self._transport.stream(plan.spec) as response:
-                if not response.is_sse:
-                    try:
-                        body = response.read()
-                    except Exception as exc:  # the plain answer was cut while reading
-                        raise runner.cut(exc) from exc
-                    yield from runner.non_stream_body(response.status, response.headers, body)
-                    return
-                lines = response.lines()
-                while True:
-                    try:
-                        line = next(lines)
-                    except StopIteration:
-                        break
-                    except Exception as exc:
-                        raise runner.cut(exc) from exc
-                    yield from runner.feed(line)
-                    if runner.done:
-                        break
-                yield from runner.finish()
-        finally:
-            if plan.cleanup is not None:
-                self._run(plan.cleanup())
+        with self._key_hidden():
+            try:
+                runner = StreamRunner(plan)
+                with self._transport.stream(plan.spec) as response:
+                    if not response.is_sse:
+                        try:
+                            body = response.read()
+                        except Exception as exc:  # the plain answer was cut while reading
+                            raise runner.cut(exc) from exc
+                        yield from runner.non_stream_body(response.status, response.headers, body)
+                        return
+                    lines = response.lines()
+                    while True:
+                        try:
+                            line = next(lines)
+                        except StopIteration:
+                            break
+                        except Exception as exc:
+                            raise runner.cut(exc) from exc
+                        yield from runner.feed(line)
+                        if runner.done:
+                            break
+                    yield from runner.finish()
+            finally:
+                if plan.cleanup is not None:
+                    self._run(plan.cleanup())
 
     # -- server ---------------------------------------------------------------------------
     def get_features(self) -> ServerFeatures:
@@ -284,8 +298,6 @@ class RAGFlow(_ClientBase):
 
     def ping(self) -> bool:
         """True when ``/system/ping`` answers ``pong``; False when unreachable or wrong."""
-        from .errors import RAGFlowError
-
         try:
             return bool(self.with_options(max_retries=0)._run(ops.ping()))
         except RAGFlowError:
@@ -805,70 +817,73 @@ class AsyncRAGFlow(_ClientBase):
         raise TypeError(f"unexpected instruction {instruction!r}")
 
     async def _run(self, op: Op) -> Any:
-        try:
-            instruction = next(op)
-            while True:
-                if isinstance(instruction, Emit):
-                    raise TypeError("iterator operation run with _run; use _iterate")
-                try:
-                    result = await self._execute(instruction)
-                except Exception as exc:
-                    instruction = op.throw(exc)
-                    continue
-                instruction = op.send(result)
-        except StopIteration as stop:
-            return stop.value
+        with self._key_hidden():
+            try:
+                instruction = next(op)
+                while True:
+                    if isinstance(instruction, Emit):
+                        raise TypeError("iterator operation run with _run; use _iterate")
+                    try:
+                        result = await self._execute(instruction)
+                    except Exception as exc:
+                        instruction = op.throw(exc)
+                        continue
+                    instruction = op.send(result)
+            except StopIteration as stop:
+                return stop.value
 
     async def _iterate(self, op: Op) -> AsyncIterator[Any]:
-        try:
-            instruction = next(op)
-            while True:
-                if isinstance(instruction, Emit):
-                    yield instruction.item
-                    instruction = op.send(None)
-                    continue
-                try:
-                    result = await self._execute(instruction)
-                except Exception as exc:
-                    instruction = op.throw(exc)
-                    continue
-                instruction = op.send(result)
-        except StopIteration:
-            return
+        with self._key_hidden():
+            try:
+                instruction = next(op)
+                while True:
+                    if isinstance(instruction, Emit):
+                        yield instruction.item
+                        instruction = op.send(None)
+                        continue
+                    try:
+                        result = await self._execute(instruction)
+                    except Exception as exc:
+                        instruction = op.throw(exc)
+                        continue
+                    instruction = op.send(result)
+            except StopIteration:
+                return
 
     async def _collect(self, op: Op) -> list[Any]:
         return [item async for item in self._iterate(op)]
 
     async def _stream(self, plan: StreamPlan) -> AsyncIterator[Any]:
-        try:
-            runner = StreamRunner(plan)
-            async with self._transport.stream(plan.spec) as response:
-                if not response.is_sse:
-                    try:
-                        body = await response.read()
-                    except Exception as exc:  # the plain answer was cut while reading
-                        raise runner.cut(exc) from exc
-                    for item in runner.non_stream_body(response.status, response.headers, body):
+        with self._key_hidden():
+            try:
+                runner = StreamRunner(plan)
+                async with self._transport.stream(plan.spec) as response:
+                    if not response.is_sse:
+                        try:
+                            body = await response.read()
+                        except Exception as exc:  # the plain answer was cut while reading
+                            raise runner.cut(exc) from exc
+                        for item in runner.non_stream_body(response.status, response.headers, body):
+                            yield item
+                        return
+                    lines = response.lines()
+                    while True:
+                        try:
+                            line = await lines.__anext__()
+                        except StopAsyncIteration:
+                            break
+                        except Exception as exc:
+                            raise runner.cut(exc) from exc
+                        for item in runner.feed(line):
+                            yield item
+                        if runner.done:
+                            await response.drain()  # keeps the connection for the next request
+                            break
+                    for item in runner.finish():
                         yield item
-                    return
-                lines = response.lines()
-                while True:
-                    try:
-                        line = await lines.__anext__()
-                    except StopAsyncIteration:
-                        break
-                    except Exception as exc:
-                        raise runner.cut(exc) from exc
-                    for item in runner.feed(line):
-                        yield item
-                    if runner.done:
-                        await response.drain()  # keeps the connection for the next request
-                        break
-                for item in runner.finish():
-                    yield item
-        finally:
-            if plan.cleanup is not None:
-                await self._run(plan.cleanup())
+            finally:
+                if plan.cleanup is not None:
+                    await self._run(plan.cleanup())
 
     # -- server ---------------------------------------------------------------------------
     async def get_features(self) -> ServerFeatures:
@@ -889,8 +904,6 @@ class AsyncRAGFlow(_ClientBase):
 
     async def ping(self) -> bool:
         """True when ``/system/ping`` answers ``pong``; False when unreachable or wrong."""
-        from .errors import RAGFlowError
-
         try:
             return bool(await self.with_options(max_retries=0)._run(ops.ping()))
         except RAGFlowError:

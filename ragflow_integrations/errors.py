@@ -2,12 +2,14 @@
 
 Every error carries ``message``, ``status_code`` (HTTP status, ``None`` when no response arrived),
 ``code`` (RAGFlow's body code, ``None`` when absent), ``method``, ``path`` (relative to ``/api/v1``)
-and ``attempts`` (how many times the request was sent). The API key never appears in any of them.
+and ``attempts`` (how many times the request was sent). The API key never appears in any of them:
+the clients pass every error through :meth:`RAGFlowError.hide` before it reaches the caller, so
+even a server or proxy that echoes the ``Authorization`` header cannot put the key into a traceback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -66,6 +68,16 @@ class RAGFlowError(Exception):
             "attempts": self.attempts,
         }
 
+    def hide(self, secret: str) -> None:
+        """Mask ``secret`` as ``***`` in every text this error (and each error it holds) carries."""
+        if not secret:
+            return
+        for name, value in list(vars(self).items()):
+            setattr(self, name, _without(value, secret))
+        self.args = tuple(_without(arg, secret) for arg in self.args)
+        if isinstance(self.__cause__, RAGFlowError):
+            self.__cause__.hide(secret)
+
     def __str__(self) -> str:
         where = f" ({self.method} {self.path})" if self.method and self.path else ""
         parts = []
@@ -76,7 +88,11 @@ class RAGFlowError(Exception):
         if self.attempts > 1:
             parts.append(f"after {self.attempts} attempts")
         detail = f" [{', '.join(parts)}]" if parts else ""
-        return f"{self.message}{where}{detail}"
+        message = self.message
+        if len(message) > _SHOWN_MESSAGE_CHARS:
+            rest = len(message) - _SHOWN_MESSAGE_CHARS
+            message = f"{message[:_SHOWN_MESSAGE_CHARS]}… ({rest} more characters in .message)"
+        return f"{message}{where}{detail}"
 
     def __repr__(self) -> str:
         return (
@@ -84,6 +100,27 @@ class RAGFlowError(Exception):
             f"code={self.code!r}, method={self.method!r}, path={self.path!r}, "
             f"attempts={self.attempts!r})"
         )
+
+
+_SHOWN_MESSAGE_CHARS = 2000  # str() shortens a longer server message; .message keeps it whole
+
+
+def _without(value: Any, secret: str) -> Any:
+    """``value`` with ``secret`` masked in its strings (lists, tuples, dicts and errors walked)."""
+    if isinstance(value, str):
+        return value.replace(secret, "***")
+    if isinstance(value, RAGFlowError):
+        value.hide(secret)
+        return value
+    if isinstance(value, ParseFailure):
+        return ParseFailure(*(_without(part, secret) for part in value))
+    if isinstance(value, list):
+        return [_without(item, secret) for item in value]
+    if type(value) is tuple:
+        return tuple(_without(item, secret) for item in value)
+    if isinstance(value, Mapping):
+        return {key: _without(item, secret) for key, item in value.items()}
+    return value
 
 
 class APIError(RAGFlowError):

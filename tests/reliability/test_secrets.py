@@ -4,6 +4,7 @@ TLS verification is on by default (sync and async)."""
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import re
 import time
@@ -149,6 +150,52 @@ async def test_async_errors_and_logs_do_not_leak_the_key(
     for error in errors:
         _assert_exception_clean(error)
     _assert_no_key(caplog.text, "DEBUG logs (async)")
+
+
+def _echoing_faults() -> list[dict[str, Any]]:
+    """Answers of a server or proxy that quotes the Authorization header back."""
+    echo = f"Authorization: Bearer {API_KEY}"
+    return [
+        {"status": 200, "body": json.dumps({"code": 102, "message": f"bad {echo}", "data": echo})},
+        {"status": 401, "body": json.dumps({"code": 109, "message": f"{echo} is invalid"})},
+        {"status": 502, "body": f"<html><pre>{echo}</pre>" + "x" * 5000 + "</html>"},
+    ]
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_a_server_echoing_the_key_does_not_put_it_in_errors(
+    flavour: str,
+    server: LocalRAGFlowServer,
+    make_client: Callable[..., RAGFlow],
+    make_async_client: Callable[..., AsyncRAGFlow],
+) -> None:
+    faults = _echoing_faults()
+    errors: list[RAGFlowError] = []
+    for fault in faults:
+        for path, method in (("/datasets", "GET"), ("/chats/*/completions", "POST")):
+            server.inject_fault(path, method, **fault)
+            with pytest.raises(RAGFlowError) as caught:
+                if flavour == "sync":
+                    client = make_client(max_retries=0)
+                    if method == "GET":
+                        client.list_datasets()
+                    else:
+                        list(client.chat_completion("c" * 32, "hi", stream=True))
+                else:
+                    aclient = make_async_client(max_retries=0)
+                    if method == "GET":
+                        await aclient.list_datasets()
+                    else:
+                        async for _ in await aclient.chat_completion("c" * 32, "hi", stream=True):
+                            pass
+            server.clear_faults()
+            errors.append(caught.value)
+    assert len(errors) == 2 * len(faults)
+    for error in errors:
+        _assert_exception_clean(error)
+        for name, value in vars(error).items():
+            _assert_no_key(repr(value), f"{type(error).__name__}.{name}")
+    assert any("***" in e.message for e in errors), "the echoed key was masked, not dropped"
 
 
 def test_adapters_do_not_show_the_key(server: LocalRAGFlowServer) -> None:

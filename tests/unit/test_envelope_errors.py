@@ -12,7 +12,10 @@ from ragflow_integrations import (
     BadRequestError,
     ConflictError,
     DataError,
+    DocumentParseError,
     NotFoundError,
+    ParseFailure,
+    ParseTimeoutError,
     PermissionDeniedError,
     RateLimitError,
     ResponseDecodeError,
@@ -167,3 +170,34 @@ def test_error_repr_and_str_carry_context() -> None:
     error = map_error(200, 102, "Dataset name 'x' already exists", "POST", "/datasets", attempts=2)
     assert "after 2 attempts" in str(error)
     assert "code=102" in repr(error)
+
+
+def test_str_shortens_a_huge_server_message_but_keeps_it_whole() -> None:
+    error = ServerError("boom " * 1000, status_code=500, code=100, method="GET", path="/datasets")
+    text = str(error)
+    assert len(text) < 2100
+    assert text.endswith("(GET /datasets) [HTTP 500, code 100]")
+    assert "3000 more characters in .message" in text
+    assert error.message == "boom " * 1000
+    assert str(ServerError("short")) == "short"
+
+
+def test_hide_masks_a_secret_everywhere_an_error_carries_text() -> None:
+    secret = "ragflow-secret-0123456789"
+    cause = ServerError(f"cancel failed for {secret}")
+    error = ParseTimeoutError([f"doc-{secret}"], timeout=1.0, cancel_error=cause)
+    error.__cause__ = cause
+    failures = DocumentParseError([ParseFailure("d1", "a.txt", f"bad {secret}")])
+    decode_error = ResponseDecodeError("not JSON", snippet=f"<pre>{secret}</pre>")
+    api_error = DataError(secret, data={"echo": [secret, (secret,)]})
+    for each in (error, failures, decode_error, api_error):
+        each.hide(secret)
+        assert secret not in repr(vars(each)) + str(each) + repr(each) + repr(each.args)
+    assert cause.message == "cancel failed for ***"
+    assert failures.failures[0] == ParseFailure("d1", "a.txt", "bad ***")
+    assert failures.failures[0].progress_msg == "bad ***"
+    assert decode_error.snippet == "<pre>***</pre>"
+    assert api_error.data == {"echo": ["***", ("***",)]}
+    untouched = ServerError("nothing to hide")
+    untouched.hide("")
+    assert untouched.message == "nothing to hide"
