@@ -276,6 +276,7 @@ class RAGFlow(_ClientBase):
                             raise runner.cut(exc) from exc
                         yield from runner.feed(line)
                         if runner.done:
+                            response.drain()  # keeps the connection for the next request
                             break
                     yield from runner.finish()
             finally:

@@ -13,7 +13,7 @@ from .._core.envelope import decode
 from .._core.request import RequestSpec
 from .._core.retry import ConnectFailure, SendFailure
 from ..errors import RAGFlowError
-from .base import RetryLoop, TransportOptions, logger
+from .base import RetryLoop, TransportOptions, connection_reusable, logger
 
 
 class AsyncStreamResponse:
@@ -46,7 +46,7 @@ class AsyncStreamResponse:
         httpx closes a connection whose body was not read to the end; a drained one goes back to
         the pool, so the next stream does not pay a new TCP (and TLS) handshake.
         """
-        if self._lines is None:
+        if self._lines is None or not connection_reusable(self.headers):
             return
         with contextlib.suppress(Exception):  # StopAsyncIteration, a timeout, a cut: nothing to do
             async with asyncio.timeout(seconds):

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .._core.envelope import _header
 from .._core.request import RequestSpec
 from .._core.retry import ConnectFailure, RetryPolicy, SendFailure
 from ..errors import APIConnectionError, APITimeoutError, RAGFlowError
@@ -90,6 +91,20 @@ def connection_error(
         f"The connection to RAGFlow at {api_base} broke after the request was sent, before the "
         f"answer arrived ({detail}). {outcome}",
         **where,
+    )
+
+
+def connection_reusable(headers: Mapping[str, str]) -> bool:
+    """True when the answer's framing lets its connection serve the next request.
+
+    That needs a ``Content-Length`` or a chunked body and no ``Connection: close``; only then is
+    reading the rest of a stream (to hand the connection back) worth it.
+    """
+    if "close" in _header(headers, "connection").lower():
+        return False
+    return (
+        bool(_header(headers, "content-length"))
+        or "chunked" in _header(headers, "transfer-encoding").lower()
     )
 
 

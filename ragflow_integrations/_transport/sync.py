@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from typing import Any
 from .._core.envelope import decode
 from .._core.request import RequestSpec
 from .._core.retry import ConnectFailure, SendFailure
-from .base import RetryLoop, TransportOptions
+from .base import RetryLoop, TransportOptions, connection_reusable
 
 
 class StreamResponse:
@@ -54,6 +55,35 @@ class StreamResponse:
                 yield line.rstrip(b"\r")
         if pending:
             yield pending.rstrip(b"\r")
+
+    def drain(self, *, max_bytes: int = 65536, seconds: float = 1.0) -> None:
+        """Read what is left after a stream's terminator (bounded in bytes and time).
+
+        urllib3 closes a connection whose body was not read to the end; a drained one goes back to
+        the pool, so the next request does not pay a new TCP (and TLS) handshake.
+        """
+        from urllib3.response import BaseHTTPResponse
+
+        raw = self._response.raw
+        if not isinstance(raw, BaseHTTPResponse) or not connection_reusable(self.headers):
+            return
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        previous = sock.gettimeout() if sock is not None else None
+        try:
+            if sock is not None:
+                sock.settimeout(seconds)
+            left = max_bytes
+            while left > 0:
+                chunk: bytes = raw.read1(left, decode_content=True)
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except Exception:  # a timeout or a cut: the connection is closed with the response
+            return
+        finally:
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.settimeout(previous)
 
 
 class SyncTransport:

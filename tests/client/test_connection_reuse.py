@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -28,15 +29,31 @@ def chat_server() -> Iterator[tuple[LocalRAGFlowServer, str]]:
         yield server, chat.id
 
 
-def test_sync_streams_reuse_one_connection(chat_server: tuple[LocalRAGFlowServer, str]) -> None:
+def test_sync_streams_reuse_one_connection(
+    chat_server: tuple[LocalRAGFlowServer, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urllib3.connection import HTTPConnection
+
     server, chat_id = chat_server
+    sockets_opened = 0
+    open_socket = HTTPConnection._new_conn
+
+    def counting(connection: HTTPConnection) -> Any:  # also counts a pooled connection's reconnect
+        nonlocal sockets_opened
+        sockets_opened += 1
+        return open_socket(connection)
+
+    monkeypatch.setattr(HTTPConnection, "_new_conn", counting)
     with RAGFlow(api_key=server.api_key, base_url=server.base_url) as rag:
         session = rag.get_chat(chat_id).create_session()
         answers = [list(session.ask(QUESTION, stream=True))[-1] for _ in range(3)]
-        pools = rag._transport.session.adapters["http://"].poolmanager.pools
-        opened = [pools[key].num_connections for key in pools.keys()]  # noqa: SIM118
+        completions = [
+            list(rag.chat_completion(chat_id, QUESTION, stream=True))[-1] for _ in range(2)
+        ]
+        rag.list_datasets()
     assert all("12 to 24 hours" in answer.content for answer in answers)
-    assert opened == [1]
+    assert all("12 to 24 hours" in event.content for event in completions)
+    assert sockets_opened == 1
 
 
 async def test_async_streams_reuse_one_connection(

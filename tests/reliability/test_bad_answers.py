@@ -372,6 +372,65 @@ async def test_stream_that_stalls_mid_answer_times_out(
     )
 
 
+@pytest.mark.parametrize("framing", ["chunked", "close-delimited"])
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_stream_that_stalls_after_its_terminator_ends_promptly(
+    rogue: RogueServer, ledger: Callable[..., None], flavour: str, framing: str
+) -> None:
+    """The whole answer and its end marker arrive, then the connection stays open and silent.
+
+    The client reads a little past the marker to hand a kept-alive connection back to the pool;
+    that read is bounded (1 s), so the caller gets the answer without waiting for the read timeout.
+    """
+    import asyncio
+
+    body = (
+        'data:{"code": 0, "message": "", "data": {"answer": "The Sun ", "final": false}}\n\n'
+        'data:{"code": 0, "message": "", "data": {"answer": "shines.", "final": false}}\n\n'
+        'data:{"code": 0, "message": "", "data": true}\n\n'
+    )
+    hold, read_timeout = 6.0, 10.0
+    rogue.set(200, "text/event-stream; charset=utf-8", body.encode(), hold, framing == "chunked")
+    messages = [{"role": "user", "content": "hi"}]
+    options: dict[str, Any] = {
+        "api_key": "k",
+        "base_url": rogue.base_url,
+        "server_version": "0.27",
+        "max_retries": 0,
+        "timeout": read_timeout,
+    }
+    mark = len(rogue.paths)
+    started = time.monotonic()
+    if flavour == "sync":
+        with RAGFlow(**options) as client:
+            events = call_with_deadline(
+                lambda: list(client.chat_completion("c" * 32, messages, stream=True)), hold
+            )
+    else:
+        async with AsyncRAGFlow(**options) as aclient:
+
+            async def run() -> list[Any]:
+                stream = await aclient.chat_completion("c" * 32, messages, stream=True)
+                return [event async for event in stream]
+
+            events = await asyncio.wait_for(run(), hold)
+    elapsed = time.monotonic() - started
+    rogue.set(200, "application/json", b"{}")
+    assert [event.delta for event in events if event.delta] == ["The Sun ", "shines."]
+    assert events[-1].content == "The Sun shines."
+    assert elapsed < 2.5, f"the caller waited {elapsed:.2f} s after the end marker"
+    ledger(
+        area="streams",
+        fault=f"{framing} stream: end marker, then the connection held open and silent "
+        f"{hold:g} s ({flavour}, read timeout {read_timeout:g} s)",
+        injected=len(rogue.paths) - mark,
+        requests_sent=len(rogue.paths) - mark,
+        caller_saw=f"the whole answer after {elapsed:.2f} s",
+        data_check="both deltas and the full content",
+        seconds=elapsed,
+    )
+
+
 def test_legacy_empty_authorization_trap(
     server: LocalRAGFlowServer,
     make_client: Callable[..., RAGFlow],
