@@ -1,12 +1,16 @@
-"""Writes the example notebooks (without outputs) from the cells below.
+"""Writes the example notebooks from the cells below, executed, with their outputs.
 
-Edit a notebook here, then run ``.venv/bin/python notebooks/_build.py``; ``pytest --nbmake
-notebooks`` (part of ``make test``) executes them, and ``tests/e2e/test_notebooks.py`` checks that
-the committed files carry no outputs and match this script.
+Edit a notebook here, then run ``.venv/bin/python notebooks/_build.py``: it builds each notebook,
+runs it on the embedded local server (``RAGFLOW_BASE_URL``/``RAGFLOW_API_KEY`` are ignored) and
+saves it with its outputs, so the tables and plots show where the notebook is read. ``pytest
+--nbmake notebooks`` (part of ``make test``) executes them again from scratch, and
+``tests/e2e/test_notebooks.py`` checks that the committed files match this script and hold the
+outputs of one clean run.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -76,8 +80,26 @@ def notebook(name: str, cells: list[tuple[str, str]]) -> None:
         nb.cells.append(new_markdown_cell(source) if kind == "md" else new_code_cell(source))
     for index, cell in enumerate(nb.cells):
         cell["id"] = f"{name[:2]}-{index:02d}"
+    execute(nb)
     nbformat.validate(nb)
     nbformat.write(nb, HERE / name)
+
+
+def execute(nb: nbformat.NotebookNode) -> None:
+    """Run ``nb`` top to bottom in a fresh kernel on the local server (raises on a failing cell)."""
+    from nbclient import NotebookClient
+
+    saved = {name: os.environ.pop(name, None) for name in ("RAGFLOW_BASE_URL", "RAGFLOW_API_KEY")}
+    try:
+        NotebookClient(
+            nb,
+            timeout=300,
+            kernel_name="python3",
+            record_timing=False,
+            resources={"metadata": {"path": str(HERE)}},
+        ).execute()
+    finally:
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
 
 
 def common(title: str, intro: str, tag: str) -> list[tuple[str, str]]:
