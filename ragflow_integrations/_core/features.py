@@ -29,7 +29,9 @@ class ServerFeatures:
     version_text: str
     chat_route: Literal["body", "path"]
     """``body``: POST /chat/completions with chat_id; ``path``: /chats/{id}/completions."""
-    stream_mode: Literal["delta", "cumulative"]
+    stream_mode: Literal["delta", "cumulative", "auto"]
+    """``auto`` when the version is unknown (v0.22-v0.24 have no version route and v0.24 changed
+    the stream form): each stream starts as delta and switches when an answer repeats the text."""
     list_shape: Literal["wrapped", "list"]
     """``wrapped``: chats/agents lists are ``{"chats"|"canvas": [...], "total": N}``."""
     auth_error: Literal["http401", "code109"]
@@ -67,7 +69,9 @@ class ServerFeatures:
             version=v,
             version_text=text,
             chat_route="body" if v >= (0, 25, 1) else "path",
-            stream_mode="delta" if v >= (0, 24, 0) else "cumulative",
+            stream_mode=(
+                "auto" if parsed is None else "delta" if v >= (0, 24, 0) else "cumulative"
+            ),
             list_shape="wrapped" if new else "list",
             auth_error="http401" if new else "code109",
             delete_all=new,

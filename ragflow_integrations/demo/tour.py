@@ -127,7 +127,10 @@ class Tour:
         report.title("ragflow-integrations demo")
         report.field("Server", self.target.description)
         features = self.rag.features
-        report.field("Version", f"{features.version_text} (streams {features.stream_mode} events)")
+        form = {"auto": "stream form detected per stream"}.get(
+            features.stream_mode, f"streams {features.stream_mode} events"
+        )
+        report.field("Version", f"{features.version_text} ({form})")
         if not self.target.live:
             report.note(
                 "The local server has no LLM: its chat assistants answer extractively, quoting "

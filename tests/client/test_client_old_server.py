@@ -18,7 +18,7 @@ async def test_detects_old_server(rag: Any) -> None:
     assert features.version == (0, 22, 0)
     assert (features.chat_route, features.stream_mode, features.delete_all) == (
         "path",
-        "cumulative",
+        "auto",
         False,
     )
     assert (await ready(rag.version())).startswith("<0.25")

@@ -113,7 +113,7 @@ def test_demo_runs_against_an_emulated_v0_22_server() -> None:
 
     assert code == 0, output
     assert "emulating RAGFlow v0.22.1" in output
-    assert "(streams cumulative events)" in output
+    assert "(stream form detected per stream)" in output
     assert re.search(r"^  \[ID:0\]\s+coffee_brewing\.txt\s+\S", section(output, 5), re.M)
 
 

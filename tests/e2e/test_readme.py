@@ -94,7 +94,7 @@ def test_readme_python_blocks_run_in_order(
     assert "12 to 24 hours" in output  # the streamed chat answer
     assert "85 to 95 degrees" in output  # the managed index's query engine
     assert "not found:" in output  # the error-handling block took the NotFoundError branch
-    assert "cumulative" in output  # the v0.22 emulation block
+    assert "(no /system/version) auto" in output  # the v0.22 emulation block
 
 
 @pytest.mark.live

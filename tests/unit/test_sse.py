@@ -304,3 +304,19 @@ def test_space_prefixed_stream_and_done_terminator() -> None:
     events = list(client.chat_completion("c1", "hi", stream=True))
     assert [e.content for e in events] == ["A", "AB", "AB"]
     assert events[-1].final
+
+
+def test_a_server_of_unknown_version_gets_auto_streams_for_both_forms() -> None:
+    """v0.22-v0.24 all 404 the version probe; v0.24 streams deltas, older ones cumulative text."""
+    from ragflow_integrations._core.features import ServerFeatures
+
+    unknown = ServerFeatures.from_version(None)
+    assert unknown.stream_mode == "auto"
+    assert ServerFeatures.from_version("0.22").stream_mode == "cumulative"
+    assert ServerFeatures.from_version("0.24.0").stream_mode == "delta"
+    parts = ["RAGFlow is ", "an open-source ", "RAG engine."]
+    running = ["".join(parts[: i + 1]) for i in range(len(parts))]
+    for answers in (parts, running):
+        events = feed_all(StreamNormaliser(unknown.stream_mode), [ev(a) for a in answers])
+        assert events[-1].content == "RAGFlow is an open-source RAG engine."
+        assert "".join(e.delta for e in events) == events[-1].content
