@@ -8,10 +8,11 @@ deadline) until the server has chunked it. Queries go through :class:`RAGFlowRet
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,6 +64,7 @@ _RETRIEVER_ARGS = frozenset(
         "keyword",
         "highlight",
         "metadata_condition",
+        "filters",
         "cross_languages",
         "use_kg",
         "include_document_metadata",
@@ -427,6 +429,7 @@ class RAGFlowIndex(BaseManagedIndex):
         from llama_index.core.settings import Settings
 
         retriever_kwargs, engine_kwargs = _split_retriever_kwargs(kwargs)
+        _reject_unknown(RetrieverQueryEngine.from_args, engine_kwargs, "as_query_engine")
         retriever = self.as_retriever(**retriever_kwargs)
         resolved = (
             resolve_llm(llm, callback_manager=self._callback_manager) if llm else Settings.llm
@@ -465,6 +468,16 @@ class RAGFlowIndex(BaseManagedIndex):
             resolve_llm(llm, callback_manager=self._callback_manager) if llm else Settings.llm
         )
         retriever_kwargs, engine_kwargs = _split_retriever_kwargs(kwargs)
+        factories: dict[ChatMode, Callable[..., Any]] = {
+            ChatMode.CONDENSE_QUESTION: CondenseQuestionChatEngine.from_defaults,
+            ChatMode.CONTEXT: ContextChatEngine.from_defaults,
+            ChatMode.CONDENSE_PLUS_CONTEXT: CondensePlusContextChatEngine.from_defaults,
+            ChatMode.BEST: CondensePlusContextChatEngine.from_defaults,
+            ChatMode.SIMPLE: SimpleChatEngine.from_defaults,
+        }
+        factory = factories.get(chat_mode)
+        if factory is not None:
+            _reject_unknown(factory, engine_kwargs, "as_chat_engine")
         if chat_mode == ChatMode.CONDENSE_QUESTION:
             query_engine = self.as_query_engine(llm=resolved, **retriever_kwargs)
             return CondenseQuestionChatEngine.from_defaults(
@@ -585,6 +598,26 @@ def _plan_refresh(
             stale.extend(ragflow_id for ragflow_id, _ in copies)
             fresh.append(document)
     return flags, stale, fresh
+
+
+def _reject_unknown(factory: Callable[..., Any], kwargs: Mapping[str, Any], method: str) -> None:
+    """``TypeError`` for keywords neither the retriever nor ``factory`` names.
+
+    LlamaIndex's ``from_args`` / ``from_defaults`` accept and drop any ``**kwargs``, so a typo
+    (``similarty_top_k=``) or an option the engine does not have would otherwise vanish.
+    """
+    known = {
+        name
+        for name, parameter in inspect.signature(factory).parameters.items()
+        if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
+    }
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise TypeError(
+            f"{method}() got unexpected keyword argument(s) {unknown}: they are neither "
+            f"RAGFlowRetriever options ({', '.join(sorted(_RETRIEVER_ARGS))}) nor parameters of "
+            f"{factory.__qualname__} ({', '.join(sorted(known))})"
+        )
 
 
 def _split_retriever_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

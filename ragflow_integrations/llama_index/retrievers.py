@@ -8,9 +8,11 @@ from typing import Any
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle
+from llama_index.core.vector_stores.types import MetadataFilters
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
 from ragflow_integrations.llama_index._clients import ClientPair
+from ragflow_integrations.llama_index._filters import filters_to_metadata_condition
 from ragflow_integrations.llama_index._nodes import chunks_to_nodes
 
 
@@ -33,7 +35,12 @@ class RAGFlowRetriever(BaseRetriever):
         rerank_id: A rerank model configured on the server, e.g. ``"BAAI/bge-reranker-v2-m3"``.
         keyword: Let the server's LLM add extracted keywords to the query.
         highlight: Ask for highlighted matches (``metadata["highlight"]``).
-        metadata_condition: RAGFlow metadata filter (the server ignores it with ``document_ids``).
+        filters: LlamaIndex ``MetadataFilters`` on the documents' metadata, translated to RAGFlow's
+            ``metadata_condition`` (EQ, NE, GT, GTE, LT, LTE, IN, NIN, CONTAINS, TEXT_MATCH,
+            TEXT_MATCH_INSENSITIVE, IS_EMPTY; AND or OR; not nested). ``ValueError`` for the rest.
+            RAGFlow compares strings case-insensitively and ``YYYY-MM-DD`` strings as dates.
+        metadata_condition: A raw RAGFlow metadata filter instead of ``filters`` (the server
+            ignores either with ``document_ids``).
         cross_languages: Translate the query into these languages before searching.
         use_kg: Prepend a knowledge-graph chunk when the dataset has a graph.
         include_document_metadata: Ask the server for each chunk's document metadata
@@ -54,6 +61,7 @@ class RAGFlowRetriever(BaseRetriever):
         rerank_id: str | None = None,
         keyword: bool = False,
         highlight: bool = False,
+        filters: MetadataFilters | None = None,
         metadata_condition: dict[str, Any] | None = None,
         cross_languages: Sequence[str] | None = None,
         use_kg: bool = False,
@@ -74,6 +82,11 @@ class RAGFlowRetriever(BaseRetriever):
             raise TypeError("dataset_ids must be a list of ids, e.g. dataset_ids=[dataset.id]")
         if similarity_top_k < 1:
             raise ValueError(f"similarity_top_k must be at least 1, got {similarity_top_k}")
+        if filters is not None and metadata_condition is not None:
+            raise ValueError(
+                "pass either filters=MetadataFilters(...) or metadata_condition={...}, not both "
+                "(add the raw conditions to one of them)"
+            )
         self.dataset_ids = list(dataset_ids)
         self.document_ids = list(document_ids) if document_ids else None
         self.similarity_top_k = similarity_top_k
@@ -83,7 +96,10 @@ class RAGFlowRetriever(BaseRetriever):
         self.rerank_id = rerank_id
         self.keyword = keyword
         self.highlight = highlight
-        self.metadata_condition = metadata_condition
+        self.filters = filters
+        self.metadata_condition = (
+            filters_to_metadata_condition(filters) if filters is not None else metadata_condition
+        )
         self.cross_languages = list(cross_languages) if cross_languages else None
         self.use_kg = use_kg
         self.include_document_metadata = include_document_metadata
