@@ -51,6 +51,24 @@ def test_agent_crud(fresh: Api) -> None:
     assert fresh.json("GET", f"/agents/{agent_id}")["code"] == 102
 
 
+def test_agent_list_ignores_id_and_title_but_honours_keywords(fresh: Api) -> None:
+    """v0.27 reads no ``id``/``title`` on GET /agents (§3.12): they list every agent."""
+    first = fresh.ok("POST", "/agents", json={"title": "Alpha finder", "dsl": {}})["id"]
+    fresh.ok("POST", "/agents", json={"title": "beta", "dsl": {}})
+    for params in ({"id": first}, {"title": "beta"}, {"id": "nope"}):
+        assert fresh.ok("GET", "/agents", params=params)["total"] == 2
+    found = fresh.ok("GET", "/agents", params={"keywords": "ALPHA"})
+    assert [a["id"] for a in found["canvas"]] == [first] and found["total"] == 1
+
+
+def test_old_agent_list_filters_by_id_and_title(fresh22: Api) -> None:
+    first = fresh22.ok("POST", "/agents", json={"title": "alpha", "dsl": {}})["id"]
+    fresh22.ok("POST", "/agents", json={"title": "beta", "dsl": {}})
+    assert [a["id"] for a in fresh22.ok("GET", "/agents", params={"id": first})] == [first]
+    assert [a["title"] for a in fresh22.ok("GET", "/agents", params={"title": "beta"})] == ["beta"]
+    assert fresh22.json("GET", "/agents", params={"title": "gamma"})["code"] == 102
+
+
 def test_agent_sessions(api: Api) -> None:
     agent_id = api.ok("POST", "/agents", json={"title": "session-agent", "dsl": {}})["id"]
     base = f"/agents/{agent_id}/sessions"

@@ -94,11 +94,12 @@ async def list_agents(request: Request) -> Response:
     page, size = paging(params, cap=not state.old)
     orderby = params.get("orderby", "create_time")
     agents = state.store.all("agent")
-    for key in ("id", "title"):
-        if params.get(key):
-            agents = [a for a in agents if a.get(key) == params[key]]
-    if state.old and (params.get("id") or params.get("title")) and not agents:
-        raise ApiError(102, "The agent doesn't exist.")
+    if state.old:  # ≤ v0.24 filtered by id/title; v0.25+ reads neither (only keywords)
+        for key in ("id", "title"):
+            if params.get(key):
+                agents = [a for a in agents if a.get(key) == params[key]]
+        if (params.get("id") or params.get("title")) and not agents:
+            raise ApiError(102, "The agent doesn't exist.")
     keywords = params.get("keywords")
     if keywords:
         agents = [a for a in agents if keywords.lower() in a["title"].lower()]
