@@ -328,6 +328,25 @@ class _ChatLLM(BaseModel):
     frequency_penalty: float | None = None
     max_tokens: int | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_names(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "max_token" in data:
+            data = dict(data)
+            value = data.pop("max_token")
+            if data.get("max_tokens") is None:
+                data["max_tokens"] = value
+        return data
+
+    @property
+    def max_token(self) -> int | None:
+        """The seed's name for :attr:`max_tokens`."""
+        return self.max_tokens
+
+    @max_token.setter
+    def max_token(self, value: int | None) -> None:
+        self.max_tokens = value
+
 
 class _ChatPrompt(BaseModel):
     """The seed's ``Chat.Prompt`` settings (translated to flat fields on new servers)."""
@@ -668,7 +687,7 @@ class Document(_DocumentFields):
     def add_chunk(
         self,
         content: str,
-        important_keywords: Sequence[str] = (),
+        important_keywords: Sequence[str] | None = (),
         *,
         questions: Sequence[str] | None = None,
         **extra: Any,
@@ -1065,7 +1084,7 @@ class AsyncDocument(_DocumentFields):
     async def add_chunk(
         self,
         content: str,
-        important_keywords: Sequence[str] = (),
+        important_keywords: Sequence[str] | None = (),
         *,
         questions: Sequence[str] | None = None,
         **extra: Any,

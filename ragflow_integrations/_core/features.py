@@ -51,6 +51,9 @@ class ServerFeatures:
     health_path: str
     dataset_language: bool
     """``language`` can be set through a dataset update (v0.25+; skipped with a warning before)."""
+    agent_list_filters: bool
+    """``GET /agents`` filters by ``id``/``title`` (before v0.25; newer servers read neither and
+    take ``keywords``, so the client filters)."""
 
     @classmethod
     def from_version(cls, version: str | Version | None) -> ServerFeatures:
@@ -93,4 +96,5 @@ class ServerFeatures:
             else "/datasets/{dataset_id}/knowledge_graph",
             health_path="/system/healthz" if new else "/v1/system/healthz",
             dataset_language=new,
+            agent_list_filters=not new,
         )

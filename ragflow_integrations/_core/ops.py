@@ -14,6 +14,7 @@ Errors raised by a request are thrown into the generator, so operations may hand
 
 from __future__ import annotations
 
+import binascii
 import logging
 import re
 import time
@@ -125,21 +126,63 @@ def seg(value: Any, name: str = "id") -> str:
     return path_segment(value, name)
 
 
-def as_id_list(ids: Any, name: str) -> list[str]:
-    """A list of str ids, or a TypeError naming the argument."""
+def as_id_list(ids: Any, name: str, what: str = "id") -> list[str]:
+    """A list of str ids (or other str items, named by ``what``), or a TypeError naming the
+    argument."""
     if isinstance(ids, str):
-        raise TypeError(f"{name} must be a list of ids, not a string; pass [{ids!r:.40}]")
+        raise TypeError(f"{name} must be a list of {what}s, not a string; pass [{ids!r:.40}]")
     if not isinstance(ids, (list, tuple, set, frozenset)):
         raise TypeError(
-            f"{name} must be a list of str ids (got {type(ids).__name__} {ids!r:.40}); "
-            f"pass {name}=['<id>', ...]"
+            f"{name} must be a list of str {what}s (got {type(ids).__name__} {ids!r:.40}); "
+            f"pass {name}=['<{what}>', ...]"
         )
     out: list[str] = []
     for item in ids:
         if not isinstance(item, str):
-            raise TypeError(f"{name} must contain str ids (got {type(item).__name__} {item!r:.40})")
+            raise TypeError(
+                f"{name} must contain str {what}s (got {type(item).__name__} {item!r:.40})"
+            )
         out.append(check_text(item, name))
     return out
+
+
+def doc_ids_param(value: Any) -> str | None:
+    """Completion ``doc_ids``: the server wants one comma-separated string (a JSON list breaks it).
+
+    A list of ids is joined; a str is sent as is; None or an empty list means "not given".
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return check_text(value, "doc_ids") or None
+    ids = as_id_list(value, "doc_ids")
+    for item in ids:
+        if "," in item:
+            raise ValueError(f"doc_ids items must not contain ',' (got {item!r:.40})")
+    return ",".join(ids) or None
+
+
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
+
+
+def avatar_data_uri(value: Any) -> Any:
+    """A dataset avatar as the ``data:image/png|jpeg;base64,...`` URI current servers require.
+
+    The seed documents the avatar as "Base64 encoding of the avatar": raw base64 gets the prefix
+    of the image type its first bytes show (PNG or JPEG). A value already starting with ``data:``,
+    an empty one, or one whose type cannot be told is sent unchanged (the server judges it).
+    """
+    if not isinstance(value, str) or not value or value.startswith("data:"):
+        return value
+    head = "".join(value[:24].split())[:16]
+    try:
+        start = binascii.a2b_base64(head + "=" * (-len(head) % 4))
+    except (binascii.Error, ValueError):
+        return value
+    for magic, mime in _IMAGE_MAGIC:
+        if start.startswith(magic):
+            return f"data:{mime};base64,{value}"
+    return value
 
 
 def active_condition(condition: Mapping[str, Any] | None) -> bool:
@@ -212,11 +255,32 @@ def translate_parser_config(config: Any) -> dict[str, Any] | None:
 
 def sendable_embedding_model(name: str | None) -> str | None:
     """The seed default / a name without ``@provider`` is not sent (the server default applies)."""
+    if name is not None and not isinstance(name, str):
+        raise TypeError(
+            f"embedding_model must be a str like 'BAAI/bge-small-en-v1.5@Builtin' "
+            f"(got {type(name).__name__} {name!r:.40})"
+        )
     if not name or name == DEFAULT_SEED_EMBEDDING:
         return None
     if "@" in name or _HEX32.match(name):
         return name
     return None
+
+
+def embedding_model_or_warn(
+    name: str | None, outcome: str, *, warn_default: bool = False
+) -> str | None:
+    """:func:`sendable_embedding_model`, logging a warning when a model the caller chose cannot
+    be sent (the seed default too when ``warn_default``); ``outcome`` says what happens instead."""
+    model = sendable_embedding_model(name)
+    if model is None and name and (warn_default or name != DEFAULT_SEED_EMBEDDING):
+        logger.warning(
+            "embedding_model=%r not sent: current servers need 'model_name@provider' "
+            "(e.g. 'BAAI/bge-small-en-v1.5@Builtin'); %s",
+            name,
+            outcome,
+        )
+    return model
 
 
 def require_ids(ids: Sequence[str] | None, delete_all: bool, what: str) -> list[str] | None:
@@ -313,9 +377,20 @@ def walk(
     json_body: Mapping[str, Any] | None = None,
     keep: Callable[[Mapping[str, Any]], bool] | None = None,
     defaults: Mapping[str, Any] | None = None,
+    window_after_keep: bool = False,
 ) -> Op:
-    """Emit the objects of the window ``[offset, offset+limit)`` page by page (≤ 100 per page)."""
+    """Emit the objects of the window ``[offset, offset+limit)`` page by page (≤ 100 per page).
+
+    ``window_after_keep``: the window counts only the items ``keep`` accepts (a filter the
+    server cannot apply), so every server page is walked, lazily, until the window is full.
+    """
     walker = PageWalker(offset, limit)
+    skip, left = 0, None
+    if window_after_keep:
+        skip, left = walker.offset - 1, walker.limit
+        if left == 0:
+            return None
+        walker = PageWalker(1, None)
     while (request := walker.next_request()) is not None:
         page, page_size = request
         if json_body is not None:
@@ -331,10 +406,18 @@ def walk(
         for item in walker.accept(items, total):
             if not isinstance(item, Mapping) or (keep is not None and not keep(item)):
                 continue
+            if skip:
+                skip -= 1
+                continue
             data = dict(item)
             for key, value in (defaults or {}).items():
                 data.setdefault(key, value)
             yield Emit(ctx.wrap(kind, data))
+            if left is not None:
+                left -= 1
+                if left == 0:
+                    return None
+    return None
 
 
 def delete_by(
@@ -410,10 +493,10 @@ def create_dataset(
 ) -> Op:
     body: dict[str, Any] = {"name": name, "permission": permission, "chunk_method": chunk_method}
     if avatar:
-        body["avatar"] = avatar
+        body["avatar"] = avatar_data_uri(avatar)
     if description:
         body["description"] = description
-    model = sendable_embedding_model(embedding_model)
+    model = embedding_model_or_warn(embedding_model, "the server's default model is used")
     if model:
         body["embedding_model"] = model
     config = translate_parser_config(parser_config)
@@ -435,15 +518,13 @@ def update_dataset(dataset_id: str, update_message: Mapping[str, Any]) -> Op:
     body = merge_update(update_message)
     if "parser_config" in body:
         body["parser_config"] = translate_parser_config(body["parser_config"])
+    if "avatar" in body:
+        body["avatar"] = avatar_data_uri(body["avatar"])
     if "embedding_model" in body:
-        model = sendable_embedding_model(body["embedding_model"])
-        if model is None:
-            logger.warning(
-                "embedding_model=%r not sent: current servers need 'model_name@provider' "
-                "(e.g. 'BAAI/bge-small-en-v1.5@Builtin'); the dataset keeps its model",
-                body.pop("embedding_model"),
-            )
-        else:
+        model = embedding_model_or_warn(
+            body.pop("embedding_model"), "the dataset keeps its model", warn_default=True
+        )
+        if model is not None:
             body["embedding_model"] = model
     if not body:
         return {}
@@ -624,6 +705,15 @@ def upload_documents(
         docs = list_of(response, "uploaded documents")
     except APIError as exc:
         if not (isinstance(exc.data, list) and exc.data):
+            if exc.code == 500 and (exc.status_code or 200) < 500:
+                # Every file was rejected: code 500 with the joined messages and no data (§3.2).
+                raise UploadError(
+                    f"Uploaded 0 of {len(files)} file(s); failed: {names}. "
+                    f"Server said: {exc.message}",
+                    uploaded=[],
+                    failed=names,
+                    **exc.context(),
+                ) from exc
             raise
         kept = [dict(d) for d in exc.data if isinstance(d, Mapping)]
         yield from _apply_meta_fields(path, kept, names, metas)
@@ -909,13 +999,15 @@ def add_chunk(
     dataset_id: str,
     document_id: str,
     content: str,
-    important_keywords: Sequence[str] = (),
+    important_keywords: Sequence[str] | None = (),
     questions: Sequence[str] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Op:
-    body: dict[str, Any] = {"content": content, "important_keywords": list(important_keywords)}
-    if questions:
-        body["questions"] = list(questions)
+    keywords = chunk_list(important_keywords, "important_keywords") or []
+    body: dict[str, Any] = {"content": content, "important_keywords": keywords}
+    question_list = chunk_list(questions, "questions")
+    if question_list:
+        body["questions"] = question_list
     body.update(extra or {})
     response = yield call(
         "POST", f"/datasets/{seg(dataset_id)}/documents/{seg(document_id)}/chunks", json=body
@@ -947,8 +1039,20 @@ def delete_chunks(
     )
 
 
+def chunk_list(value: Any, name: str) -> list[str] | None:
+    """A chunk's ``important_keywords`` / ``questions``: a list of str, or None (not given)."""
+    if value is None:
+        return None
+    return as_id_list(value, name, "keyword" if name == "important_keywords" else "question")
+
+
 def update_chunk(dataset_id: str, document_id: str, chunk_id: str, update_message: Any) -> Op:
     body = merge_update(update_message)
+    for key in ("important_keywords", "questions"):
+        if key in body:
+            value = chunk_list(body.pop(key), key)
+            if value is not None:
+                body[key] = value
     features: ServerFeatures = yield FEATURES
     yield call(
         features.update_method,
@@ -1321,11 +1425,16 @@ def chat_completion(
 ) -> Op:
     """Native completion: stateless when ``session_id`` is None (nothing stored on the server)."""
     msgs = _messages(messages, "question" if as_message else "messages")
-    for key, value in (extra or {}).items():
+    extra = dict(extra or {})
+    if "doc_ids" in extra:
+        doc_ids = doc_ids_param(extra.pop("doc_ids"))
+        if doc_ids is not None:
+            extra["doc_ids"] = doc_ids
+    for key, value in extra.items():
         check_json(value, key)  # before a temporary session is created
     features: ServerFeatures = yield FEATURES
     temp_session: str | None = None
-    body: dict[str, Any] = {"stream": stream, **dict(extra or {})}
+    body: dict[str, Any] = {"stream": stream, **extra}
     if features.stateless_needs_session:
         if session_id is None:
             created = yield from create_session(_RawContext(), chat_id, "temporary")
@@ -1433,7 +1542,29 @@ def walk_agents(
     id: str | None = None,
     title: str | None = None,
 ) -> Op:
-    params = {"orderby": orderby, "desc": desc, "id": id, "title": title}
+    """Agents; ``id``/``title`` filter exactly.
+
+    Servers before v0.25 filter by ``id``/``title`` themselves. Newer ones read neither (they
+    would answer every agent): the client sends ``keywords=title`` (a substring match that
+    narrows the listing), keeps the exact matches and applies the page window to those.
+    """
+
+    def exact(item: Mapping[str, Any]) -> bool:
+        return (
+            _is_agent(item)
+            and (not id or item.get("id") == id)
+            and (not title or item.get("title") == title)
+        )
+
+    params: dict[str, Any] = {"orderby": orderby, "desc": desc}
+    client_filter = False
+    if id or title:
+        features: ServerFeatures = yield FEATURES
+        if features.agent_list_filters:
+            params.update(id=id, title=title)
+        else:
+            params["keywords"] = title or None
+            client_filter = True
     return (
         yield from walk(
             ctx,
@@ -1443,7 +1574,8 @@ def walk_agents(
             offset=offset,
             limit=limit,
             keys=("canvas", "agents"),
-            keep=_is_agent,
+            keep=exact if client_filter else _is_agent,
+            window_after_keep=client_filter,
         )
     )
 
