@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from ragflow_integrations import (
     NotFoundError,
     RAGFlowError,
     StreamEvent,
+    UploadError,
 )
 from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
 
@@ -308,6 +310,52 @@ async def test_agents(rag: Any, poll_interval: float) -> None:
     assert await ready(agent.list_sessions()) == []
     await ready(rag.delete_agent(agent.id))
     assert await ready(rag.list_agents()) == []
+
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 8).decode()
+JPEG = base64.b64encode(b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 8).decode()
+
+
+async def test_avatars_and_total_upload_failure(rag: Any) -> None:
+    """Raw base64 avatars get their data URI (§3.1); all files rejected is an UploadError (§3.2)."""
+    ds = await ready(rag.create_dataset(name="pictures", avatar=PNG))
+    assert ds.avatar == "data:image/png;base64," + PNG
+    await ready(ds.update({"avatar": JPEG}))
+    assert ds.avatar == "data:image/jpeg;base64," + JPEG
+    with pytest.raises(UploadError) as info:
+        await ready(
+            ds.upload_documents(
+                [{"display_name": "a.exe", "blob": b"MZ"}, {"display_name": "b.exe", "blob": b"MZ"}]
+            )
+        )
+    assert info.value.uploaded == [] and info.value.failed == ["a.exe", "b.exe"]
+    assert "not been supported" in str(info.value)
+
+
+async def test_completion_doc_ids_restrict_retrieval(rag: Any, poll_interval: float) -> None:
+    """``doc_ids`` lists reach the server as one comma-separated string (§3.10)."""
+    ds, docs = await parsed_dataset(rag, poll_interval)
+    cats = next(d for d in docs if d.name == "cats.txt")
+    chat = await ready(rag.create_chat("Scoped", dataset_ids=[ds.id]))
+    unscoped = await ready(rag.chat_completion(chat.id, "What do cats and RAGFlow do?"))
+    assert {c.document_name for c in unscoped.reference} == {"ragflow.txt", "cats.txt"}
+    scoped = await ready(
+        rag.chat_completion(chat.id, "What do cats and RAGFlow do?", doc_ids=[cats.id])
+    )
+    assert {c.document_name for c in scoped.reference} == {"cats.txt"}
+    session = await ready(chat.create_session())
+    asked = await ready(session.ask("What do cats and RAGFlow do?", doc_ids=[cats.id]))
+    assert {c.document_name for c in asked.reference} == {"cats.txt"}
+
+
+async def test_agent_list_filters(rag: Any) -> None:
+    """v0.27 reads no ``id``/``title`` on GET /agents: the client filters exactly (§3.12)."""
+    first = await ready(rag.create_agent("Researcher", {"dataset_ids": []}))
+    second = await ready(rag.create_agent("Researcher two", {"dataset_ids": []}))
+    assert [a.id for a in await ready(rag.list_agents(title="Researcher"))] == [first.id]
+    assert [a.id for a in await ready(rag.list_agents(id=second.id))] == [second.id]
+    assert await ready(rag.list_agents(id=second.id, title="Researcher")) == []
+    assert await ready(rag.list_agents(title="nobody")) == []
 
 
 async def test_related_questions_and_knowledge_graph(rag: Any, poll_interval: float) -> None:
