@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 from llama_index.core.base.llms.generic_utils import (
@@ -27,9 +28,11 @@ from llama_index.core.callbacks import CallbackManager
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.llm import LLM
 
-from ragflow_integrations import AsyncRAGFlow, Chunk, Message, RAGFlow, StreamEvent
+from ragflow_integrations import AsyncRAGFlow, Chunk, Message, RAGFlow, RAGFlowError, StreamEvent
 from ragflow_integrations.llama_index._clients import ClientPair
 from ragflow_integrations.llama_index._nodes import chunks_to_reference_dicts
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT_WINDOW = 8192
 DEFAULT_NUM_OUTPUT = 512
@@ -40,8 +43,9 @@ class RAGFlowLLM(LLM):
 
     Stateless: every call sends the whole conversation and stores nothing on the server (a chat
     assistant gets ``pass_all_history``; an agent, which takes one question, gets the last user
-    message). The server drops system messages, so ``system`` prompts must be configured on the
-    assistant. The assistant's citations come back with every response:
+    message in a session RAGFlow creates for the call, deleted once the answer or stream ends).
+    The server drops system messages, so ``system`` prompts must be configured on the assistant.
+    The assistant's citations come back with every response:
     ``response.raw["reference"]`` and ``response.additional_kwargs["references"]`` (and on the
     message) as a list of ``{"id", "text", "score", "metadata"}`` dicts. Streaming yields
     ``delta``s (whatever the server's stream mode) and a last response carrying the references.
@@ -139,27 +143,57 @@ class RAGFlowLLM(LLM):
             self.chat_id, wire, stream=stream, **self._extra(kwargs)
         )
 
+    # ----- temporary agent sessions -----------------------------------------------------------
+    def _discard_sessions(self, session_ids: Iterable[str | None]) -> None:
+        """Delete the session RAGFlow opened for a stateless agent call (best effort)."""
+        ids = sorted({s for s in session_ids if s})
+        if self.agent_id is None or not ids:
+            return
+        try:
+            self._clients.sync.get_agent(self.agent_id).delete_sessions(ids=ids)
+        except RAGFlowError as exc:
+            logger.warning("could not delete temporary agent session(s) %s: %s", ids, exc)
+
+    async def _adiscard_sessions(self, session_ids: Iterable[str | None]) -> None:
+        """Async twin of :meth:`_discard_sessions`."""
+        ids = sorted({s for s in session_ids if s})
+        if self.agent_id is None or not ids:
+            return
+        try:
+            agent = await self._clients.async_.get_agent(self.agent_id)
+            await agent.delete_sessions(ids=ids)
+        except RAGFlowError as exc:
+            logger.warning("could not delete temporary agent session(s) %s: %s", ids, exc)
+
     # ----- chat -------------------------------------------------------------------------------
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        return _message_response(self._call_sync(messages, False, **kwargs))
+        message = self._call_sync(messages, False, **kwargs)
+        self._discard_sessions([message.session_id])
+        return _message_response(message)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        return _message_response(await self._call_async(messages, False, **kwargs))
+        message = await self._call_async(messages, False, **kwargs)
+        await self._adiscard_sessions([message.session_id])
+        return _message_response(message)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        events = self._call_sync(messages, True, **kwargs)
+        events: Iterator[StreamEvent] = self._call_sync(messages, True, **kwargs)
 
         def gen() -> ChatResponseGen:
             state = _StreamState()
-            for event in events:
-                response = state.push(event)
-                if response is not None:
-                    yield response
-            if not state.finished:
-                yield state.close()
+            try:
+                for event in events:
+                    response = state.push(event)
+                    if response is not None:
+                        yield response
+                if not state.finished:
+                    yield state.close()
+            finally:  # also on an early close or an error: the stream is over either way
+                getattr(events, "close", lambda: None)()
+                self._discard_sessions(state.session_ids)
 
         return gen()
 
@@ -167,16 +201,22 @@ class RAGFlowLLM(LLM):
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
-        events = await self._call_async(messages, True, **kwargs)
+        events: AsyncIterator[StreamEvent] = await self._call_async(messages, True, **kwargs)
 
         async def gen() -> ChatResponseAsyncGen:
             state = _StreamState()
-            async for event in events:
-                response = state.push(event)
-                if response is not None:
-                    yield response
-            if not state.finished:
-                yield state.close()
+            try:
+                async for event in events:
+                    response = state.push(event)
+                    if response is not None:
+                        yield response
+                if not state.finished:
+                    yield state.close()
+            finally:  # also on an early close or an error: the stream is over either way
+                aclose = getattr(events, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+                await self._adiscard_sessions(state.session_ids)
 
         return gen()
 
@@ -235,6 +275,7 @@ class _StreamState:
         self.reasoning = ""
         self.finished = False
         self.session_id: str | None = None
+        self.session_ids: set[str] = set()
         self.message_id: str | None = None
 
     def push(self, event: StreamEvent) -> ChatResponse | None:
@@ -244,6 +285,8 @@ class _StreamState:
         self.content = event.content if event.content else self.content + delta
         self.reasoning += event.reasoning_delta or ""
         self.session_id = event.session_id or self.session_id
+        if event.session_id:
+            self.session_ids.add(event.session_id)
         self.message_id = event.message_id or self.message_id
         if not delta and not event.final:
             return None

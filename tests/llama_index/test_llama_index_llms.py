@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ from llama_index.core.llms import LLM
 from llama_index_corpus import Corpus
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
-from ragflow_integrations.llama_index import RAGFlowLLM
+from ragflow_integrations.llama_index import RAGFlowIndex, RAGFlowLLM
+from ragflow_integrations.testing import LocalRAGFlowServer
 
 QUESTION = "What is the rated rotor speed of the Zephyr-9 wind turbine?"
 
@@ -158,3 +160,58 @@ async def test_old_server_cumulative_stream_still_gives_deltas(
         assert "".join(r.delta or "" for r in responses).strip() == answer.strip()
         assert responses[-1].additional_kwargs["references"]
     assert chat.list_sessions() == []  # the temporary session an old server needs is removed
+
+
+@pytest.mark.live
+async def test_agent_llm_deletes_its_temporary_sessions() -> None:
+    from llama_index.core import Document
+
+    with LocalRAGFlowServer() as server:
+        client = RAGFlow(api_key=server.api_key, base_url=server.base_url, max_retries=0)
+        aclient = AsyncRAGFlow(api_key=server.api_key, base_url=server.base_url, max_retries=0)
+        index = RAGFlowIndex.from_documents(
+            [
+                Document(
+                    id_="z", text="The Zephyr-9 wind turbine has a rated rotor speed of 4200 rpm."
+                )
+            ],
+            dataset_name="li-agent-sessions",
+            create_if_missing=True,
+            client=client,
+            poll_interval=0.05,
+        )
+        agent = client.create_agent("li-agent-sessions", {"dataset_ids": [index.dataset_id]})
+        llm = RAGFlowLLM(agent_id=agent.id, client=client, async_client=aclient)
+        counts = []
+
+        answer = llm.chat(_messages()).message.content
+        counts.append(len(agent.list_sessions()))
+        await llm.achat(_messages())
+        counts.append(len(agent.list_sessions()))
+        streamed = list(llm.stream_chat(_messages()))
+        counts.append(len(agent.list_sessions()))
+        astreamed = [r async for r in await llm.astream_chat(_messages())]
+        counts.append(len(agent.list_sessions()))
+        stream = llm.stream_chat(_messages())
+        next(stream)  # read one delta, then give up on the rest
+        stream.close()
+        counts.append(len(agent.list_sessions()))
+        astream = await llm.astream_chat(_messages())
+        await astream.__anext__()
+        await astream.aclose()
+        # LlamaIndex's callback wrapper does not close the inner generator: the event loop
+        # finalises it (and our cleanup runs) on one of its next iterations.
+        for _ in range(100):
+            if not agent.list_sessions():
+                break
+            await asyncio.sleep(0.02)
+        counts.append(len(agent.list_sessions()))
+        completions = list(llm.stream_complete(QUESTION))
+        counts.append(len(agent.list_sessions()))
+        await aclient.aclose()
+        client.close()
+
+    assert "4200" in (answer or "")
+    assert streamed[-1].message.content == astreamed[-1].message.content == answer
+    assert completions[-1].text == answer
+    assert counts == [0, 0, 0, 0, 0, 0, 0]
