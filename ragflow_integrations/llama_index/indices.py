@@ -216,31 +216,37 @@ class RAGFlowIndex(BaseManagedIndex):
         await self.ainsert_documents([document], **insert_kwargs)
 
     def insert_documents(self, documents: Sequence[Document], **insert_kwargs: Any) -> list[str]:
-        """Upload several documents in batches, parse them, wait; return their RAGFlow ids."""
+        """Upload several documents in batches, parse them, wait; return their RAGFlow ids.
+
+        A document whose ``id_`` is already in the index replaces its old copy (an upsert, like
+        :meth:`update_ref_doc`): the old copy is deleted once the new one has parsed.
+        """
         with self._callback_manager.as_trace("insert"):
-            return self._replace(documents, [])
+            documents = _last_per_id(documents)
+            if not documents:
+                return []
+            wanted = {d.id_ for d in documents}
+            stale = [d.id for d in self._dataset.iter_documents() if _matches_any(d, wanted)]
+            return self._replace(documents, stale)
 
     async def ainsert_documents(
         self, documents: Sequence[Document], **insert_kwargs: Any
     ) -> list[str]:
         """Async twin of :meth:`insert_documents`."""
         with self._callback_manager.as_trace("ainsert"):
-            return await self._areplace(documents, [])
+            documents = _last_per_id(documents)
+            if not documents:
+                return []
+            wanted = {d.id_ for d in documents}
+            dataset = await self._adataset()
+            stale = [d.id async for d in dataset.iter_documents() if _matches_any(d, wanted)]
+            return await self._areplace(documents, stale)
 
     def _replace(self, documents: Sequence[Document], stale_ids: Sequence[str]) -> list[str]:
-        """Upload and parse ``documents``; only then delete ``stale_ids`` (their old copies).
-
-        If uploading or parsing fails, the old copies stay searchable. A new copy the server had
-        to rename (``name(1).txt``, its old copy still present) gets its name back afterwards.
-        """
+        """Upload and parse ``documents``; only then delete ``stale_ids`` (their old copies)."""
         if not documents:
             return []
-        items = [_to_ingest_item(d) for d in documents]
-        uploaded = ingest_documents(self._dataset, items, **self._ingest_kwargs())
-        if stale_ids:
-            self._dataset.delete_documents(ids=list(stale_ids))
-            for new_copy, name in _renamed(uploaded, items):
-                _rename(new_copy, name)
+        uploaded = self._replace_items([_to_ingest_item(d) for d in documents], stale_ids)
         for document in documents:
             self.docstore.set_document_hash(document.id_, document.hash)
         return [str(d.id) for d in uploaded]
@@ -249,16 +255,37 @@ class RAGFlowIndex(BaseManagedIndex):
         """Async twin of :meth:`_replace`."""
         if not documents:
             return []
+        uploaded = await self._areplace_items([_to_ingest_item(d) for d in documents], stale_ids)
+        for document in documents:
+            await self.docstore.aset_document_hash(document.id_, document.hash)
+        return [str(d.id) for d in uploaded]
+
+    def _replace_items(
+        self, items: Sequence[IngestItem], stale_ids: Sequence[str]
+    ) -> list[RAGFlowDocument]:
+        """Upload and parse ``items``; only then delete ``stale_ids``.
+
+        If uploading or parsing fails, the old copies stay searchable. A new copy the server had
+        to rename (``name(1).txt``, its old copy still present) gets its name back afterwards.
+        """
+        uploaded = ingest_documents(self._dataset, items, **self._ingest_kwargs())
+        if stale_ids:
+            self._dataset.delete_documents(ids=list(stale_ids))
+            for new_copy, name in _renamed(uploaded, items):
+                _rename(new_copy, name)
+        return uploaded
+
+    async def _areplace_items(
+        self, items: Sequence[IngestItem], stale_ids: Sequence[str]
+    ) -> list[AsyncDocument]:
+        """Async twin of :meth:`_replace_items`."""
         dataset = await self._adataset()
-        items = [_to_ingest_item(d) for d in documents]
         uploaded = await aingest_documents(dataset, items, **self._ingest_kwargs())
         if stale_ids:
             await dataset.delete_documents(ids=list(stale_ids))
             for new_copy, name in _renamed(uploaded, items):
                 await _arename(new_copy, name)
-        for document in documents:
-            await self.docstore.aset_document_hash(document.id_, document.hash)
-        return [str(d.id) for d in uploaded]
+        return uploaded
 
     def upload_file(
         self,
@@ -269,11 +296,13 @@ class RAGFlowIndex(BaseManagedIndex):
     ) -> str:
         """Upload a file as is (PDF, DOCX, HTML, ...): RAGFlow parses it; wait; return its id.
 
-        ``ref_doc_id`` (default: the file name) is what :meth:`delete_ref_doc` takes later.
+        ``ref_doc_id`` (default: the file name) is what :meth:`delete_ref_doc` takes later. A
+        file uploaded again under the same ``ref_doc_id`` replaces the old copy once parsed.
         """
-        (uploaded,) = ingest_documents(
-            self._dataset, [_file_item(path, ref_doc_id, metadata)], **self._ingest_kwargs()
-        )
+        item = _file_item(path, ref_doc_id, metadata)
+        key = str(item.meta_fields[REF_DOC_ID_KEY])
+        stale = [d.id for d in self._dataset.iter_documents() if _matches(d, key)]
+        (uploaded,) = self._replace_items([item], stale)
         return str(uploaded.id)
 
     async def aupload_file(
@@ -284,11 +313,11 @@ class RAGFlowIndex(BaseManagedIndex):
         metadata: Mapping[str, Any] | None = None,
     ) -> str:
         """Async twin of :meth:`upload_file`."""
-        (uploaded,) = await aingest_documents(
-            await self._adataset(),
-            [_file_item(path, ref_doc_id, metadata)],
-            **self._ingest_kwargs(),
-        )
+        item = _file_item(path, ref_doc_id, metadata)
+        key = str(item.meta_fields[REF_DOC_ID_KEY])
+        dataset = await self._adataset()
+        stale = [d.id async for d in dataset.iter_documents() if _matches(d, key)]
+        (uploaded,) = await self._areplace_items([item], stale)
         return str(uploaded.id)
 
     def _ingest_kwargs(self) -> dict[str, Any]:
@@ -340,11 +369,14 @@ class RAGFlowIndex(BaseManagedIndex):
         Change detection compares ``Document.hash`` (text and metadata) with the hash stored in the
         uploaded copy's ``meta_fields``, so it works across processes and machines. New and changed
         documents are uploaded in one batch; once they are parsed, the stale copies of the changed
-        ones are deleted in one request.
+        ones are deleted in one request. Extra copies of an unchanged document (e.g. left by
+        older versions, which uploaded a second copy on ``insert``) are deleted, keeping the oldest.
         """
         stored = _stored_hashes(self._dataset.iter_documents())
-        flags, stale, fresh = _plan_refresh(documents, stored)
+        flags, stale, fresh, extra = _plan_refresh(documents, stored)
         self._replace(fresh, stale)
+        if extra:
+            self._dataset.delete_documents(ids=extra)
         return flags
 
     async def arefresh_ref_docs(
@@ -353,25 +385,37 @@ class RAGFlowIndex(BaseManagedIndex):
         """Async twin of :meth:`refresh_ref_docs`."""
         dataset = await self._adataset()
         stored = _stored_hashes([d async for d in dataset.iter_documents()])
-        flags, stale, fresh = _plan_refresh(documents, stored)
+        flags, stale, fresh, extra = _plan_refresh(documents, stored)
         await self._areplace(fresh, stale)
+        if extra:
+            await dataset.delete_documents(ids=extra)
         return flags
 
     @property
     def ref_doc_info(self) -> dict[str, RefDocInfo]:
-        """Every document of the dataset: ``ref_doc_id`` (or RAGFlow id) -> chunk ids, metadata."""
+        """Every document of the dataset: ``ref_doc_id`` (or RAGFlow id) -> chunk ids, metadata.
+
+        ``metadata["ragflow_document_id"]`` is the newest copy; should a ``ref_doc_id`` have several
+        copies, ``metadata["ragflow_document_ids"]`` lists all and ``node_ids`` all their chunks.
+        """
         info: dict[str, RefDocInfo] = {}
         for document in self._dataset.iter_documents():
             meta = dict(document.meta_fields or {})
             key = str(meta.get(REF_DOC_ID_KEY) or document.id)
+            node_ids = [str(chunk.id) for chunk in document.iter_chunks()]
+            if key in info:  # several copies (e.g. uploaded by an older version): list them all
+                known = info[key]
+                known.node_ids.extend(node_ids)
+                known.metadata["ragflow_document_ids"].append(document.id)
+                continue
             meta.update(
                 {
                     "ragflow_document_id": document.id,
+                    "ragflow_document_ids": [document.id],
                     "document_name": document.name,
                     "run": document.run,
                 }
             )
-            node_ids = [str(chunk.id) for chunk in document.iter_chunks()]
             info[key] = RefDocInfo(node_ids=node_ids, metadata=meta)
         return info
 
@@ -564,8 +608,21 @@ async def _arename(document: AsyncDocument, name: str) -> None:
 
 
 def _matches(document: RAGFlowDocument | AsyncDocument, ref_doc_id: str) -> bool:
+    return _matches_any(document, {ref_doc_id})
+
+
+def _matches_any(document: RAGFlowDocument | AsyncDocument, ref_doc_ids: set[str]) -> bool:
+    """Whether ``document`` was uploaded for one of ``ref_doc_ids`` (or has one as RAGFlow id)."""
     meta = document.meta_fields or {}
-    return bool(meta.get(REF_DOC_ID_KEY) == ref_doc_id or document.id == ref_doc_id)
+    return str(meta.get(REF_DOC_ID_KEY)) in ref_doc_ids or str(document.id) in ref_doc_ids
+
+
+def _last_per_id(documents: Sequence[Document]) -> list[Document]:
+    """One document per ``id_`` (the last one given), in first-seen order."""
+    by_id: dict[str, Document] = {}
+    for document in documents:
+        by_id[document.id_] = document
+    return list(by_id.values())
 
 
 def _stored_hashes(
@@ -585,19 +642,24 @@ def _stored_hashes(
 
 def _plan_refresh(
     documents: Sequence[Document], stored: dict[str, list[tuple[str, str | None]]]
-) -> tuple[list[bool], list[str], list[Document]]:
-    """Which documents to upload (flags), which stale RAGFlow copies to delete first."""
+) -> tuple[list[bool], list[str], list[Document], list[str]]:
+    """Which documents to upload (flags), which stale RAGFlow copies to delete once they parsed,
+    and which extra copies of unchanged documents to delete (all but the oldest, which has the
+    intended name: the server renamed later copies ``name(1).txt``). Copies are newest first."""
     flags: list[bool] = []
     stale: list[str] = []
     fresh: list[Document] = []
+    extra: list[str] = []
     for document in documents:
         copies = stored.get(document.id_, [])
         unchanged = bool(copies) and all(h == document.hash for _, h in copies)
         flags.append(not unchanged)
-        if not unchanged:
+        if unchanged:
+            extra.extend(ragflow_id for ragflow_id, _ in copies[:-1])
+        else:
             stale.extend(ragflow_id for ragflow_id, _ in copies)
             fresh.append(document)
-    return flags, stale, fresh
+    return flags, stale, fresh, extra
 
 
 def _reject_unknown(factory: Callable[..., Any], kwargs: Mapping[str, Any], method: str) -> None:

@@ -296,3 +296,58 @@ def test_failed_update_keeps_the_old_copy() -> None:
     assert after.metadata["ragflow_document_id"] == before.metadata["ragflow_document_id"]
     assert after.metadata["ref_doc_hash"] == DOCS[0].hash
     assert "41 minutes" in hits[0].node.get_content()
+
+
+@pytest.mark.live
+async def test_insert_of_an_existing_id_replaces_it_and_duplicates_are_listed_and_cleaned(
+    tmp_path: Path,
+) -> None:
+    with LocalRAGFlowServer() as server:
+        client = RAGFlow(api_key=server.api_key, base_url=server.base_url, max_retries=0)
+        aclient = AsyncRAGFlow(api_key=server.api_key, base_url=server.base_url, max_retries=0)
+        index = _index(client, aclient, "li-upsert", 0.05)
+        dataset = client.get_dataset(id=index.dataset_id)
+
+        def copies() -> list[tuple[str, str]]:
+            return sorted((d.name, d.meta_fields["ref_doc_id"]) for d in dataset.list_documents())
+
+        index.insert(DOCS[0])  # same id, same text: still one copy
+        after_insert = copies()
+        await index.ainsert(
+            Document(
+                id_="doc-falcon",
+                text="The Falcon-3 flies 55 minutes.",
+                metadata={"file_name": "falcon.txt"},
+            )
+        )
+        after_ainsert = copies()
+        hit = index.as_retriever(similarity_top_k=1).retrieve("Falcon-3 flight")[0]
+        file = tmp_path / "notes.md"
+        file.write_text("# Notes\n\nThe hangar door is green.\n")
+        index.upload_file(file)
+        index.upload_file(file)  # the same file again: replaces, no notes(1).md
+        after_files = copies()
+
+        # A duplicate left behind by an older version (uploaded around the index).
+        ingest.ingest_documents(
+            dataset, [indices_module._to_ingest_item(DOCS[1])], poll_interval=0.05
+        )
+        info = index.ref_doc_info["doc-basil"]
+        flags = index.refresh_ref_docs([DOCS[1]])
+        after_refresh = copies()
+        info_after = index.ref_doc_info["doc-basil"]
+        await aclient.aclose()
+        client.close()
+
+    assert after_insert == [("falcon.txt", "doc-falcon"), ("pesto.txt", "doc-basil")]
+    assert after_ainsert == after_insert
+    assert "55 minutes" in hit.node.get_content()
+    assert after_files == sorted([*after_insert, ("notes.md", "notes.md")])
+    assert len(info.metadata["ragflow_document_ids"]) == 2
+    assert len(info.node_ids) == 2  # one chunk per copy, both listed
+    assert flags == [False]  # unchanged: nothing uploaded, the extra copy deleted
+    assert after_refresh == after_files
+    assert info_after.metadata["ragflow_document_ids"] == [
+        info_after.metadata["ragflow_document_id"]
+    ]
+    assert len(info_after.node_ids) == 1

@@ -83,16 +83,17 @@ def test_refresh_plan_uploads_new_and_changed_only() -> None:
     changed = Document(id_="changed", text="new text")
     new = Document(id_="new", text="brand new")
     stored: dict[str, list[tuple[str, str | None]]] = {
-        "same": [("rf-1", same.hash)],
+        "same": [("rf-1", same.hash), ("rf-0", same.hash)],  # newest first, one extra copy
         "changed": [("rf-2", "old-hash"), ("rf-3", changed.hash)],
         "gone": [("rf-4", "whatever")],
     }
 
-    flags, stale, fresh = _plan_refresh([same, changed, new], stored)
+    flags, stale, fresh, extra = _plan_refresh([same, changed, new], stored)
 
     assert flags == [False, True, True]
     assert stale == ["rf-2", "rf-3"]  # every copy of a changed document is replaced
     assert [d.id_ for d in fresh] == ["changed", "new"]
+    assert extra == ["rf-1"]  # an unchanged document keeps its oldest copy only
 
 
 def _event(**fields: Any) -> StreamEvent:
