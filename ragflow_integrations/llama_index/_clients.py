@@ -86,6 +86,32 @@ class ClientPair:
             self._async_loop = loop
         return self._async
 
+    # ----- copying and pickling ----------------------------------------------------------------
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClientPair:
+        """A copied component shares the clients (connection pools are not copied)."""
+        twin = ClientPair.__new__(ClientPair)
+        twin._sync, twin._async = self._sync, self._async
+        twin._owns_async, twin._async_loop = self._owns_async, self._async_loop
+        twin._client_kwargs = dict(self._client_kwargs)
+        return twin
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The client configuration (server, key, timeouts, retries, TLS), not the clients.
+
+        Clients hold locks and connection pools; an unpickled pair builds new ones on first use.
+        The state holds the API key, like the client itself: keep pickles private.
+        """
+        source = self._sync if self._sync is not None else self._async
+        config = source._twin_config() if source is not None else dict(self._client_kwargs)
+        return {"client_kwargs": config}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._sync = None
+        self._async = None
+        self._owns_async = True
+        self._async_loop = None
+        self._client_kwargs = dict(state["client_kwargs"])
+
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
