@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, time
+from enum import Enum
 from typing import Any
 
 from ._core import ops
@@ -37,25 +39,65 @@ def _meta_scalar(value: Any) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
-def to_meta_fields(metadata: Mapping[Any, Any]) -> dict[str, Any]:
-    """Framework metadata as RAGFlow ``meta_fields``.
+_NO_SCALAR = object()
 
-    RAGFlow stores str, int, float or lists of those: ``None`` values are dropped, booleans become
-    ``"true"``/``"false"``, tuples become lists, anything else becomes sorted JSON text.
+
+def _as_scalar(value: Any) -> Any:
+    """``value`` as a str/int/float RAGFlow stores and compares, or ``_NO_SCALAR``."""
+    if isinstance(value, Enum):
+        value = value.value
+    if _meta_scalar(value):
+        return value
+    if isinstance(value, date | time):  # datetime is a date: ISO text, compared as a date
+        return value.isoformat()
+    return _NO_SCALAR
+
+
+def to_meta_fields(metadata: Mapping[Any, Any]) -> dict[str, Any]:
+    """Framework metadata as RAGFlow ``meta_fields`` (str, int, float, or lists of those).
+
+    * str, int and float values are stored as they are (so ``metadata_condition`` compares them);
+    * ``None`` values are dropped;
+    * booleans become ``"true"`` / ``"false"``;
+    * dates, datetimes and times become ISO text (``"2024-01-02"``, ``"2024-01-02T10:30:00"``),
+      which RAGFlow compares as dates; an ``Enum`` is stored as its value;
+    * lists, tuples and sets of those scalars become lists;
+    * dicts, lists holding anything else (booleans, dicts, ``None``) become sorted JSON text;
+    * any other object (UUID, Decimal, Path, ...) becomes ``str(value)``.
     """
     fields: dict[str, Any] = {}
     for key, value in metadata.items():
         if value is None:
             continue
+        scalar = _as_scalar(value)
         if isinstance(value, bool):
             fields[str(key)] = "true" if value else "false"
-        elif _meta_scalar(value):
-            fields[str(key)] = value
-        elif isinstance(value, list | tuple) and all(_meta_scalar(v) for v in value):
-            fields[str(key)] = list(value)
+        elif scalar is not _NO_SCALAR:
+            fields[str(key)] = scalar
+        elif isinstance(value, list | tuple | set | frozenset):
+            items = [_as_scalar(v) for v in value]
+            if any(v is _NO_SCALAR or isinstance(v, bool) for v in items):
+                fields[str(key)] = json.dumps(_jsonable(value), default=str, sort_keys=True)
+            else:
+                fields[str(key)] = (
+                    sorted(items, key=str) if isinstance(value, set | frozenset) else items
+                )
+        elif isinstance(value, Mapping):
+            fields[str(key)] = json.dumps(_jsonable(value), default=str, sort_keys=True)
         else:
-            fields[str(key)] = json.dumps(value, default=str, sort_keys=True)
+            fields[str(key)] = str(value)
     return fields
+
+
+def _jsonable(value: Any) -> Any:
+    """Dates as ISO text inside JSON (``default=str`` would give ``2024-01-02 10:30:00``)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return value
 
 
 def _as_upload(item: IngestItem) -> dict[str, Any]:
