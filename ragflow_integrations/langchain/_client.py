@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
-from typing import Any
+from collections.abc import AsyncGenerator
+from typing import Any, Self
 
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
 
+logger = logging.getLogger(__name__)
+
 
 class ClientFactory:
     """Creates a sync and an async client once, from explicit clients or connection settings.
 
     An explicitly passed client is always used as is (share one to share its connection pool);
-    when only one of the two is passed, the other is its twin (same key, URL and timeouts). A
-    lazily created async client is bound to the event loop it was first used on; on another loop
-    a new one is created, because an ``httpx.AsyncClient`` pool cannot move between loops.
+    when only one of the two is passed, the other is its twin (same key, URL and timeouts).
+
+    A lazily created async client belongs to the event loop it was first used in (an
+    ``httpx.AsyncClient`` pool cannot move between loops): each running loop gets its own, closed
+    when that loop shuts down its async generators (``asyncio.run`` and pytest-asyncio do), so
+    ``asyncio.run(component.ainvoke(...))`` in a loop leaves no open connection behind. A loop
+    closed without that shutdown has its client dropped on the next use in another loop (its
+    connections belong to the dead loop and cannot be closed from another one).
+
+    Copies (``copy.deepcopy``) and pickles keep the settings and passed clients, not the clients
+    created here, which the copy creates again on first use.
     """
 
     def __init__(
@@ -31,10 +44,11 @@ class ClientFactory:
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> None:
+        self._given = (client, async_client)
+        self._source = (api_key, base_url, timeout, max_retries)
         self._client = client
         self._async_client = async_client
-        self._owns_async = async_client is None
-        self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._per_loop: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
         self._lock = threading.Lock()
         if isinstance(api_key, str):
             api_key = SecretStr(api_key)
@@ -58,6 +72,44 @@ class ClientFactory:
             settings["max_retries"] = self._max_retries
         return settings
 
+    def made_from(
+        self,
+        client: RAGFlow | None,
+        async_client: AsyncRAGFlow | None,
+        *source: Any,
+    ) -> bool:
+        """True when this factory was built from these clients (same objects) and settings."""
+        return (
+            self._given[0] is client and self._given[1] is async_client and self._source == source
+        )
+
+    # -- copies ------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        client, async_client = self._given
+        return {
+            "client": client,
+            "async_client": async_client,
+            "api_key": self._api_key,  # a SecretStr (or None), never the plain key
+            "base_url": self._base_url,
+            "timeout": self._timeout,
+            "max_retries": self._max_retries,
+        }
+
+    def __getstate__(self) -> dict[str, Any]:
+        if any(given is not None for given in self._given):
+            raise TypeError(
+                "a RAGFlow component built with client= or async_client= cannot be pickled "
+                "(a client holds open connections); build it from api_key/base_url instead"
+            )
+        return self._state()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClientFactory:
+        return ClientFactory(**self._state())  # passed clients are shared, not copied
+
+    # -- clients -----------------------------------------------------------------------
     @property
     def sync(self) -> RAGFlow:
         """The sync client (created on first use)."""
@@ -72,15 +124,51 @@ class ClientFactory:
 
     @property
     def async_(self) -> AsyncRAGFlow:
-        """The async client (created on first use, per event loop when created here)."""
-        if not self._owns_async:
-            assert self._async_client is not None
-            return self._async_client
+        """The async client: the passed one, or one per running event loop (created here)."""
+        if self._given[1] is not None:
+            return self._given[1]
         loop = asyncio.get_running_loop()
-        if self._async_client is None or self._async_loop is not loop:
-            self._async_client = self.sync.to_async()
-            self._async_loop = loop
-        return self._async_client
+        entry = self._per_loop.get(loop)
+        if entry is None:
+            sync = self.sync
+            with self._lock:
+                entry = self._per_loop.get(loop)
+                if entry is None:
+                    # loops that have stopped for good: their clients were closed at their
+                    # shutdown (or cannot be closed any more); drop them
+                    for old in [old for old in self._per_loop if old.is_closed()]:
+                        del self._per_loop[old]
+                    entry = _LoopClient(sync.to_async())
+                    self._per_loop[loop] = entry
+        return entry.client
+
+
+class _LoopClient:
+    """An async client made for one event loop, closed when that loop shuts down.
+
+    The closing is an async generator started here and left suspended: the loop tracks it, and
+    ``loop.shutdown_asyncgens()`` (run by ``asyncio.run`` before closing the loop) resumes it
+    while the loop still runs, so ``aclose()`` closes the connections in their own loop.
+    """
+
+    __slots__ = ("_closer", "client")
+
+    def __init__(self, client: AsyncRAGFlow) -> None:
+        self.client = client
+        self._closer = _close_at_shutdown(client)
+        step = self._closer.asend(None)  # registers it with the running loop; runs to `yield`
+        with contextlib.suppress(StopIteration):
+            step.send(None)
+
+
+async def _close_at_shutdown(client: AsyncRAGFlow) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        try:
+            await client.aclose()
+        except Exception:  # best effort at loop shutdown
+            logger.debug("could not close a RAGFlow client at event loop shutdown", exc_info=True)
 
 
 _FACTORY_LOCK = threading.Lock()
@@ -110,11 +198,28 @@ class RAGFlowConnection(BaseModel):
 
     @property
     def _clients(self) -> ClientFactory:
-        if self._factory is None:
+        """The clients for the current connection fields.
+
+        Rebuilt when a connection field changed since the clients were made (an assignment, or
+        ``model_copy(update={"base_url": ...})``, whose copy starts with the original's clients).
+        """
+        factory = self._factory
+        if factory is None or not self._made(factory):
             with _FACTORY_LOCK:
-                if self._factory is None:
-                    self._factory = self._new_factory()
-        return self._factory
+                factory = self._factory
+                if factory is None or not self._made(factory):
+                    factory = self._factory = self._new_factory()
+        return factory
+
+    def _made(self, factory: ClientFactory) -> bool:
+        return factory.made_from(
+            self.client,
+            self.async_client,
+            self.api_key,
+            self.base_url,
+            self.timeout,
+            self.max_retries,
+        )
 
     def _new_factory(self) -> ClientFactory:
         return ClientFactory(
@@ -125,6 +230,29 @@ class RAGFlowConnection(BaseModel):
             timeout=self.timeout,
             max_retries=self.max_retries,
         )
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """A deep copy sharing the passed clients; its own clients are created on first use."""
+        memo = {} if memo is None else memo
+        for given in (self.client, self.async_client):
+            if given is not None:
+                memo[id(given)] = given
+        copied = super().__deepcopy__(memo)
+        copied._factory = None
+        return copied
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickle state without the clients (a copy creates its own on first use)."""
+        if self.client is not None or self.async_client is not None:
+            raise TypeError(
+                "a RAGFlow component built with client= or async_client= cannot be pickled "
+                "(a client holds open connections); build it from api_key/base_url instead"
+            )
+        state = super().__getstate__()
+        private = state.get("__pydantic_private__")
+        if private:
+            state["__pydantic_private__"] = {**private, "_factory": None}
+        return state
 
     @property
     def _sync_client(self) -> RAGFlow:
