@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
-from typing import Any, Literal, Self
+from contextlib import aclosing
+from contextvars import ContextVar
+from typing import Any, Literal, NamedTuple, Self, cast
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
 )
 from langchain_core.documents import Document
-from langchain_core.language_models import LangSmithParams
+from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import (
     BaseChatModel,
     agenerate_from_stream,
@@ -27,6 +30,7 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import RunnableConfig
 from pydantic import Field, model_validator
 
 from ragflow_integrations import AsyncRAGFlow, Chunk, RAGFlow, RAGFlowError
@@ -34,6 +38,37 @@ from ragflow_integrations.langchain._client import RAGFlowConnection
 from ragflow_integrations.mapping import chunk_to_record
 
 logger = logging.getLogger(__name__)
+
+# The reply generators opened by ``_astream`` during one ``astream`` call. LangChain's ``astream``
+# drops ``_astream`` without closing it when the caller stops early, leaving the cleanup (ending
+# the server stream, deleting a temporary agent session) to a task the event loop may never run
+# (``asyncio.run`` ends first); :meth:`ChatRAGFlow.astream` closes them itself.
+_OPEN_REPLIES: ContextVar[list[_OnceClose] | None] = ContextVar(
+    "ragflow_open_replies", default=None
+)
+
+
+class _OnceClose:
+    """Closes an async generator once; later callers wait for that first close to finish.
+
+    When LangChain drops ``_astream``, the event loop closes it in a task of its own, which may
+    already be closing the replies when :meth:`ChatRAGFlow.astream` wants to.
+    """
+
+    def __init__(self, generator: AsyncGenerator[Any, None]) -> None:
+        self._generator = generator
+        self._closed: asyncio.Future[None] | None = None
+
+    async def close(self) -> None:
+        if self._closed is not None:
+            await asyncio.shield(self._closed)
+            return
+        self._closed = asyncio.get_running_loop().create_future()
+        try:
+            await self._generator.aclose()
+        finally:
+            self._closed.set_result(None)
+
 
 ChatAPI = Literal["native", "openai"]
 
@@ -72,6 +107,24 @@ class _Reply:
         self.message_id = message_id
         self.usage = usage
         self.final = final
+
+
+class _Call(NamedTuple):
+    """One call's effective settings."""
+
+    session_id: str | None
+    model: str | None
+    extra: dict[str, Any]
+
+
+_NOT_PER_CALL = {
+    "stream": "use .stream() / .astream(), or streaming=True on the model",
+    "messages": "pass the messages as the input",
+    "question": "pass the question as the input",
+    "chat_id": "make another ChatRAGFlow",
+    "agent_id": "make another ChatRAGFlow",
+    "reference": "references are always returned (response_metadata['references'])",
+}
 
 
 class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
@@ -216,8 +269,23 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
 
     # ----------------------------------------------------------- requests
 
-    def _request_extra(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Body fields beyond the messages; per-call ``kwargs`` go to the server as given."""
+    def _call(self, kwargs: dict[str, Any]) -> _Call:
+        """This call's session, model and body fields (per-call ``kwargs`` over the fields).
+
+        ``model`` and ``session_id`` work per call as the fields do; other keyword arguments go
+        to the server as body fields (``{placeholder}`` values of the assistant's prompt).
+        """
+        kwargs = dict(kwargs)
+        for name, hint in _NOT_PER_CALL.items():
+            if name in kwargs:
+                raise TypeError(f"ChatRAGFlow does not take {name}= per call: {hint}")
+        session_id = kwargs.pop("session_id", None)
+        if session_id is not None and self.api == "openai":
+            raise TypeError(
+                'session_id= works with api="native" only; the OpenAI-compatible endpoint is '
+                "stateless"
+            )
+        model = kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model_name
         extra: dict[str, Any] = {}
         if self.chat_id is not None:  # agents take their settings from their own flow
             if self.temperature is not None:
@@ -227,99 +295,104 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
         if self.api == "native" and self.chat_id is not None:
             # attach each referenced document's own metadata to the reference chunks
             extra["reference_metadata"] = {"include": True}
-            if self.model_name is not None:
-                extra["llm_id"] = self.model_name
+            if model is not None:
+                extra["llm_id"] = model
         extra.update({k: v for k, v in kwargs.items() if v is not None})
-        return extra
+        return _Call(session_id or self.session_id, model if self.chat_id else None, extra)
 
     def _sync_replies(
-        self, messages: list[BaseMessage], *, stream: bool, kwargs: dict[str, Any]
+        self, messages: list[BaseMessage], *, stream: bool, call: _Call
     ) -> Generator[_Reply, None, None]:
         client = self._sync_client
-        extra = self._request_extra(kwargs)
+        extra = call.extra
         if self.agent_id is not None:
             question = _last_user_text(messages)
             result = client.agent_completion(
-                self.agent_id, question, session_id=self.session_id, stream=stream, **extra
+                self.agent_id, question, session_id=call.session_id, stream=stream, **extra
             )
             temporary: set[str] = set()
             try:
                 yield from _native_replies(result, stream, temporary)
             finally:
-                if self.session_id is None:
+                if call.session_id is None:
                     _discard_agent_sessions(client, self.agent_id, temporary)
         elif self.api == "openai":
             result = client.openai_chat_completion(
                 str(self.chat_id),
                 _to_wire_messages(messages),
                 stream=stream,
-                model=self.model_name or "model",
+                model=call.model or "model",
                 reference=True,
                 **extra,
             )
             yield from _openai_replies(result, stream)
         else:
             wire = _to_wire_messages(messages)
-            if self.session_id is not None:
+            if call.session_id is not None:
                 wire = wire[-1:]
             result = client.chat_completion(
-                str(self.chat_id), wire, session_id=self.session_id, stream=stream, **extra
+                str(self.chat_id), wire, session_id=call.session_id, stream=stream, **extra
             )
             yield from _native_replies(result, stream, set())
 
     async def _async_replies(
-        self, messages: list[BaseMessage], *, stream: bool, kwargs: dict[str, Any]
+        self, messages: list[BaseMessage], *, stream: bool, call: _Call
     ) -> AsyncGenerator[_Reply, None]:
         client = self._async_client
-        extra = self._request_extra(kwargs)
+        extra = call.extra
         if self.agent_id is not None:
             question = _last_user_text(messages)
             result = await client.agent_completion(
-                self.agent_id, question, session_id=self.session_id, stream=stream, **extra
+                self.agent_id, question, session_id=call.session_id, stream=stream, **extra
             )
             temporary: set[str] = set()
             try:
-                async for reply in _anative_replies(result, stream, temporary):
-                    yield reply
+                async with aclosing(_anative_replies(result, stream, temporary)) as replies:
+                    async for reply in replies:
+                        yield reply
             finally:
-                if self.session_id is None:
+                if call.session_id is None:
                     await _adiscard_agent_sessions(client, self.agent_id, temporary)
         elif self.api == "openai":
             result = await client.openai_chat_completion(
                 str(self.chat_id),
                 _to_wire_messages(messages),
                 stream=stream,
-                model=self.model_name or "model",
+                model=call.model or "model",
                 reference=True,
                 **extra,
             )
-            async for reply in _aopenai_replies(result, stream):
-                yield reply
+            async with aclosing(_aopenai_replies(result, stream)) as replies:
+                async for reply in replies:
+                    yield reply
         else:
             wire = _to_wire_messages(messages)
-            if self.session_id is not None:
+            if call.session_id is not None:
                 wire = wire[-1:]
             result = await client.chat_completion(
-                str(self.chat_id), wire, session_id=self.session_id, stream=stream, **extra
+                str(self.chat_id), wire, session_id=call.session_id, stream=stream, **extra
             )
-            async for reply in _anative_replies(result, stream, set()):
-                yield reply
+            async with aclosing(_anative_replies(result, stream, set())) as replies:
+                async for reply in replies:
+                    yield reply
 
     # ---------------------------------------------------------- LangChain
 
-    def _response_metadata(self, last: _Reply) -> dict[str, Any]:
+    def _response_metadata(self, last: _Reply, call: _Call) -> dict[str, Any]:
         metadata: dict[str, Any] = {
             "model_provider": "ragflow",
-            "model_name": self.model_name or self._target,
+            "model_name": call.model or self._target,
             "finish_reason": "stop",
         }
         if self.chat_id is not None:
             metadata["chat_id"] = self.chat_id
         if self.agent_id is not None:
             metadata["agent_id"] = self.agent_id
-        session_id = self.session_id or last.session_id
-        if session_id and (self.session_id is not None or self.api == "native"):
-            metadata["session_id"] = session_id
+        if call.session_id is not None:
+            metadata["session_id"] = call.session_id
+        elif last.session_id and self.api == "native" and self.agent_id is None:
+            # a stateless agent call's session was temporary and is deleted: not reported
+            metadata["session_id"] = last.session_id
         if last.message_id:
             metadata["message_id"] = last.message_id
         metadata["references"] = list(last.references or [])
@@ -336,10 +409,10 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
     ) -> ChatResult:
         if self.streaming:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        text, reasoning, last = "", "", _Reply()
-        for reply in self._sync_replies(messages, stream=False, kwargs=kwargs):
+        text, reasoning, last, call = "", "", _Reply(), self._call(kwargs)
+        for reply in self._sync_replies(messages, stream=False, call=call):
             text, reasoning, last = text + reply.delta, reasoning + reply.reasoning, reply
-        return self._result(text, reasoning, last, stop)
+        return self._result(text, reasoning, last, stop, call)
 
     async def _agenerate(
         self,
@@ -351,20 +424,20 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
         if self.streaming:
             stream = self._astream(messages, stop, run_manager, **kwargs)
             return await agenerate_from_stream(stream)
-        text, reasoning, last = "", "", _Reply()
-        async for reply in self._async_replies(messages, stream=False, kwargs=kwargs):
+        text, reasoning, last, call = "", "", _Reply(), self._call(kwargs)
+        async for reply in self._async_replies(messages, stream=False, call=call):
             text, reasoning, last = text + reply.delta, reasoning + reply.reasoning, reply
-        return self._result(text, reasoning, last, stop)
+        return self._result(text, reasoning, last, stop, call)
 
     def _result(
-        self, text: str, reasoning: str, last: _Reply, stop: list[str] | None
+        self, text: str, reasoning: str, last: _Reply, stop: list[str] | None, call: _Call
     ) -> ChatResult:
         cut = _StopCutter(stop or self.stop)
         text = cut.feed(text) + cut.flush()
         message = AIMessage(
             content=text,
             additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
-            response_metadata=self._response_metadata(last),
+            response_metadata=self._response_metadata(last, call),
             usage_metadata=last.usage,
             id=last.message_id,
         )
@@ -379,7 +452,8 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         cut = _StopCutter(stop or self.stop)
         last = _Reply()
-        replies = self._sync_replies(messages, stream=True, kwargs=kwargs)
+        call = self._call(kwargs)
+        replies = self._sync_replies(messages, stream=True, call=call)
         try:
             for reply in replies:
                 last = _merge_final(last, reply)
@@ -392,7 +466,7 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
                     break
         finally:
             replies.close()
-        chunk = self._last_chunk(cut.flush(), last)
+        chunk = self._last_chunk(cut.flush(), last, call)
         if run_manager:
             run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
@@ -406,7 +480,12 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         cut = _StopCutter(stop or self.stop)
         last = _Reply()
-        replies = self._async_replies(messages, stream=True, kwargs=kwargs)
+        call = self._call(kwargs)
+        replies = self._async_replies(messages, stream=True, call=call)
+        closer = _OnceClose(replies)
+        opened = _OPEN_REPLIES.get()
+        if opened is not None:
+            opened.append(closer)
         try:
             async for reply in replies:
                 last = _merge_final(last, reply)
@@ -418,17 +497,51 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
                 if cut.stopped:
                     break
         finally:
-            await replies.aclose()
-        chunk = self._last_chunk(cut.flush(), last)
+            await closer.close()
+        chunk = self._last_chunk(cut.flush(), last, call)
         if run_manager:
             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
 
-    def _last_chunk(self, text: str, last: _Reply) -> ChatGenerationChunk:
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """Stream the answer as ``AIMessageChunk``s.
+
+        Closing the stream early (``aclose()``, or leaving an ``async with aclosing(...)``
+        block) ends the server stream and deletes a stateless agent call's temporary session
+        before ``aclose()`` returns, so nothing is left to an event loop that is about to stop.
+        """
+        opened: list[_OnceClose] = []
+        stream = cast(
+            "AsyncGenerator[AIMessageChunk, None]",
+            super().astream(input, config, stop=stop, **kwargs),
+        )
+        try:
+            while True:
+                token = _OPEN_REPLIES.set(opened)
+                try:
+                    chunk = await anext(stream)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    _OPEN_REPLIES.reset(token)
+                yield chunk
+        finally:
+            await stream.aclose()
+            for closer in reversed(opened):
+                await closer.close()
+
+    def _last_chunk(self, text: str, last: _Reply, call: _Call) -> ChatGenerationChunk:
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content=text,
-                response_metadata=self._response_metadata(last),
+                response_metadata=self._response_metadata(last, call),
                 usage_metadata=last.usage,
                 id=last.message_id,
                 chunk_position="last",
@@ -600,15 +713,18 @@ def _native_replies(result: Any, stream: bool, sessions: set[str]) -> Iterator[_
         yield _reply_from_event(event, sessions)
 
 
-async def _anative_replies(result: Any, stream: bool, sessions: set[str]) -> AsyncIterator[_Reply]:
+async def _anative_replies(
+    result: Any, stream: bool, sessions: set[str]
+) -> AsyncGenerator[_Reply, None]:
     if not stream:
         reply = _reply_from_message(result)
         if reply.session_id:
             sessions.add(reply.session_id)
         yield reply
         return
-    async for event in result:
-        yield _reply_from_event(event, sessions)
+    async with aclosing(result):
+        async for event in result:
+            yield _reply_from_event(event, sessions)
 
 
 def _openai_reply(payload: dict[str, Any], *, stream: bool) -> _Reply:
@@ -632,12 +748,13 @@ def _openai_replies(result: Any, stream: bool) -> Iterator[_Reply]:
         yield _openai_reply(payload, stream=True)
 
 
-async def _aopenai_replies(result: Any, stream: bool) -> AsyncIterator[_Reply]:
+async def _aopenai_replies(result: Any, stream: bool) -> AsyncGenerator[_Reply, None]:
     if not stream:
         yield _openai_reply(result, stream=False)
         return
-    async for payload in result:
-        yield _openai_reply(payload, stream=True)
+    async with aclosing(result):
+        async for payload in result:
+            yield _openai_reply(payload, stream=True)
 
 
 def _discard_agent_sessions(client: RAGFlow, agent_id: str, sessions: set[str]) -> None:
