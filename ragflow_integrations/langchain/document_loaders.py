@@ -28,6 +28,9 @@ class RAGFlowLoader(BaseLoader):
     keywords, positions and image id. Only parsed documents are read unless
     ``parsed_only=False`` (unparsed ones have no chunks yet).
 
+    ``document_ids`` and ``metadata_condition`` combine: only the listed documents that match the
+    filter are read (listed ids outside the filter, or not in the dataset, are skipped).
+
     Example:
         .. code-block:: python
 
@@ -86,6 +89,13 @@ class RAGFlowLoader(BaseLoader):
         dataset = self._clients.sync.get_dataset(id=self.dataset_id)
         if self.document_ids is None:
             documents: Iterable[Any] = dataset.iter_documents(**self._list_kwargs())
+        elif self.metadata_condition:
+            # the server ignores filters when listing by id: walk the filtered list instead
+            wanted = set(self.document_ids)
+            found = {
+                d.id: d for d in dataset.iter_documents(**self._list_kwargs()) if d.id in wanted
+            }
+            documents = (found[i] for i in self.document_ids if i in found)
         else:
             documents = (d for i in self.document_ids for d in dataset.list_documents(id=i))
         yield from (d for d in documents if self._wanted(d))
@@ -96,6 +106,17 @@ class RAGFlowLoader(BaseLoader):
             async for document in dataset.iter_documents(**self._list_kwargs()):
                 if self._wanted(document):
                     yield document
+            return
+        if self.metadata_condition:
+            wanted = set(self.document_ids)
+            found = {
+                d.id: d
+                async for d in dataset.iter_documents(**self._list_kwargs())
+                if d.id in wanted
+            }
+            for document_id in self.document_ids:
+                if document_id in found and self._wanted(found[document_id]):
+                    yield found[document_id]
             return
         for document_id in self.document_ids:
             for document in await dataset.list_documents(id=document_id):
