@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -29,6 +29,7 @@ from ragflow_integrations.langchain._client import ClientFactory
 from ragflow_integrations.langchain.retrievers import RAGFlowRetriever
 
 DEFAULT_ID_KEY = "langchain_id"
+DEFAULT_K = 4  # results per search when neither the call nor ``search_kwargs`` gives ``k``
 _NEW_DATASET = "<created by from_texts>"
 ID_LOOKUP_BATCH = 40  # caller ids per document-list filter (keeps the URL short)
 _DELETE_NEEDS_IDS = (
@@ -100,21 +101,42 @@ class RAGFlowVectorStore(VectorStore):
     # ----------------------------------------------------------------- helpers
 
     def _items(
-        self, documents: Sequence[Document], ids: Sequence[str] | None
+        self, documents: Sequence[Document], ids: Sequence[str | None] | None
     ) -> tuple[list[str], list[IngestItem]]:
+        """The ids to return (one per document) and the files to upload.
+
+        An id given twice in one call is uploaded once, with its last document (as adding the
+        two one after the other would leave). Empty texts are refused: RAGFlow cannot store or
+        return an empty file.
+        """
         if ids is not None and len(ids) != len(documents):
             raise ValueError(f"got {len(ids)} ids for {len(documents)} documents")
         final_ids = [
-            str(ids[i] if ids is not None else doc.id or uuid.uuid4())
+            str(
+                ids[i]
+                if ids is not None and ids[i] is not None
+                else doc.id
+                if doc.id is not None
+                else uuid.uuid4()
+            )
             for i, doc in enumerate(documents)
         ]
+        empty = [
+            doc_id for doc_id, doc in zip(final_ids, documents, strict=True) if not doc.page_content
+        ]
+        if empty:
+            raise ValueError(
+                f"document(s) {empty} have an empty page_content: RAGFlow cannot store an empty "
+                "file; leave them out or give them text (nothing was uploaded)"
+            )
+        latest = dict(zip(final_ids, documents, strict=True))  # a repeated id: the last wins
         items = [
             IngestItem(
                 name=f"{doc_id}.txt",
                 blob=doc.page_content.encode("utf-8"),
                 meta_fields={**to_meta_fields(doc.metadata), self.id_key: doc_id},
             )
-            for doc_id, doc in zip(final_ids, documents, strict=True)
+            for doc_id, doc in latest.items()
         ]
         return final_ids, items
 
@@ -170,18 +192,25 @@ class RAGFlowVectorStore(VectorStore):
         return [d for d in added if d.name not in wanted and self.id_key in d.meta_fields]
 
     def _to_langchain(self, caller_id: str, document: Any, blob: bytes) -> Document:
+        """``blob`` is the stored text (empty for an empty file, which RAGFlow will not serve)."""
         metadata = dict(document.meta_fields or {})
         metadata.pop(self.id_key, None)
         return Document(id=caller_id, page_content=blob.decode("utf-8"), metadata=metadata)
 
     def _retriever(
-        self, k: int, kwargs: dict[str, Any], *, async_: bool = False
+        self, k: int | None, kwargs: dict[str, Any], *, async_: bool = False
     ) -> tuple[RAGFlowRetriever, dict[str, Any]]:
+        """A retriever and its parameters: ``search_kwargs``, then the call's (``k`` included:
+        the call's when given, else ``search_kwargs["k"]``, else 4)."""
         clients: dict[str, Any] = (
             {"async_client": self._clients.async_} if async_ else {"client": self._clients.sync}
         )
         retriever = RAGFlowRetriever(dataset_ids=[self.dataset_id], **clients)
-        return retriever, {**self.search_kwargs, **kwargs, "k": k}
+        overrides = {**self.search_kwargs, **kwargs}
+        if k is not None:
+            overrides["k"] = k
+        overrides.setdefault("k", DEFAULT_K)
+        return retriever, overrides
 
     def _search_result(self, doc: Document) -> tuple[Document, float]:
         metadata = dict(doc.metadata)
@@ -231,11 +260,11 @@ class RAGFlowVectorStore(VectorStore):
         dataset = self._clients.sync.get_dataset(id=self.dataset_id)
         found = self._find(dataset, ids)
         return [
-            self._to_langchain(i, found[i][0], found[i][0].download()) for i in ids if i in found
+            self._to_langchain(i, found[i][0], _download(found[i][0])) for i in ids if i in found
         ]
 
     def similarity_search_with_score(
-        self, query: str, k: int = 4, **kwargs: Any
+        self, query: str, k: int | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """Chunks most similar to ``query`` with RAGFlow's hybrid similarity (0..1).
 
@@ -246,7 +275,7 @@ class RAGFlowVectorStore(VectorStore):
         retriever, overrides = self._retriever(k, kwargs)
         return [self._search_result(doc) for doc in retriever._search(query, overrides)]
 
-    def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
+    def similarity_search(self, query: str, k: int | None = None, **kwargs: Any) -> list[Document]:
         """Chunks most similar to ``query`` (see :meth:`similarity_search_with_score`)."""
         return [doc for doc, _ in self.similarity_search_with_score(query, k, **kwargs)]
 
@@ -270,6 +299,13 @@ class RAGFlowVectorStore(VectorStore):
             store.dataset_id = store._clients.sync.create_dataset(name, **dataset_kwargs).id
         store.add_texts(texts, metadatas, ids=ids)
         return store
+
+    @classmethod
+    def from_documents(
+        cls, documents: list[Document], embedding: Embeddings | None = None, **kwargs: Any
+    ) -> RAGFlowVectorStore:
+        """Like :meth:`from_texts` for ``Document``s (their ids kept); no ``embedding`` needed."""
+        return super().from_documents(documents, cast("Embeddings", embedding), **kwargs)
 
     @classmethod
     def _for_new_data(
@@ -320,22 +356,31 @@ class RAGFlowVectorStore(VectorStore):
         dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
         found = await self._afind(dataset, ids)
         return [
-            self._to_langchain(i, found[i][0], await found[i][0].download())
+            self._to_langchain(i, found[i][0], await _adownload(found[i][0]))
             for i in ids
             if i in found
         ]
 
     async def asimilarity_search_with_score(
-        self, query: str, k: int = 4, **kwargs: Any
+        self, query: str, k: int | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """Async twin of :meth:`similarity_search_with_score`."""
         retriever, overrides = self._retriever(k, kwargs, async_=True)
         return [self._search_result(doc) for doc in await retriever._asearch(query, overrides)]
 
-    async def asimilarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
+    async def asimilarity_search(
+        self, query: str, k: int | None = None, **kwargs: Any
+    ) -> list[Document]:
         """Async twin of :meth:`similarity_search`."""
         pairs = await self.asimilarity_search_with_score(query, k, **kwargs)
         return [doc for doc, _ in pairs]
+
+    @classmethod
+    async def afrom_documents(
+        cls, documents: list[Document], embedding: Embeddings | None = None, **kwargs: Any
+    ) -> RAGFlowVectorStore:
+        """Async twin of :meth:`from_documents`."""
+        return await super().afrom_documents(documents, cast("Embeddings", embedding), **kwargs)
 
     @classmethod
     async def afrom_texts(
@@ -355,6 +400,16 @@ class RAGFlowVectorStore(VectorStore):
             store.dataset_id = dataset.id
         await store.aadd_texts(texts, metadatas, ids=ids)
         return store
+
+
+def _download(document: Any) -> bytes:
+    # RAGFlow refuses to serve an empty file ("This file is empty"); one stored before empty
+    # texts were refused reads back as ""
+    return document.download() if document.size else b""
+
+
+async def _adownload(document: Any) -> bytes:
+    return await document.download() if document.size else b""
 
 
 def _batches(ids: Sequence[str], size: int = ID_LOOKUP_BATCH) -> list[list[str]]:
