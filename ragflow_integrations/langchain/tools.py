@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForToolRun,
@@ -11,11 +11,11 @@ from langchain_core.callbacks import (
 )
 from langchain_core.documents import Document
 from langchain_core.tools import BaseTool, BaseToolkit, ToolException
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from ragflow_integrations.langchain._client import RAGFlowConnection
 from ragflow_integrations.langchain.chat_models import ChatRAGFlow, reference_documents
-from ragflow_integrations.langchain.retrievers import RAGFlowSearchParams
+from ragflow_integrations.langchain.retrievers import SEARCH_PARAMS, RAGFlowSearchParams
 
 MAX_SOURCE_CHARS = 1500
 
@@ -31,6 +31,19 @@ class RAGFlowSearchInput(BaseModel):
         default=None,
         description="Search only these datasets (ids from the tool description); default: all.",
     )
+
+
+def describe_invalid_arguments(error: ValidationError | Any) -> str:
+    """The text an agent gets back for arguments outside the tool's schema (so it can retry)."""
+    try:
+        problems = [
+            f"{'.'.join(str(part) for part in problem.get('loc', ())) or 'input'}: "
+            f"{problem.get('msg', '')}"
+            for problem in error.errors()
+        ]
+    except Exception:  # any other validation error type: its own text
+        problems = [str(error)]
+    return "Invalid arguments: " + "; ".join(problems)
 
 
 def format_sources(documents: list[Document], *, max_chars: int = MAX_SOURCE_CHARS) -> str:
@@ -71,6 +84,8 @@ class RAGFlowSearchTool(RAGFlowSearchParams, BaseTool):
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool | str | Callable[[ToolException], str] | None = True
     """A bad argument (an unknown dataset id) goes back to the model as an error message."""
+    handle_validation_error: bool | str | Callable[[Any], str] | None = describe_invalid_arguments
+    """Arguments outside the schema (``k`` above 50) go back to the model as an error message."""
 
     def _overrides(self, k: int | None, dataset_ids: list[str] | None) -> dict[str, Any]:
         overrides: dict[str, Any] = {}
@@ -85,6 +100,13 @@ class RAGFlowSearchTool(RAGFlowSearchParams, BaseTool):
             overrides["dataset_ids"] = list(dataset_ids)
         return overrides
 
+    def _checked_kwargs(self, overrides: dict[str, Any]) -> None:
+        """Turn a parameter problem (no dataset to search) into an error for the model."""
+        try:
+            self._search_kwargs(overrides)
+        except (ValueError, TypeError) as exc:
+            raise ToolException(str(exc)) from exc
+
     def _run(
         self,
         query: str,
@@ -92,7 +114,9 @@ class RAGFlowSearchTool(RAGFlowSearchParams, BaseTool):
         dataset_ids: list[str] | None = None,
         run_manager: CallbackManagerForToolRun | None = None,
     ) -> tuple[str, list[Document]]:
-        documents = self._search(query, self._overrides(k, dataset_ids))
+        overrides = self._overrides(k, dataset_ids)
+        self._checked_kwargs(overrides)
+        documents = self._search(query, overrides)
         return format_sources(documents), documents
 
     async def _arun(
@@ -102,7 +126,9 @@ class RAGFlowSearchTool(RAGFlowSearchParams, BaseTool):
         dataset_ids: list[str] | None = None,
         run_manager: AsyncCallbackManagerForToolRun | None = None,
     ) -> tuple[str, list[Document]]:
-        documents = await self._asearch(query, self._overrides(k, dataset_ids))
+        overrides = self._overrides(k, dataset_ids)
+        self._checked_kwargs(overrides)
+        documents = await self._asearch(query, overrides)
         return format_sources(documents), documents
 
 
@@ -138,6 +164,8 @@ class RAGFlowAskTool(BaseTool):
     description: str = "Ask the RAGFlow chat assistant a question and get a sourced answer."
     args_schema: type[BaseModel] = RAGFlowAskInput
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
+    handle_validation_error: bool | str | Callable[[Any], str] | None = describe_invalid_arguments
+    """Arguments outside the schema go back to the model as an error message."""
     model: ChatRAGFlow
     """The chat model answering (stateless)."""
 
@@ -171,9 +199,32 @@ class RAGFlowToolkit(RAGFlowConnection, BaseToolkit):
     chat_id: str | None = None
     """Chat assistant for the ask tool (no ask tool when None)."""
     search_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Default search parameters (``k``, ``similarity_threshold``...)."""
+    """Default search parameters (``k``, ``similarity_threshold``...). ``dataset_ids`` given
+    here is the same as the toolkit's ``dataset_ids`` (giving two different lists is an error)."""
 
     _datasets: list[tuple[str, str, str]] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check_search_kwargs(self) -> Self:
+        unknown = sorted(set(self.search_kwargs) - set(SEARCH_PARAMS))
+        if unknown:
+            raise ValueError(
+                f"search_kwargs takes search parameters only, not {unknown}: pass any of "
+                f"{[name for name in SEARCH_PARAMS if name != 'dataset_ids']}"
+            )
+        if "dataset_ids" in self.search_kwargs:
+            search_kwargs = dict(self.search_kwargs)
+            ids = search_kwargs.pop("dataset_ids")
+            ids = None if ids is None else list(ids)
+            if self.dataset_ids is not None and ids is not None and ids != self.dataset_ids:
+                raise ValueError(
+                    f"dataset_ids={self.dataset_ids} and search_kwargs['dataset_ids']={ids} "
+                    "differ: pass the datasets once, as RAGFlowToolkit(dataset_ids=...)"
+                )
+            self.search_kwargs = search_kwargs
+            if self.dataset_ids is None:
+                self.dataset_ids = ids
+        return self
 
     def datasets(self) -> list[tuple[str, str, str]]:
         """``(id, name, description)`` of the datasets, fetched once."""
