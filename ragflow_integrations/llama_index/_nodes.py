@@ -27,16 +27,47 @@ NOISY_METADATA_KEYS: tuple[str, ...] = (
 )
 
 
+#: ``meta_fields`` keys carrying a ``Document``'s own ``excluded_llm_metadata_keys`` /
+#: ``excluded_embed_metadata_keys`` (stored by ``RAGFlowIndex``; restored on nodes, then removed).
+EXCLUDED_LLM_KEY = "excluded_llm_metadata_keys"
+EXCLUDED_EMBED_KEY = "excluded_embed_metadata_keys"
+
+
+def exclusions(
+    metadata: dict[str, Any], *extra_noisy: str
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """``metadata`` without the stored exclusion lists, and the keys to hide from LLM / embeddings.
+
+    The noisy provenance keys plus whatever the original ``Document`` excluded, kept to the keys
+    actually present.
+    """
+    metadata = dict(metadata)
+    stored_llm = _key_list(metadata.pop(EXCLUDED_LLM_KEY, None))
+    stored_embed = _key_list(metadata.pop(EXCLUDED_EMBED_KEY, None))
+    noisy = [*NOISY_METADATA_KEYS, *extra_noisy]
+
+    def present(keys: list[str]) -> list[str]:
+        return [k for k in dict.fromkeys(keys) if k in metadata]
+
+    return metadata, present([*noisy, *stored_llm]), present([*noisy, *stored_embed])
+
+
+def _key_list(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)] if isinstance(value, str) and value else []
+
+
 def chunk_to_node(chunk: Chunk, *, document_meta: Mapping[str, Any] | None = None) -> NodeWithScore:
     """One retrieved or listed chunk as a scored ``TextNode`` linked to its source document."""
     record = chunk_to_record(chunk, document_meta=dict(document_meta) if document_meta else None)
-    metadata = dict(record.metadata)
+    metadata, hidden_llm, hidden_embed = exclusions(dict(record.metadata))
     node = TextNode(
         id_=record.id,
         text=record.text,
         metadata=metadata,
-        excluded_llm_metadata_keys=[k for k in NOISY_METADATA_KEYS if k in metadata],
-        excluded_embed_metadata_keys=[k for k in NOISY_METADATA_KEYS if k in metadata],
+        excluded_llm_metadata_keys=hidden_llm,
+        excluded_embed_metadata_keys=hidden_embed,
     )
     document_id = metadata.get("document_id")
     if document_id:

@@ -44,6 +44,7 @@ from ragflow_integrations.ingest import (
     to_meta_fields,
 )
 from ragflow_integrations.llama_index._clients import ClientPair
+from ragflow_integrations.llama_index._nodes import EXCLUDED_EMBED_KEY, EXCLUDED_LLM_KEY
 from ragflow_integrations.llama_index.retrievers import RAGFlowRetriever
 
 logger = logging.getLogger(__name__)
@@ -553,6 +554,11 @@ def _to_ingest_item(document: Document) -> IngestItem:
     meta_fields = to_meta_fields(document.metadata)
     meta_fields[REF_DOC_ID_KEY] = document.id_
     meta_fields[REF_DOC_HASH_KEY] = document.hash
+    # the document's own prompt/embedding exclusions, restored on retrieved nodes
+    if document.excluded_llm_metadata_keys:
+        meta_fields[EXCLUDED_LLM_KEY] = list(document.excluded_llm_metadata_keys)
+    if document.excluded_embed_metadata_keys:
+        meta_fields[EXCLUDED_EMBED_KEY] = list(document.excluded_embed_metadata_keys)
     return IngestItem(
         name=_file_name(document),
         blob=document.get_content().encode("utf-8"),

@@ -19,7 +19,7 @@ from ragflow_integrations import (
 )
 from ragflow_integrations import Document as RAGFlowDocument
 from ragflow_integrations.llama_index._clients import ClientPair
-from ragflow_integrations.llama_index._nodes import NOISY_METADATA_KEYS
+from ragflow_integrations.llama_index._nodes import exclusions
 from ragflow_integrations.mapping import chunk_to_record
 
 _DONE = "DONE"
@@ -169,7 +169,8 @@ def _whole_document(
 
 
 def _with_exclusions(document: LIDocument) -> LIDocument:
-    hidden = [k for k in (*NOISY_METADATA_KEYS, "chunk_count") if k in document.metadata]
-    document.excluded_llm_metadata_keys = list(hidden)
-    document.excluded_embed_metadata_keys = list(hidden)
+    metadata, hidden_llm, hidden_embed = exclusions(document.metadata, "chunk_count")
+    document.metadata = metadata
+    document.excluded_llm_metadata_keys = hidden_llm
+    document.excluded_embed_metadata_keys = hidden_embed
     return document

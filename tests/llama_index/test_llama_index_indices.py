@@ -351,3 +351,38 @@ async def test_insert_of_an_existing_id_replaces_it_and_duplicates_are_listed_an
         info_after.metadata["ragflow_document_id"]
     ]
     assert len(info_after.node_ids) == 1
+
+
+@pytest.mark.live
+def test_documents_own_metadata_exclusions_survive_the_round_trip() -> None:
+    from llama_index.core.schema import MetadataMode
+
+    document = Document(
+        id_="doc-otters",
+        text="Otters hold hands while sleeping.",
+        metadata={"file_path": "/data/otters.txt", "topic": "otters", "size": 34},
+        excluded_llm_metadata_keys=["file_path", "size"],
+        excluded_embed_metadata_keys=["size"],
+    )
+    with LocalRAGFlowServer() as server:
+        client = RAGFlow(api_key=server.api_key, base_url=server.base_url, max_retries=0)
+        index = RAGFlowIndex.from_documents(
+            [document],
+            dataset_name="li-exclusions",
+            create_if_missing=True,
+            client=client,
+            poll_interval=0.05,
+        )
+        node = index.as_retriever().retrieve("otters")[0].node
+        (read_back,) = RAGFlowReader(index.dataset_id, client=client).load_data()
+        client.close()
+
+    for copy in (node, read_back):
+        assert copy.metadata["file_path"] == "/data/otters.txt"
+        assert "excluded_llm_metadata_keys" not in copy.metadata
+        llm_view = copy.get_content(metadata_mode=MetadataMode.LLM)
+        embed_view = copy.get_content(metadata_mode=MetadataMode.EMBED)
+        assert "topic: otters" in llm_view and "topic: otters" in embed_view
+        assert "file_path" not in llm_view and "size" not in llm_view
+        assert "file_path: /data/otters.txt" in embed_view and "size" not in embed_view
+        assert "ref_doc_hash" not in llm_view  # the fixed noisy keys stay hidden too
