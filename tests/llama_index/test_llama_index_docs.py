@@ -44,3 +44,12 @@ def test_doc_snippets_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert "41 minutes" in out  # retriever hits, LLM answer, search tool output
     assert namespace["flags"] == [False, False]
     assert documents_left == ["falcon", "pesto"]
+
+
+def test_docs_say_that_ragflow_llm_retrieves_on_its_own() -> None:
+    doc = " ".join(DOC.read_text(encoding="utf-8").split())
+    readme = " ".join((DOC.parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert "**runs its own retrieval again**" in doc
+    assert "do not restrict what the assistant searches" in doc
+    assert "`[ID:n]` citation markers in the answer number the assistant's references" in doc
+    assert "With `RAGFlowLLM` the assistant answers from its own search of its datasets" in readme
