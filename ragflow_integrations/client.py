@@ -400,8 +400,14 @@ class RAGFlow(_ClientBase):
         use_kg: bool = False,
         toc_enhance: bool = False,
         reference_metadata: Mapping[str, Any] | None = None,
+        higlight: bool | None = None,
     ) -> list[Chunk]:
-        """Chunks ranked ``offset`` .. ``offset+limit-1`` (or ``page``/``page_size``)."""
+        """Chunks ranked ``offset`` .. ``offset+limit-1`` (or ``page``/``page_size``).
+
+        ``higlight`` is the seed signature's spelling of ``highlight``, accepted as its alias.
+        """
+        if higlight is not None:
+            highlight = bool(higlight)
         body = ops.retrieval_body(
             question,
             dataset_ids,
@@ -1006,8 +1012,14 @@ class AsyncRAGFlow(_ClientBase):
         use_kg: bool = False,
         toc_enhance: bool = False,
         reference_metadata: Mapping[str, Any] | None = None,
+        higlight: bool | None = None,
     ) -> list[AsyncChunk]:
-        """Chunks ranked ``offset`` .. ``offset+limit-1`` (or ``page``/``page_size``)."""
+        """Chunks ranked ``offset`` .. ``offset+limit-1`` (or ``page``/``page_size``).
+
+        ``higlight`` is the seed signature's spelling of ``highlight``, accepted as its alias.
+        """
+        if higlight is not None:
+            highlight = bool(higlight)
         body = ops.retrieval_body(
             question,
             dataset_ids,

@@ -16,7 +16,7 @@ import pytest
 from ragflow_integrations import Chat, UploadError
 from ragflow_integrations._core.ops import avatar_data_uri, doc_ids_param
 
-from .fakes import FakeServer, Recorded, err, ok, sync_client
+from .fakes import FakeServer, Recorded, async_client, err, ok, sync_client
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
 JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 16).decode()
@@ -214,3 +214,17 @@ def test_chat_llm_has_the_seed_max_token() -> None:
     assert llm.max_tokens == 128
     chat = Chat.model_validate({"llm_id": "m", "llm_setting": {"max_tokens": 64}})
     assert chat.llm is not None and chat.llm.max_token == 64
+
+
+async def test_retrieve_accepts_the_seed_signatures_higlight_spelling() -> None:
+    """The seed's ``RAGFlow.retrieve`` signature spells it ``higlight``; its docs ``highlight``."""
+    server = FakeServer()
+    server.on("POST", "/api/v1/retrieval", ok({"chunks": [], "total": 0}))
+    sync = sync_client(server)
+    sync.retrieve("q", dataset_ids=["d"], higlight=True)
+    sync.retrieve("q", dataset_ids=["d"], highlight=True, higlight=False)
+    await async_client(server).retrieve("q", dataset_ids=["d"], higlight=True)
+    sync.retrieve("q", dataset_ids=["d"])
+    sent = [call.json for call in server.calls("POST", "/api/v1/retrieval")]
+    assert [body["highlight"] for body in sent] == [True, False, True, False]
+    assert all("higlight" not in body for body in sent)
