@@ -402,7 +402,11 @@ class Store:
         threshold: float,
         weight: float,
     ) -> list[Hit]:
-        """Hybrid retrieval: ``(1 - weight) * term + weight * vector``, best first, thresholded."""
+        """Hybrid retrieval: ``(1 - weight) * term + weight * vector``, best first, thresholded.
+
+        Candidates are the ``top_k`` chunks by vector similarity plus every chunk with a
+        full-text match (as RAGFlow's fused search does), ranked by the hybrid score.
+        """
         qvec = self.embed([question])[0]
         terms = self.term_scores(question, dataset_ids, limit=max(2048, top_k))
         owners: list[VectorIndex] = []
@@ -440,9 +444,16 @@ class Store:
             ids = _LazyIds(owners, owner_of, row_of)
             hybrid = (1.0 - weight) * term + weight * vector
             total = len(hybrid)
+            # candidates: the top_k rows by vector similarity plus every full-text match
+            # (top_k is the vector-search pool; it does not limit the result count)
             k = min(max(1, top_k), total)
-            top = np.argpartition(-hybrid, k - 1)[:k] if k < total else np.arange(total)
-            order = top[np.argsort(-hybrid[top], kind="stable")]
+            if k < total:
+                candidate = term > 0
+                candidate[np.argpartition(-vector, k - 1)[:k]] = True
+                pool = np.nonzero(candidate)[0]
+            else:
+                pool = np.arange(total)
+            order = pool[np.argsort(-hybrid[pool], kind="stable")]
             effective = threshold if weight > 0 else 0.0
             hits: list[Hit] = []
             for i in order.tolist():
