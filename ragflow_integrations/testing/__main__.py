@@ -24,6 +24,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument(
         "--parse-delay", type=float, default=0.0, help="seconds of simulated work per document"
     )
+    serve.add_argument(
+        "--llm",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another configured chat model name for `llm_id` / `model` (repeatable)",
+    )
     serve.add_argument("--certfile", default=None, help="TLS certificate (with --keyfile)")
     serve.add_argument("--keyfile", default=None, help="TLS private key (with --certfile)")
     words = list(sys.argv[1:] if argv is None else argv)
@@ -42,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
         parse_delay=args.parse_delay,
+        llms=args.llm,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

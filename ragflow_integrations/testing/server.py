@@ -8,6 +8,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -17,6 +18,7 @@ from .faults import FaultRegistry
 
 PACKAGE_VERSION = "0.1.0"
 EMULATED = {"0.27": "v0.27.0", "0.22": "v0.22.1"}
+DEFAULT_LLM = "local-extractive-responder@Builtin"  # the tenant's default chat model
 
 
 def _package_version() -> str:
@@ -49,6 +51,7 @@ class LocalRAGFlowServer:
         ssl_keyfile: str | None = None,
         parse_delay: float = 0.0,
         embedder: Embedder | None = None,
+        llms: Iterable[str] = (),
     ) -> None:
         emulate = str(emulate).lstrip("v")
         emulate = ".".join(emulate.split(".")[:2])
@@ -63,6 +66,8 @@ class LocalRAGFlowServer:
         self.ssl_certfile = ssl_certfile
         self.ssl_keyfile = ssl_keyfile
         self.embedder: Embedder = embedder or HashingEmbedder()
+        # chat model names a chat's or a request's `llm_id` may use (the default is always there)
+        self.llms: tuple[str, ...] = tuple(dict.fromkeys([DEFAULT_LLM, *llms]))
         self.version = _package_version()
         self.emulated_version = EMULATED[emulate]
         self._parse_delay = float(parse_delay)
@@ -173,6 +178,7 @@ class LocalRAGFlowServer:
             stand_in=self.stand_in_header,
             parse_delay=self._parse_delay,
             extra={"embedding_model": name},
+            llms=frozenset(self.llms),
         )
         app = build_app(self._state, self._faults)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET

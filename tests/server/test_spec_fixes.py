@@ -28,3 +28,56 @@ def test_retrieval_top_k_is_a_candidate_pool_not_a_result_limit(api: Api) -> Non
     # a large top_k still ranks the term matches first
     full = api.ok("POST", "/retrieval", json={**body, "top_k": 1024})
     assert all("orchard" in c["content"] for c in full["chunks"][:5])
+
+
+def test_chat_llm_id_must_be_a_configured_model(api: Api) -> None:
+    # §3.8: "`llm_id` (model name, default tenant chat model; unknown → 102 "`llm_id` X doesn't
+    # exist")"
+    default = api.ok("POST", "/chats", json={"name": "llm-default"})
+    assert default["llm_id"] == "local-extractive-responder@Builtin"
+    same = api.ok("POST", "/chats", json={"name": "llm-same", "llm_id": default["llm_id"]})
+    assert same["llm_id"] == default["llm_id"]
+    bad = api.json("POST", "/chats", json={"name": "llm-bad", "llm_id": "gpt-nope@OpenAI"})
+    assert bad["code"] == 102 and bad["message"] == "`llm_id` gpt-nope@OpenAI doesn't exist"
+    for method in ("PUT", "PATCH"):
+        update = api.json(method, f"/chats/{default['id']}", json={"llm_id": "gpt-nope"})
+        assert update["code"] == 102 and update["message"] == "`llm_id` gpt-nope doesn't exist"
+    assert api.ok("GET", f"/chats/{default['id']}")["llm_id"] == default["llm_id"]
+
+
+def test_completion_llm_id_override_must_be_configured(api: Api) -> None:
+    # §3.10: "`llm_id` | per-request model override (must be configured, else 102 "Cannot use
+    # specified model X.")"
+    chat_id = api.ok("POST", "/chats", json={"name": "llm-override"})["id"]
+    body: dict[str, Any] = {"chat_id": chat_id, "question": "hello", "stream": False}
+    bad = api.json("POST", "/chat/completions", json={**body, "llm_id": "gpt-nope"})
+    assert bad["code"] == 102 and bad["message"] == "Cannot use specified model gpt-nope."
+    good = {**body, "llm_id": "local-extractive-responder@Builtin"}
+    assert api.json("POST", "/chat/completions", json=good)["code"] == 0
+
+
+def test_configured_llms_option() -> None:
+    # extra model names (`llms=` / `--llm`) are accepted by chats, completions and the OpenAI
+    # endpoint (§3.11: "any other value must be a model configured for the tenant")
+    from ragflow_integrations.testing import LocalRAGFlowServer
+
+    with LocalRAGFlowServer(llms=["qwen-plus@Tongyi-Qianwen"]) as server:
+        api = Api(server)
+        chat = api.ok("POST", "/chats", json={"name": "q", "llm_id": "qwen-plus@Tongyi-Qianwen"})
+        assert chat["llm_id"] == "qwen-plus@Tongyi-Qianwen"
+        q: dict[str, Any] = {"chat_id": chat["id"], "question": "hi", "stream": False}
+        assert api.json("POST", "/chat/completions", json={**q, "llm_id": "qwen-plus"})["code"] == 0
+        messages = [{"role": "user", "content": "hi"}]
+        for model in ("qwen-plus@Tongyi-Qianwen", "local-extractive-responder@Builtin"):
+            body = api.json(
+                "POST",
+                f"/openai/{chat['id']}/chat/completions",
+                json={"model": model, "messages": messages},
+            )
+            assert body["model"] == model, body
+        bad = api.json(
+            "POST",
+            f"/openai/{chat['id']}/chat/completions",
+            json={"model": "gpt-4o", "messages": messages},
+        )
+        assert bad["code"] == 101 and bad["message"] == "`llm_id` gpt-4o doesn't exist"

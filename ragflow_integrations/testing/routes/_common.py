@@ -34,6 +34,11 @@ class ServerState:
     stand_in: str
     parse_delay: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    llms: frozenset[str] = frozenset()
+
+    def has_llm(self, name: str) -> bool:
+        """Whether ``name`` (``model@factory`` or the bare model name) is a configured model."""
+        return name in self.llms or any(name == m.split("@", 1)[0] for m in self.llms)
 
     @property
     def old(self) -> bool:

@@ -11,10 +11,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._util import ApiError, Json, is_desc, json_result, new_id, paging, read_json, stamp
+from ..server import DEFAULT_LLM
 from ._common import ServerState, endpoint, method_not_allowed, public_view, state_of
 from ._views import owner_fields
 
-DEFAULT_LLM = "local-extractive-responder@Builtin"
 DEFAULT_PROLOGUE = "Hi! I'm your assistant. What can I do for you?"
 DEFAULT_EMPTY = "Sorry! No relevant content was found in the knowledge base!"
 DEFAULT_SYSTEM = (
@@ -149,6 +149,12 @@ def _apply(state: ServerState, chat: Json, req: Json, *, merge: bool) -> None:
             raise ApiError(102, "Duplicated chat name.")
     if "dataset_ids" in req:
         req["dataset_ids"] = _check_datasets(state, req["dataset_ids"])
+    if "llm_id" in req and not state.old:
+        llm_id = req["llm_id"]
+        if llm_id in (None, ""):
+            req["llm_id"] = DEFAULT_LLM  # the tenant's default chat model
+        elif not isinstance(llm_id, str) or not state.has_llm(llm_id):
+            raise ApiError(102, f"`llm_id` {llm_id} doesn't exist")
     if "prompt_config" in req and isinstance(req["prompt_config"], dict):
         keys = [
             p.get("key")

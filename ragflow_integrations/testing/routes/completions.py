@@ -196,6 +196,9 @@ async def native_completion(request: Request, path_chat_id: str | None) -> Respo
     session_id = req.get("session_id") or req.get("conversation_id")
     if session_id and not chat_id:
         raise ApiError(102, "`chat_id` is required when `session_id` is provided.")
+    llm_id = req.get("llm_id")
+    if llm_id and (not isinstance(llm_id, str) or not state.has_llm(llm_id)):
+        raise ApiError(102, f"Cannot use specified model {llm_id}.")
     question = _text(messages[-1].get("content"))
     message_id = str(messages[-1].get("id") or new_id())
     chat: Json | None = None
@@ -410,7 +413,11 @@ async def openai_completions(request: Request) -> Response:
     if chat is None:
         raise ApiError(102, f"You don't own the chat {chat_id}")
     model = req.get("model")
-    if not state.old and model not in ("model", chat.get("llm_id"), DEFAULT_LLM):
+    if (
+        not state.old
+        and model not in ("model", chat.get("llm_id"))
+        and not state.has_llm(str(model))
+    ):
         raise ApiError(101, f"`llm_id` {model} doesn't exist")
     messages = _messages({"messages": req.get("messages")})
     question = _text(messages[-1].get("content"))
