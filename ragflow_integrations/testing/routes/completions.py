@@ -22,10 +22,11 @@ from ..responder import (
     pieces,
     related_phrases,
 )
+from ..server import DEFAULT_LLM
 from ..store import Hit
 from ._common import ServerState, endpoint, state_of
 from ._views import doc_aggs, reference_chunk
-from .chats import DEFAULT_LLM, find_chat, find_session, new_session
+from .chats import find_chat, find_session, new_session
 from .chunks import document_metadata, reference_metadata_option, run_retrieval
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
