@@ -81,3 +81,17 @@ def test_configured_llms_option() -> None:
             json={"model": "gpt-4o", "messages": messages},
         )
         assert bad["code"] == 101 and bad["message"] == "`llm_id` gpt-4o doesn't exist"
+
+
+def test_chunk_list_keywords_highlight_the_content(api: Api) -> None:
+    # §3.4: "`keywords` (full-text match; matching content comes back with highlight markup)";
+    # the chunk items are `id, content, document_id, …` — there is no `highlight` key.
+    dataset_id = api.dataset("chunk-highlight")
+    doc = api.ingest(dataset_id, {"bees.txt": CORPUS["bees.txt"]})["bees.txt"]
+    base = f"/datasets/{dataset_id}/documents/{doc['id']}/chunks"
+    listed = api.ok("GET", base, params={"keywords": "nectar"})
+    assert listed["total"] == 1
+    chunk = listed["chunks"][0]
+    assert "highlight" not in chunk
+    assert "<em>nectar</em>" in chunk["content"]
+    assert api.ok("GET", base)["chunks"][0]["content"] == CORPUS["bees.txt"].decode().strip()

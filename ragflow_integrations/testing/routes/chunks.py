@@ -75,8 +75,8 @@ async def list_chunks(request: Request) -> Response:
     out = []
     for chunk in chunks[start : start + size]:
         view = chunk_view(chunk, doc["name"])
-        if keywords:
-            view["highlight"] = highlight_text(chunk["content"], keywords)
+        if keywords:  # §3.4: matching content comes back with highlight markup (no extra key)
+            view["content"] = highlight_text(chunk["content"], keywords)
         out.append(view)
     return result({"total": total, "chunks": out, "doc": document_view(doc)})
 
