@@ -77,10 +77,8 @@ class _ClientBase:
         server_version: str | None,
     ) -> None:
         key, api_base = _resolve(api_key, base_url)
-        if not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be an int >= 0 (got {max_retries!r})")
-        self._options = TransportOptions(
-            api_base, key, float(timeout), float(connect_timeout), max_retries, verify
+        self._options = TransportOptions(  # checks the timeouts, max_retries and verify
+            api_base, key, timeout, connect_timeout, max_retries, verify
         )
         self._features: ServerFeatures | None = (
             ServerFeatures.from_version(server_version) if server_version else None

@@ -9,6 +9,7 @@ even a server or proxy that echoes the ``Authorization`` header cannot put the k
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -148,7 +149,8 @@ class PermissionDeniedError(APIError):
 
 
 class NotFoundError(APIError):
-    """The object or route does not exist (HTTP 404, code 404, code 102 saying "not found")."""
+    """The object or route does not exist (HTTP 404, code 404, code 102 saying "not found" or
+    "you don't own …", which RAGFlow answers for a missing id and another tenant's alike)."""
 
 
 class ConflictError(APIError):
@@ -304,6 +306,13 @@ _NOT_FOUND_WORDS = (
 )
 
 
+_NOT_OWNED = re.compile(r"\b(?:don't|doesn't|do not|does not) own\b|\blacks permission\b", re.I)
+_NOT_OWNED_HINT = (
+    "RAGFlow answers this for an id that does not exist as well as for one this API key's "
+    "tenant cannot use: check the id."
+)
+
+
 def _looks_not_found(message: str) -> bool:
     lowered = message.lower()
     return any(word in lowered for word in _NOT_FOUND_WORDS)
@@ -369,6 +378,9 @@ def map_error(
             cls = BadRequestError
         else:
             cls = ServerError
+    elif code == 102 and _NOT_OWNED.search(message):
+        cls = NotFoundError  # the same words for a missing id and for another tenant's object
+        message = _with_hint(message, _NOT_OWNED_HINT)
     elif code == 102:
         cls = NotFoundError if _looks_not_found(message) else DataError
     elif status == 400 or code in (101, 400):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -26,6 +28,31 @@ class TransportOptions:
     connect_timeout: float = 10.0
     max_retries: int = 2
     verify: bool | str = True
+
+    def __post_init__(self) -> None:
+        for name in ("timeout", "connect_timeout"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise ValueError(f"{name} must be a number of seconds above 0 (got {value!r})")
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
+            raise ValueError(f"max_retries must be an int >= 0 (got {self.max_retries!r})")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be an int >= 0 (got {self.max_retries!r})")
+        if isinstance(self.verify, str):
+            if not os.path.exists(self.verify):
+                raise ValueError(
+                    f"verify={self.verify!r}: no such CA bundle file or directory; pass the path "
+                    "of a PEM file (or a directory of certificates), True, or False"
+                )
+        elif not isinstance(self.verify, bool):
+            raise TypeError(
+                f"verify must be True, False or the path of a CA bundle (got {self.verify!r})"
+            )
 
     def with_changes(self, **changes: Any) -> TransportOptions:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

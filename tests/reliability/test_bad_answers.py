@@ -23,7 +23,6 @@ from ragflow_integrations import (
     APITimeoutError,
     AsyncRAGFlow,
     AuthenticationError,
-    DataError,
     NotFoundError,
     RAGFlow,
     RAGFlowError,
@@ -152,8 +151,8 @@ def test_http_200_with_non_zero_code(
         ledger,
         label="HTTP 200 with code 102 on GET list_datasets",
         fault={"status": 200, "body": body},
-        expected=DataError,
-        words=["You don't own the dataset kb_private", "code 102"],
+        expected=NotFoundError,
+        words=["You don't own the dataset kb_private", "check the id", "code 102"],
     )
     assert error.code == 102 and error.status_code == 200
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ragflow_integrations import Chunk, DataSet, RAGFlow
+from ragflow_integrations import AsyncRAGFlow, Chunk, DataSet, RAGFlow
 
 from .fakes import FakeServer, ok, sync_client
 
@@ -115,3 +115,29 @@ def test_models_tolerate_fields_of_unexpected_types(payload: dict[str, Any]) -> 
     chunk = Chunk.model_validate(payload)
     assert isinstance(chunk.content, str) and isinstance(chunk.positions, list)
     assert isinstance(chunk.available, bool)
+
+
+@pytest.mark.parametrize("cls", [RAGFlow, AsyncRAGFlow])
+def test_connection_options_are_checked_when_the_client_is_built(cls: Any, tmp_path: Any) -> None:
+    base = {"api_key": "k", "base_url": "http://127.0.0.1:9"}
+    for bad in (-1, 0, "abc", float("nan"), True):
+        with pytest.raises(ValueError, match="timeout must be a number of seconds"):
+            cls(**base, timeout=bad)
+        with pytest.raises(ValueError, match="connect_timeout must be"):
+            cls(**base, connect_timeout=bad)
+    for bad_retries in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="max_retries must be an int"):
+            cls(**base, max_retries=bad_retries)
+    missing = str(tmp_path / "no-such-ca.pem")
+    with pytest.raises(ValueError, match="no such CA bundle") as info:
+        cls(**base, verify=missing)
+    assert missing in str(info.value)
+    with pytest.raises(TypeError, match="verify must be"):
+        cls(**base, verify=1)
+    import certifi
+
+    client = cls(**base, timeout=5, verify=certifi.where())
+    assert client.timeout == 5
+    assert cls(**base, verify=str(tmp_path)).base_url.endswith("/api/v1")  # a directory of CAs
+    with pytest.raises(ValueError, match="timeout must be"):
+        client.with_options(timeout=-2)

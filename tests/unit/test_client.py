@@ -7,6 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
+import certifi
 import pytest
 
 from ragflow_integrations import (
@@ -96,7 +97,7 @@ def test_twin_clients_keep_the_configuration() -> None:
         base_url="http://rag:9380",
         timeout=7,
         max_retries=1,
-        verify="/tmp/ca.pem",
+        verify=certifi.where(),
         server_version="0.22",
     )
     twin = sync.to_async()
@@ -479,12 +480,9 @@ def test_default_timeouts_verify_and_overrides() -> None:
     assert [o["timeout"] for o in server.transport_options] == [(10.0, 60.0), (1, 5)]
     assert all(o["verify"] is not False for o in server.transport_options)
     bundle_server = FakeServer().on("GET", "/api/v1/datasets", ok([]))
-    sync_client(bundle_server, verify="/etc/ssl/certs/ca.pem").list_datasets()
+    sync_client(bundle_server, verify=certifi.where()).list_datasets()
     sync_client(bundle_server, verify=False).list_datasets()
-    assert [o["verify"] for o in bundle_server.transport_options] == [
-        "/etc/ssl/certs/ca.pem",
-        False,
-    ]
+    assert [o["verify"] for o in bundle_server.transport_options] == [certifi.where(), False]
 
 
 def test_async_ca_bundle_becomes_an_ssl_context() -> None:

@@ -41,7 +41,20 @@ def test_success_returns_whole_envelope_even_without_message() -> None:
 @pytest.mark.parametrize(
     ("status", "payload", "error_type", "code"),
     [
-        (200, {"code": 102, "message": "You don't own the dataset x."}, DataError, 102),
+        (200, {"code": 102, "message": "You don't own the dataset x."}, NotFoundError, 102),
+        (
+            200,
+            {"code": 102, "message": "User 't' lacks permission for dataset 'x'"},
+            NotFoundError,
+            102,
+        ),
+        (200, {"code": 102, "message": "The chat doesn't own the session s"}, NotFoundError, 102),
+        (
+            200,
+            {"code": 102, "message": "Duplicated document name in the same dataset."},
+            DataError,
+            102,
+        ),
         (200, {"code": 102, "message": "Document not found!"}, NotFoundError, 102),
         (
             401,
