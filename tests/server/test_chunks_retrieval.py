@@ -44,7 +44,7 @@ def test_chunk_crud(api: Api) -> None:
     assert {c["docnm_kwd"] for c in listed["chunks"]} == {"c.txt"}
     assert all(c["available"] is True for c in listed["chunks"])
     found = api.ok("GET", base, params={"keywords": "zebras"})
-    assert found["total"] == 1 and "<em>zebras</em>" in found["chunks"][0]["highlight"]
+    assert found["total"] == 1 and "<em>zebras</em>" in found["chunks"][0]["content"]
     assert api.ok("GET", base, params={"id": added["id"]})["chunks"][0]["id"] == added["id"]
     assert api.json("GET", base, params={"id": "0" * 16})["code"] == 102
     assert api.json("POST", base, json={"content": "  "}) == {

@@ -95,3 +95,49 @@ def test_chunk_list_keywords_highlight_the_content(api: Api) -> None:
     assert "highlight" not in chunk
     assert "<em>nectar</em>" in chunk["content"]
     assert api.ok("GET", base)["chunks"][0]["content"] == CORPUS["bees.txt"].decode().strip()
+
+
+def test_agents_openai_deprecated_alias(api: Api) -> None:
+    # §3.12: "OpenAI-compatible mode: same URL, body {"agent_id", "openai-compatible": true,
+    # "messages": […], …} … Deprecated alias: `POST /agents_openai/{agent_id}/chat/completions`."
+    dataset_id = api.dataset("agents-openai-kb")
+    api.ingest(dataset_id, CORPUS)
+    dsl = {"dataset_ids": [dataset_id], "top_n": 2}
+    agent_id = api.ok("POST", "/agents", json={"title": "agents-openai", "dsl": dsl})["id"]
+    messages = [{"role": "user", "content": "volcano in Sicily"}]
+    path = f"/agents_openai/{agent_id}/chat/completions"
+    plain = api.call("POST", path, json={"model": "model", "messages": messages}).json()
+    assert plain["object"] == "chat.completion", plain
+    assert "Etna" in plain["choices"][0]["message"]["content"]
+    response = api.call("POST", path, json={"messages": messages, "stream": True}, stream=True)
+    lines = [line for line in response.iter_lines(decode_unicode=True) if line]
+    assert lines[-1] == "data: [DONE]"
+
+
+def test_get_one_chunk(api: Api) -> None:
+    # §3.4: "GET `/datasets/{ds}/documents/{doc}/chunks/{chunk_id}` | get raw stored chunk
+    # (… internal names such as `content_with_weight`, `docnm_kwd`, `important_kwd`) | R"
+    dataset_id = api.dataset("one-chunk")
+    doc = api.ingest(dataset_id, {"bees.txt": CORPUS["bees.txt"]})["bees.txt"]
+    base = f"/datasets/{dataset_id}/documents/{doc['id']}/chunks"
+    added = api.ok("POST", base, json={"content": "Queens lay eggs.", "important_keywords": ["q"]})
+    cid = added["chunk"]["id"]
+    body = api.json("GET", f"{base}/{cid}")
+    assert body["code"] == 0 and "message" not in body  # R envelope
+    raw = body["data"]
+    assert raw["id"] == cid and raw["content_with_weight"] == "Queens lay eggs."
+    assert raw["docnm_kwd"] == "bees.txt" and raw["important_kwd"] == ["q"]
+    assert not any(k.startswith("_") or k.endswith("_vec") for k in raw)
+    missing = api.json("GET", f"{base}/{'0' * 16}")
+    assert (
+        missing["code"] == 102 and missing["message"] == f"Chunk not found: {dataset_id}/{'0' * 16}"
+    )
+
+
+def test_batch_update_status_is_routed(api: Api) -> None:
+    # §3.2 lists `POST /datasets/{id}/documents/batch-update-status`; the stand-in does not
+    # implement it, so it must answer like an unknown route (404), not 405 / code 100 from the
+    # `/datasets/{id}/documents/{doc_id}` route.
+    dataset_id = api.dataset("batch-status")
+    response = api.call("POST", f"/datasets/{dataset_id}/documents/batch-update-status", json={})
+    assert response.status_code == 404 and response.json()["code"] == 404

@@ -295,9 +295,11 @@ def _agent_reference(answer: Answer) -> Json:
     }
 
 
-async def agent_completion(request: Request, path_agent_id: str | None) -> Response:
+async def agent_completion(
+    request: Request, path_agent_id: str | None, *, body: Json | None = None
+) -> Response:
     state = state_of(request)
-    req = await read_json(request)
+    req = body if body is not None else await read_json(request)
     agent_id = req.get("agent_id") or path_agent_id
     if not agent_id:
         raise ApiError(101, "`agent_id` is required.")
@@ -475,6 +477,15 @@ async def agent_completions_alias(request: Request) -> Response:
     return await agent_completion(request, request.path_params["agent_id"])
 
 
+@endpoint
+async def agents_openai_alias(request: Request) -> Response:
+    """Deprecated ``/agents_openai/{agent_id}/chat/completions``: the OpenAI-compatible mode."""
+    req = await read_json(request)
+    body = {**req, "openai-compatible": True}
+    body.setdefault("agent_id", request.path_params["agent_id"])
+    return await agent_completion(request, None, body=body)
+
+
 def routes(state: ServerState) -> list[Route]:
     one = "/agents/{agent_id}"
     out: list[Route] = []
@@ -495,5 +506,10 @@ def routes(state: ServerState) -> list[Route]:
         out += [
             Route(one + "/sessions/{session_id}", get_agent_session, methods=["GET"]),
             Route(one + "/sessions/{session_id}", delete_agent_session, methods=["DELETE"]),
+            Route(
+                "/agents_openai/{agent_id}/chat/completions",
+                agents_openai_alias,
+                methods=["POST"],
+            ),
         ]
     return out

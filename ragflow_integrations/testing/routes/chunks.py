@@ -81,6 +81,38 @@ async def list_chunks(request: Request) -> Response:
     return result({"total": total, "chunks": out, "doc": document_view(doc)})
 
 
+@endpoint
+async def get_chunk(request: Request) -> Response:
+    """§3.4: the raw stored chunk, with RAGFlow's internal field names."""
+    state = state_of(request)
+    ds, doc = _doc_of(state, request)
+    chunk_id = request.path_params["chunk_id"]
+    chunk = state.store.chunks.get(chunk_id)
+    if chunk is None or chunk["document_id"] != doc["id"]:
+        raise ApiError(102, f"Chunk not found: {ds['id']}/{chunk_id}")
+    keywords = list(chunk.get("important_keywords") or [])
+    questions = list(chunk.get("questions") or [])
+    raw: Json = {
+        "id": chunk["id"],
+        "doc_id": doc["id"],
+        "kb_id": ds["id"],
+        "docnm_kwd": doc["name"],
+        "title_tks": doc["name"].lower(),
+        "content_with_weight": chunk["content"],
+        "important_kwd": keywords,
+        "question_kwd": questions,
+        "tag_kwd": list(chunk.get("tag_kwd") or []),
+        "tag_feas": chunk.get("tag_feas") or {},
+        "img_id": chunk.get("image_id") or "",
+        "doc_type_kwd": chunk.get("doc_type_kwd") or "text",
+        "available_int": 1 if chunk.get("available", True) else 0,
+        "position_int": [list(p) for p in chunk.get("positions") or []],
+        "create_time": chunk.get("create_time", ""),
+        "create_timestamp_flt": chunk.get("create_timestamp", 0.0),
+    }
+    return result(raw)
+
+
 def _string_list(req: Json, key: str) -> list[str]:
     value = req.get(key, [])
     if value is None:
@@ -373,6 +405,7 @@ def routes(state: ServerState) -> list[Route]:
         Route(base, delete_chunks, methods=["DELETE"]),
         Route(base, old_patch if state.old else switch_chunks, methods=["PATCH"]),
         Route(base + "/{chunk_id}", update_chunk, methods=["PUT"]),
+        Route(base + "/{chunk_id}", get_chunk, methods=["GET"]),
         Route(base + "/{chunk_id}", old_patch if state.old else update_chunk, methods=["PATCH"]),
         Route("/retrieval", retrieval, methods=["POST"]),
     ]

@@ -28,7 +28,14 @@ from .._util import (
 )
 from ..metadata import metadata_matches
 from ..parsing import UPLOADABLE, file_type, media_type, suffix_of
-from ._common import NICKNAME, ServerState, endpoint, method_not_allowed, state_of
+from ._common import (
+    NICKNAME,
+    ServerState,
+    endpoint,
+    method_not_allowed,
+    not_found_body,
+    state_of,
+)
 from ._views import document_view, find_dataset, owner_fields
 
 RUN_CODES = {
@@ -550,6 +557,12 @@ async def old_patch(request: Request) -> Response:
     return method_not_allowed()
 
 
+async def not_implemented(request: Request) -> Response:
+    """A route the reference lists but the stand-in does not implement: an unknown route's 404
+    (rather than the 405 that ``/documents/{document_id}`` would answer)."""
+    return not_found_body(request.url.path)
+
+
 def routes(state: ServerState) -> list[Route]:
     doc = "/datasets/{dataset_id}/documents/{document_id}"
     out = [
@@ -567,5 +580,10 @@ def routes(state: ServerState) -> list[Route]:
             Route("/documents/{document_id}", download_document_by_id, methods=["GET"]),
             Route("/datasets/{dataset_id}/documents/parse", parse_documents, methods=["POST"]),
             Route("/datasets/{dataset_id}/documents/stop", stop_documents, methods=["POST"]),
+            Route(
+                "/datasets/{dataset_id}/documents/batch-update-status",
+                not_implemented,
+                methods=["POST"],
+            ),
         ]
     return out
