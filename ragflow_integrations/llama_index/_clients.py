@@ -2,26 +2,59 @@
 
 Every adapter accepts ``client=`` / ``async_client=`` (ready clients, shared and owned by the
 caller) or ``api_key=`` / ``base_url=`` (falling back to ``RAGFLOW_API_KEY`` /
-``RAGFLOW_BASE_URL``). Clients are created on first use, so a component used only synchronously
-never builds an async client and the other way round.
+``RAGFLOW_BASE_URL``) with the connection options ``timeout=``, ``max_retries=`` and ``verify=``
+(as in ``RAGFlow(...)``). Clients are created on first use, so a component used only
+synchronously never builds an async client and the other way round.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
 
+logger = logging.getLogger(__name__)
+
+CONNECTION_OPTIONS = ("timeout", "max_retries", "verify")
+"""Keyword options every component that builds its own clients accepts (``RAGFlow(...)``'s)."""
+
+
+def reject_unknown(component: str, unknown: Mapping[str, Any] | set[str] | list[str]) -> None:
+    """``TypeError`` naming the keyword arguments ``component`` does not take (none: no-op)."""
+    names = sorted(unknown)
+    if names:
+        raise TypeError(
+            f"{component}() got unexpected keyword argument(s): {', '.join(map(repr, names))}"
+        )
+
 
 class ClientPair:
-    """Lazily built sync and async clients sharing one set of credentials.
+    """Lazily built sync and async clients sharing one set of credentials and options.
 
     The API key is never stored on this object: a client built from ``api_key`` keeps it, and a
     missing twin client is built from the same arguments.
+
+    A passed client is always used as is (and never closed here). An async client built here
+    belongs to the event loop it is first used in (an ``httpx.AsyncClient`` pool cannot move
+    between loops): each running loop gets its own, closed when that loop shuts down its async
+    generators (``asyncio.run`` and pytest-asyncio do), so ``asyncio.run(...)`` in a loop leaves
+    no open connection behind.
     """
 
-    __slots__ = ("_async", "_async_loop", "_client_kwargs", "_owns_async", "_sync")
+    __slots__ = (
+        "_async",
+        "_client_kwargs",
+        "_lock",
+        "_loopless",
+        "_owns_async",
+        "_per_loop",
+        "_sync",
+    )
 
     def __init__(
         self,
@@ -30,7 +63,9 @@ class ClientPair:
         async_client: AsyncRAGFlow | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
-        **client_kwargs: Any,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        verify: bool | str | None = None,
     ) -> None:
         if client is not None and not isinstance(client, RAGFlow):
             raise TypeError(
@@ -42,11 +77,21 @@ class ClientPair:
                 f"async_client must be a ragflow_integrations.AsyncRAGFlow, got "
                 f"{type(async_client).__name__}; pass a RAGFlow as client= instead"
             )
+        options = {"timeout": timeout, "max_retries": max_retries, "verify": verify}
+        given = sorted(name for name, value in options.items() if value is not None)
+        if given and (client is not None or async_client is not None):
+            raise ValueError(
+                f"{', '.join(given)} configure the clients a component builds itself; with "
+                "client= / async_client= set them on that client instead, e.g. "
+                "RAGFlow(..., timeout=30, max_retries=1, verify='/path/ca.pem')"
+            )
         self._sync = client
         self._async = async_client
         self._owns_async = async_client is None
-        self._async_loop: asyncio.AbstractEventLoop | None = None
-        kwargs = dict(client_kwargs)
+        self._per_loop: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
+        self._loopless: AsyncRAGFlow | None = None
+        self._lock = threading.Lock()
+        kwargs: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
         if api_key is not None:
             kwargs["api_key"] = api_key
         if base_url is not None:
@@ -60,38 +105,58 @@ class ClientPair:
     def sync(self) -> RAGFlow:
         """The sync client, built on first use from the constructor arguments or the twin."""
         if self._sync is None:
-            if self._client_kwargs or self._async is None:
-                self._sync = RAGFlow(**self._client_kwargs)
-            else:
-                self._sync = self._async.to_sync()
+            with self._lock:
+                if self._sync is None:
+                    if self._client_kwargs or self._async is None:
+                        self._sync = RAGFlow(**self._client_kwargs)
+                    else:
+                        self._sync = self._async.to_sync()
         return self._sync
+
+    def _new_async(self) -> AsyncRAGFlow:
+        if self._client_kwargs or self._sync is None:
+            return AsyncRAGFlow(**self._client_kwargs)
+        return self._sync.to_async()
 
     @property
     def async_(self) -> AsyncRAGFlow:
-        """The async client, built on first use from the constructor arguments or the twin.
+        """The async client: the passed one, or one per running event loop (built here).
 
-        A client built here is rebuilt when called from another event loop (its HTTP pool belongs
-        to the loop it was created in, e.g. across two ``asyncio.run`` calls). A client passed in
-        is always used as is.
+        Outside a running loop (e.g. reading ``index.async_client``) one loop-independent client
+        is built once and returned; it is not closed automatically.
         """
         if not self._owns_async:
             assert self._async is not None
             return self._async
         loop = _running_loop()
-        if self._async is None or (loop is not None and loop is not self._async_loop):
-            if self._client_kwargs or self._sync is None:
-                self._async = AsyncRAGFlow(**self._client_kwargs)
-            else:
-                self._async = self._sync.to_async()
-            self._async_loop = loop
-        return self._async
+        if loop is None:
+            with self._lock:
+                if self._loopless is None:
+                    self._loopless = self._new_async()
+            return self._loopless
+        entry = self._per_loop.get(loop)
+        if entry is None:
+            with self._lock:
+                entry = self._per_loop.get(loop)
+                if entry is None:
+                    # loops stopped for good: their clients were closed at their shutdown (or
+                    # cannot be closed any more from another loop); drop them
+                    for old in [old for old in self._per_loop if old.is_closed()]:
+                        del self._per_loop[old]
+                    entry = _LoopClient(self._new_async())
+                    self._per_loop[loop] = entry
+        return entry.client
 
     # ----- copying and pickling ----------------------------------------------------------------
     def __deepcopy__(self, memo: dict[int, Any]) -> ClientPair:
-        """A copied component shares the clients (connection pools are not copied)."""
+        """A copied component shares the passed clients and its sync client (connection pools
+        are not copied); it builds its own per-loop async clients on first use."""
         twin = ClientPair.__new__(ClientPair)
         twin._sync, twin._async = self._sync, self._async
-        twin._owns_async, twin._async_loop = self._owns_async, self._async_loop
+        twin._owns_async = self._owns_async
+        twin._per_loop = {}
+        twin._loopless = None
+        twin._lock = threading.Lock()
         twin._client_kwargs = dict(self._client_kwargs)
         return twin
 
@@ -101,7 +166,9 @@ class ClientPair:
         Clients hold locks and connection pools; an unpickled pair builds new ones on first use.
         The state holds the API key, like the client itself: keep pickles private.
         """
-        source = self._sync if self._sync is not None else self._async
+        source: RAGFlow | AsyncRAGFlow | None = self._sync
+        if source is None:
+            source = self._async
         config = source._twin_config() if source is not None else dict(self._client_kwargs)
         return {"client_kwargs": config}
 
@@ -109,8 +176,38 @@ class ClientPair:
         self._sync = None
         self._async = None
         self._owns_async = True
-        self._async_loop = None
+        self._per_loop = {}
+        self._loopless = None
+        self._lock = threading.Lock()
         self._client_kwargs = dict(state["client_kwargs"])
+
+
+class _LoopClient:
+    """An async client made for one event loop, closed when that loop shuts down.
+
+    The closing is an async generator started here and left suspended: the loop tracks it, and
+    ``loop.shutdown_asyncgens()`` (run by ``asyncio.run`` before closing the loop) resumes it
+    while the loop still runs, so ``aclose()`` closes the connections in their own loop.
+    """
+
+    __slots__ = ("_closer", "client")
+
+    def __init__(self, client: AsyncRAGFlow) -> None:
+        self.client = client
+        self._closer = _close_at_shutdown(client)
+        step = self._closer.asend(None)  # registers it with the running loop; runs to `yield`
+        with contextlib.suppress(StopIteration):
+            step.send(None)
+
+
+async def _close_at_shutdown(client: AsyncRAGFlow) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        try:
+            await client.aclose()
+        except Exception:  # best effort at loop shutdown
+            logger.debug("could not close a RAGFlow client at event loop shutdown", exc_info=True)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -46,6 +46,9 @@ class RAGFlowChatEngine(BaseChatEngine):
         async_client: AsyncRAGFlow | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        verify: bool | str | None = None,
     ) -> None:
         if not chat_id:
             raise ValueError("RAGFlowChatEngine needs the chat_id of a RAGFlow chat assistant")
@@ -53,7 +56,13 @@ class RAGFlowChatEngine(BaseChatEngine):
         self.session_id = session_id
         self.session_name = session_name
         self._clients = ClientPair(
-            client=client, async_client=async_client, api_key=api_key, base_url=base_url
+            client=client,
+            async_client=async_client,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            verify=verify,
         )
         self._history: list[ChatMessage] = []
 

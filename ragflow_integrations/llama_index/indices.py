@@ -105,6 +105,9 @@ class RAGFlowIndex(BaseManagedIndex):
         async_client: AsyncRAGFlow | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        verify: bool | str | None = None,
         parse_timeout: float = 600.0,
         poll_interval: float = 1.0,
         show_progress: bool = False,
@@ -115,7 +118,13 @@ class RAGFlowIndex(BaseManagedIndex):
         if (dataset_id is None) == (dataset_name is None):
             raise ValueError("pass exactly one of dataset_id= or dataset_name=")
         self._clients = ClientPair(
-            client=client, async_client=async_client, api_key=api_key, base_url=base_url
+            client=client,
+            async_client=async_client,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            verify=verify,
         )
         self._parse_timeout = parse_timeout
         self._poll_interval = poll_interval
@@ -145,9 +154,13 @@ class RAGFlowIndex(BaseManagedIndex):
         assert dataset_name is not None
         try:
             return client.get_dataset(name=dataset_name)
-        except NotFoundError:
+        except NotFoundError as exc:
             if not create_if_missing:
-                raise
+                raise type(exc)(
+                    f"{exc.message}; pass create_if_missing=True to create it",
+                    data=exc.data,
+                    **exc.context(),
+                ) from exc
         return client.create_dataset(name=dataset_name, **dataset_kwargs)
 
     # ----- identity ---------------------------------------------------------------------------

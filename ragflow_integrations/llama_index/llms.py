@@ -23,13 +23,13 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, model_validator
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.llm import LLM
 
 from ragflow_integrations import AsyncRAGFlow, Chunk, Message, RAGFlow, RAGFlowError, StreamEvent
-from ragflow_integrations.llama_index._clients import ClientPair
+from ragflow_integrations.llama_index._clients import ClientPair, reject_unknown
 from ragflow_integrations.llama_index._nodes import chunks_to_reference_dicts
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ class RAGFlowLLM(LLM):
     message) as a list of ``{"id", "text", "score", "metadata"}`` dicts. Streaming yields
     ``delta``s (whatever the server's stream mode) and a last response carrying the references.
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     chat_id: str | None = Field(default=None, description="The RAGFlow chat assistant to use.")
     agent_id: str | None = Field(default=None, description="The RAGFlow agent to use instead.")
@@ -74,14 +76,24 @@ class RAGFlowLLM(LLM):
         async_client: AsyncRAGFlow | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        verify: bool | str | None = None,
         callback_manager: CallbackManager | None = None,
         **kwargs: Any,
     ) -> None:
+        reject_unknown("RAGFlowLLM", set(kwargs) - set(type(self).model_fields))
         super().__init__(
             chat_id=chat_id, agent_id=agent_id, callback_manager=callback_manager, **kwargs
         )
         self._clients = ClientPair(
-            client=client, async_client=async_client, api_key=api_key, base_url=base_url
+            client=client,
+            async_client=async_client,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            verify=verify,
         )
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Literal
 
-from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.readers.base import BasePydanticReader
 from llama_index.core.schema import Document as LIDocument
 
@@ -18,7 +18,7 @@ from ragflow_integrations import (
     RAGFlow,
 )
 from ragflow_integrations import Document as RAGFlowDocument
-from ragflow_integrations.llama_index._clients import ClientPair
+from ragflow_integrations.llama_index._clients import ClientPair, reject_unknown
 from ragflow_integrations.llama_index._nodes import exclusions
 from ragflow_integrations.mapping import chunk_to_record
 
@@ -37,6 +37,8 @@ class RAGFlowReader(BasePydanticReader):
 
     Documents that are not parsed yet (``run != "DONE"``) are skipped unless ``only_parsed=False``.
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     is_remote: bool = True
     dataset_id: str = Field(description="The RAGFlow dataset to read.")
@@ -64,11 +66,21 @@ class RAGFlowReader(BasePydanticReader):
         async_client: AsyncRAGFlow | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        verify: bool | str | None = None,
         **fields: Any,
     ) -> None:
+        reject_unknown("RAGFlowReader", set(fields) - set(type(self).model_fields))
         super().__init__(dataset_id=dataset_id, **fields)
         self._clients = ClientPair(
-            client=client, async_client=async_client, api_key=api_key, base_url=base_url
+            client=client,
+            async_client=async_client,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            verify=verify,
         )
 
     @classmethod

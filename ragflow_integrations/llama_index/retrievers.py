@@ -70,6 +70,9 @@ class RAGFlowRetriever(BaseRetriever):
         async_client: AsyncRAGFlow | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        verify: bool | str | None = None,
         callback_manager: CallbackManager | None = None,
         verbose: bool = False,
     ) -> None:
@@ -104,7 +107,13 @@ class RAGFlowRetriever(BaseRetriever):
         self.use_kg = use_kg
         self.include_document_metadata = include_document_metadata
         self._clients = ClientPair(
-            client=client, async_client=async_client, api_key=api_key, base_url=base_url
+            client=client,
+            async_client=async_client,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            verify=verify,
         )
         super().__init__(callback_manager=callback_manager, verbose=verbose)
 

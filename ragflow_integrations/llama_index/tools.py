@@ -47,6 +47,9 @@ class RAGFlowToolSpec(BaseToolSpec):
         async_client: AsyncRAGFlow | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        verify: bool | str | None = None,
     ) -> None:
         self.dataset_ids = list(dataset_ids or [])
         self.chat_id = chat_id
@@ -54,7 +57,13 @@ class RAGFlowToolSpec(BaseToolSpec):
         self.retrieval_kwargs = dict(retrieval_kwargs or {})
         self.describe_datasets = describe_datasets
         self._clients = ClientPair(
-            client=client, async_client=async_client, api_key=api_key, base_url=base_url
+            client=client,
+            async_client=async_client,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            verify=verify,
         )
         self.spec_functions = ["search_knowledge_base", "list_datasets"]
         if chat_id:
