@@ -141,3 +141,26 @@ def test_batch_update_status_is_routed(api: Api) -> None:
     dataset_id = api.dataset("batch-status")
     response = api.call("POST", f"/datasets/{dataset_id}/documents/batch-update-status", json={})
     assert response.status_code == 404 and response.json()["code"] == 404
+
+
+def test_dataset_list_desc_is_a_strict_bool(api: Api) -> None:
+    # §2.5: "`desc`: datasets list uses pydantic bool (accepts true/false/1/0/yes/no…)"; §3.1's
+    # list is pydantic-validated, so an uninterpretable value is a code 101 validation error.
+    bad = api.json("GET", "/datasets", params={"desc": "maybe"})
+    assert bad["code"] == 101 and "<desc>" in bad["message"]
+    for value in ("true", "False", "1", "0", "yes", "NO", "on", "off"):
+        assert api.json("GET", "/datasets", params={"desc": value})["code"] == 0, value
+
+
+def test_old_server_dataset_list_desc_is_lenient(api22: Api) -> None:
+    assert api22.json("GET", "/datasets", params={"desc": "maybe"})["code"] == 0
+
+
+def test_default_prompt_config_parameters_include_date(api: Api) -> None:
+    # §3.8: "Defaults filled when missing: … parameters incl. `date`."
+    chat = api.ok("POST", "/chats", json={"name": "date-param"})
+    keys = [p["key"] for p in chat["prompt_config"]["parameters"]]
+    assert keys[:1] == ["knowledge"] and "date" in keys
+    # an optional parameter: completions without `date` still answer
+    body = {"chat_id": chat["id"], "question": "hello", "stream": False}
+    assert api.json("POST", "/chat/completions", json=body)["code"] == 0

@@ -48,7 +48,10 @@ def default_prompt_config() -> Json:
     return {
         "system": DEFAULT_SYSTEM,
         "prologue": DEFAULT_PROLOGUE,
-        "parameters": [{"key": "knowledge", "optional": False}],
+        "parameters": [
+            {"key": "knowledge", "optional": False},
+            {"key": "date", "optional": True},
+        ],
         "empty_response": DEFAULT_EMPTY,
         "quote": True,
         "tts": False,

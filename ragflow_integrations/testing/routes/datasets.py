@@ -163,6 +163,12 @@ def deep_merge(base: Json, over: Json) -> Json:
     return out
 
 
+# the strings pydantic's (lax) bool accepts, case-insensitively
+PYDANTIC_BOOLS = frozenset(
+    {"0", "off", "f", "false", "n", "no", "1", "on", "t", "true", "y", "yes"}
+)
+
+
 def field_error(field: str, message: str, value: Any) -> ApiError:
     text = repr(value) if not isinstance(value, str) else value
     return ApiError(101, f"Field: <{field}> - Message: <{message}> - Value: <{text[:128]}>")
@@ -351,7 +357,12 @@ async def list_datasets(request: Request) -> Response:
     orderby = params.get("orderby", "create_time")
     if orderby not in ("create_time", "update_time"):
         raise field_error("orderby", "Input should be 'create_time' or 'update_time'", orderby)
-    desc = is_desc(params.get("desc"))
+    raw_desc = params.get("desc")
+    if not state.old and raw_desc is not None and raw_desc.strip().lower() not in PYDANTIC_BOOLS:
+        raise field_error(
+            "desc", "Input should be a valid boolean, unable to interpret input", raw_desc
+        )
+    desc = is_desc(raw_desc)
     items = state.store.all("dataset")
     wanted_id = params.get("id")
     ids = multi(request, "ids")
