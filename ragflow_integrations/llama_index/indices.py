@@ -87,6 +87,8 @@ class RAGFlowIndex(BaseManagedIndex):
             ``create_if_missing=True``, with ``dataset_kwargs`` passed to ``create_dataset``).
         client / async_client / api_key / base_url: how to reach RAGFlow (env fallback
             ``RAGFLOW_API_KEY`` / ``RAGFLOW_BASE_URL``).
+        timeout / max_retries / verify: options of the clients the index builds itself (as in
+            ``RAGFlow(...)``); with ``client=`` set them on that client instead.
         parse_timeout: Deadline in seconds for the server to parse each insert batch
             (``ParseTimeoutError`` after it).
         poll_interval: Seconds between parse-status polls.

@@ -46,7 +46,8 @@ class RAGFlowRetriever(BaseRetriever):
         include_document_metadata: Ask the server for each chunk's document metadata
             (``meta_fields``), merged into ``node.metadata``.
         client / async_client: Ready clients; otherwise built from ``api_key`` / ``base_url``
-            (falling back to ``RAGFLOW_API_KEY`` / ``RAGFLOW_BASE_URL``).
+            (falling back to ``RAGFLOW_API_KEY`` / ``RAGFLOW_BASE_URL``) with ``timeout`` /
+            ``max_retries`` / ``verify`` (as in ``RAGFlow(...)``).
     """
 
     def __init__(
