@@ -43,9 +43,10 @@ class ClientFactory:
         base_url: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        verify: bool | str = True,
     ) -> None:
         self._given = (client, async_client)
-        self._source = (api_key, base_url, timeout, max_retries)
+        self._source = (api_key, base_url, timeout, max_retries, verify)
         self._client = client
         self._async_client = async_client
         self._per_loop: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
@@ -60,6 +61,7 @@ class ClientFactory:
         )
         self._timeout = timeout
         self._max_retries = max_retries
+        self._verify = verify
 
     def _settings(self) -> dict[str, Any]:
         settings: dict[str, Any] = {
@@ -70,6 +72,8 @@ class ClientFactory:
             settings["timeout"] = self._timeout
         if self._max_retries is not None:
             settings["max_retries"] = self._max_retries
+        if self._verify is not True:
+            settings["verify"] = self._verify
         return settings
 
     def made_from(
@@ -93,6 +97,7 @@ class ClientFactory:
             "base_url": self._base_url,
             "timeout": self._timeout,
             "max_retries": self._max_retries,
+            "verify": self._verify,
         }
 
     def __getstate__(self) -> dict[str, Any]:
@@ -177,7 +182,7 @@ _FACTORY_LOCK = threading.Lock()
 class RAGFlowConnection(BaseModel):
     """Connection fields shared by the pydantic-based components (retriever, chat model, tools)."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True, extra="forbid")
 
     client: RAGFlow | None = Field(default=None, exclude=True, repr=False)
     """A ready sync client to use (shares its connection pool); built lazily when None."""
@@ -193,6 +198,10 @@ class RAGFlowConnection(BaseModel):
     """Request timeout in seconds (client default when None)."""
     max_retries: int = 2
     """Retries for transient failures (idempotent requests only)."""
+    verify: bool | str = True
+    """TLS certificate verification for the clients built here: ``True``, ``False`` (off, e.g. a
+    self-signed test server) or the path of a CA bundle. Ignored for passed ``client`` /
+    ``async_client`` (they keep their own)."""
 
     _factory: ClientFactory | None = PrivateAttr(default=None)
 
@@ -219,6 +228,7 @@ class RAGFlowConnection(BaseModel):
             self.base_url,
             self.timeout,
             self.max_retries,
+            self.verify,
         )
 
     def _new_factory(self) -> ClientFactory:
@@ -229,6 +239,7 @@ class RAGFlowConnection(BaseModel):
             base_url=self.base_url,
             timeout=self.timeout,
             max_retries=self.max_retries,
+            verify=self.verify,
         )
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:

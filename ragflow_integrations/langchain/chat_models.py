@@ -31,7 +31,7 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import RunnableConfig
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from ragflow_integrations import AsyncRAGFlow, Chunk, RAGFlow, RAGFlowError
 from ragflow_integrations.langchain._client import RAGFlowConnection
@@ -45,6 +45,13 @@ logger = logging.getLogger(__name__)
 # (``asyncio.run`` ends first); :meth:`ChatRAGFlow.astream` closes them itself.
 _OPEN_REPLIES: ContextVar[list[_OnceClose] | None] = ContextVar(
     "ragflow_open_replies", default=None
+)
+
+
+_NO_TOOLS = (
+    "ChatRAGFlow cannot bind tools: RAGFlow chat assistants and agents cannot call "
+    "caller-defined tools. Give a tool-calling chat model RAGFlowSearchTool / RAGFlowToolkit "
+    "(RAGFlowToolkit(chat_id=...) adds a tool that asks this assistant)"
 )
 
 
@@ -153,6 +160,8 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
             print(reply.content, reference_documents(reply))
     """
 
+    model_config = ConfigDict(extra="forbid")  # a misspelled option is an error
+
     chat_id: str | None = None
     """The chat assistant to talk to (exactly one of ``chat_id`` / ``agent_id``)."""
     agent_id: str | None = None
@@ -182,6 +191,21 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
                 "agents and sessions"
             )
         return self
+
+    # ------------------------------------------------------------ capabilities
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
+        """Not supported: RAGFlow chat assistants and agents cannot call caller-defined tools."""
+        raise NotImplementedError(_NO_TOOLS)
+
+    def with_structured_output(self, schema: Any = None, **kwargs: Any) -> Any:
+        """Not supported: RAGFlow has no tool calling or JSON mode to force a schema."""
+        raise NotImplementedError(
+            "ChatRAGFlow cannot return structured output: RAGFlow chat assistants have no tool "
+            "calling or JSON mode. Use a tool-calling chat model's with_structured_output, and "
+            "give it RAGFlow's passages through RAGFlowRetriever or RAGFlowSearchTool / "
+            "RAGFlowToolkit"
+        )
 
     # ------------------------------------------------------------ metadata
 

@@ -54,6 +54,7 @@ class RAGFlowLoader(BaseLoader):
         base_url: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        verify: bool | str = True,
     ) -> None:
         if mode not in ("chunks", "documents"):
             raise ValueError(f'mode must be "chunks" or "documents", got {mode!r}')
@@ -72,6 +73,7 @@ class RAGFlowLoader(BaseLoader):
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            verify=verify,
         )
 
     def _list_kwargs(self) -> dict[str, Any]:

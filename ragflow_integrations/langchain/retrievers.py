@@ -11,7 +11,7 @@ from langchain_core.callbacks import (
 )
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ragflow_integrations.langchain._client import RAGFlowConnection
 from ragflow_integrations.langchain._convert import chunk_to_document, effective_condition
@@ -123,6 +123,8 @@ class RAGFlowRetriever(RAGFlowSearchParams, BaseRetriever):
             retriever = RAGFlowRetriever(dataset_ids=["<dataset id>"], k=5)
             docs = retriever.invoke("What is RAGFlow?")
     """
+
+    model_config = ConfigDict(extra="forbid")  # a misspelled option is an error
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any

@@ -75,6 +75,8 @@ class RAGFlowSearchTool(RAGFlowSearchParams, BaseTool):
             tool.invoke({"query": "refund policy"})
     """
 
+    model_config = ConfigDict(extra="forbid")  # a misspelled option is an error
+
     name: str = "ragflow_search"
     description: str = (
         "Search the RAGFlow knowledge base and return numbered passages with their source "
@@ -257,6 +259,7 @@ class RAGFlowToolkit(RAGFlowConnection, BaseToolkit):
             "base_url": self.base_url,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
+            "verify": self.verify,
         }
         search = RAGFlowSearchTool(
             dataset_ids=ids,

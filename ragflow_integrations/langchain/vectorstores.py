@@ -32,6 +32,15 @@ DEFAULT_ID_KEY = "langchain_id"
 DEFAULT_K = 4  # results per search when neither the call nor ``search_kwargs`` gives ``k``
 _NEW_DATASET = "<created by from_texts>"
 ID_LOOKUP_BATCH = 40  # caller ids per document-list filter (keeps the URL short)
+_NO_VECTOR_SEARCH = (
+    "RAGFlowVectorStore cannot search by vector: RAGFlow embeds and searches on the server "
+    "with the dataset's embedding model; use similarity_search with a query text"
+)
+_NO_MMR = (
+    "RAGFlowVectorStore has no max-marginal-relevance search: RAGFlow returns no embeddings to "
+    "diversify on; use similarity_search (search_type='similarity'), or a rerank model on the "
+    "server (search_kwargs={'rerank_id': ...})"
+)
 _DELETE_NEEDS_IDS = (
     "pass the ids to delete; to empty the dataset use the client's "
     "DataSet.delete_documents(delete_all=True)"
@@ -74,6 +83,7 @@ class RAGFlowVectorStore(VectorStore):
         base_url: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        verify: bool | str = True,
     ) -> None:
         if not dataset_id:
             raise ValueError("dataset_id is empty: pass a dataset id or use from_documents()")
@@ -91,6 +101,7 @@ class RAGFlowVectorStore(VectorStore):
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            verify=verify,
         )
 
     @property
@@ -281,6 +292,36 @@ class RAGFlowVectorStore(VectorStore):
 
     def _select_relevance_score_fn(self) -> Any:
         return lambda score: score
+
+    def similarity_search_by_vector(
+        self, embedding: list[float], k: int = DEFAULT_K, **kwargs: Any
+    ) -> list[Document]:
+        """Not supported: RAGFlow embeds the query itself (use :meth:`similarity_search`)."""
+        raise NotImplementedError(_NO_VECTOR_SEARCH)
+
+    async def asimilarity_search_by_vector(
+        self, embedding: list[float], k: int = DEFAULT_K, **kwargs: Any
+    ) -> list[Document]:
+        """Not supported: RAGFlow embeds the query itself (use :meth:`asimilarity_search`)."""
+        raise NotImplementedError(_NO_VECTOR_SEARCH)
+
+    def max_marginal_relevance_search(self, *args: Any, **kwargs: Any) -> list[Document]:
+        """Not supported: RAGFlow returns no vectors to diversify on."""
+        raise NotImplementedError(_NO_MMR)
+
+    async def amax_marginal_relevance_search(self, *args: Any, **kwargs: Any) -> list[Document]:
+        """Not supported: RAGFlow returns no vectors to diversify on."""
+        raise NotImplementedError(_NO_MMR)
+
+    def max_marginal_relevance_search_by_vector(self, *args: Any, **kwargs: Any) -> list[Document]:
+        """Not supported: RAGFlow returns no vectors to diversify on."""
+        raise NotImplementedError(_NO_MMR)
+
+    async def amax_marginal_relevance_search_by_vector(
+        self, *args: Any, **kwargs: Any
+    ) -> list[Document]:
+        """Not supported: RAGFlow returns no vectors to diversify on."""
+        raise NotImplementedError(_NO_MMR)
 
     @classmethod
     def from_texts(

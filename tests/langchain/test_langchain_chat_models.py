@@ -53,7 +53,19 @@ def _serial_requests_while_recording(
     monkeypatch.setattr(requests.Session, "send", serial_send)
 
 
-class TestChatRAGFlowUnit(ChatModelUnitTests):
+class _NoToolCalling:
+    """bind_tools / with_structured_output are overridden only to say why they cannot work."""
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return False
+
+    @property
+    def has_structured_output(self) -> bool:
+        return False
+
+
+class TestChatRAGFlowUnit(_NoToolCalling, ChatModelUnitTests):
     @property
     def chat_model_class(self) -> type[ChatRAGFlow]:
         return ChatRAGFlow
@@ -79,7 +91,7 @@ class TestChatRAGFlowUnit(ChatModelUnitTests):
         return False
 
 
-class _ChatSuite(CorpusMixin, ChatModelIntegrationTests):
+class _ChatSuite(_NoToolCalling, CorpusMixin, ChatModelIntegrationTests):
     build_chat = True
     # The suite only checks message shapes; one document keeps its ~50 cassettes small (the
     # fixture builds the corpus even for tests that then skip on a capability flag).
