@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import threading
-from collections.abc import AsyncGenerator
 from typing import Any, Self
 
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
-
-logger = logging.getLogger(__name__)
+from ragflow_integrations._loop_clients import PerLoopAsyncClients
 
 
 class ClientFactory:
@@ -49,7 +45,7 @@ class ClientFactory:
         self._source = (api_key, base_url, timeout, max_retries, verify)
         self._client = client
         self._async_client = async_client
-        self._per_loop: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
+        self._per_loop = PerLoopAsyncClients(lambda: self.sync.to_async())
         self._lock = threading.Lock()
         if isinstance(api_key, str):
             api_key = SecretStr(api_key)
@@ -132,48 +128,7 @@ class ClientFactory:
         """The async client: the passed one, or one per running event loop (created here)."""
         if self._given[1] is not None:
             return self._given[1]
-        loop = asyncio.get_running_loop()
-        entry = self._per_loop.get(loop)
-        if entry is None:
-            sync = self.sync
-            with self._lock:
-                entry = self._per_loop.get(loop)
-                if entry is None:
-                    # loops that have stopped for good: their clients were closed at their
-                    # shutdown (or cannot be closed any more); drop them
-                    for old in [old for old in self._per_loop if old.is_closed()]:
-                        del self._per_loop[old]
-                    entry = _LoopClient(sync.to_async())
-                    self._per_loop[loop] = entry
-        return entry.client
-
-
-class _LoopClient:
-    """An async client made for one event loop, closed when that loop shuts down.
-
-    The closing is an async generator started here and left suspended: the loop tracks it, and
-    ``loop.shutdown_asyncgens()`` (run by ``asyncio.run`` before closing the loop) resumes it
-    while the loop still runs, so ``aclose()`` closes the connections in their own loop.
-    """
-
-    __slots__ = ("_closer", "client")
-
-    def __init__(self, client: AsyncRAGFlow) -> None:
-        self.client = client
-        self._closer = _close_at_shutdown(client)
-        step = self._closer.asend(None)  # registers it with the running loop; runs to `yield`
-        with contextlib.suppress(StopIteration):
-            step.send(None)
-
-
-async def _close_at_shutdown(client: AsyncRAGFlow) -> AsyncGenerator[None, None]:
-    try:
-        yield
-    finally:
-        try:
-            await client.aclose()
-        except Exception:  # best effort at loop shutdown
-            logger.debug("could not close a RAGFlow client at event loop shutdown", exc_info=True)
+        return self._per_loop.get(asyncio.get_running_loop())
 
 
 _FACTORY_LOCK = threading.Lock()

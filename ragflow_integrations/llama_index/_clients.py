@@ -10,15 +10,12 @@ synchronously never builds an async client and the other way round.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import threading
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
-
-logger = logging.getLogger(__name__)
+from ragflow_integrations._loop_clients import PerLoopAsyncClients
 
 CONNECTION_OPTIONS = ("timeout", "max_retries", "verify")
 """Keyword options every component that builds its own clients accepts (``RAGFlow(...)``'s)."""
@@ -88,7 +85,7 @@ class ClientPair:
         self._sync = client
         self._async = async_client
         self._owns_async = async_client is None
-        self._per_loop: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
+        self._per_loop = PerLoopAsyncClients(self._new_async)
         self._loopless: AsyncRAGFlow | None = None
         self._lock = threading.Lock()
         kwargs: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
@@ -134,18 +131,7 @@ class ClientPair:
                 if self._loopless is None:
                     self._loopless = self._new_async()
             return self._loopless
-        entry = self._per_loop.get(loop)
-        if entry is None:
-            with self._lock:
-                entry = self._per_loop.get(loop)
-                if entry is None:
-                    # loops stopped for good: their clients were closed at their shutdown (or
-                    # cannot be closed any more from another loop); drop them
-                    for old in [old for old in self._per_loop if old.is_closed()]:
-                        del self._per_loop[old]
-                    entry = _LoopClient(self._new_async())
-                    self._per_loop[loop] = entry
-        return entry.client
+        return self._per_loop.get(loop)
 
     # ----- copying and pickling ----------------------------------------------------------------
     def __deepcopy__(self, memo: dict[int, Any]) -> ClientPair:
@@ -154,7 +140,7 @@ class ClientPair:
         twin = ClientPair.__new__(ClientPair)
         twin._sync, twin._async = self._sync, self._async
         twin._owns_async = self._owns_async
-        twin._per_loop = {}
+        twin._per_loop = PerLoopAsyncClients(twin._new_async)
         twin._loopless = None
         twin._lock = threading.Lock()
         twin._client_kwargs = dict(self._client_kwargs)
@@ -176,38 +162,10 @@ class ClientPair:
         self._sync = None
         self._async = None
         self._owns_async = True
-        self._per_loop = {}
+        self._per_loop = PerLoopAsyncClients(self._new_async)
         self._loopless = None
         self._lock = threading.Lock()
         self._client_kwargs = dict(state["client_kwargs"])
-
-
-class _LoopClient:
-    """An async client made for one event loop, closed when that loop shuts down.
-
-    The closing is an async generator started here and left suspended: the loop tracks it, and
-    ``loop.shutdown_asyncgens()`` (run by ``asyncio.run`` before closing the loop) resumes it
-    while the loop still runs, so ``aclose()`` closes the connections in their own loop.
-    """
-
-    __slots__ = ("_closer", "client")
-
-    def __init__(self, client: AsyncRAGFlow) -> None:
-        self.client = client
-        self._closer = _close_at_shutdown(client)
-        step = self._closer.asend(None)  # registers it with the running loop; runs to `yield`
-        with contextlib.suppress(StopIteration):
-            step.send(None)
-
-
-async def _close_at_shutdown(client: AsyncRAGFlow) -> AsyncGenerator[None, None]:
-    try:
-        yield
-    finally:
-        try:
-            await client.aclose()
-        except Exception:  # best effort at loop shutdown
-            logger.debug("could not close a RAGFlow client at event loop shutdown", exc_info=True)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
