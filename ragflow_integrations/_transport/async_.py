@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -55,14 +56,25 @@ class AsyncStreamResponse:
                     await anext(self._lines)
 
 
+@functools.lru_cache(maxsize=16)
 def _httpx_verify(verify: bool | str) -> Any:
-    if isinstance(verify, str):
-        import ssl
+    """The ``verify=`` for ``httpx.AsyncClient``: one SSL context per setting, built once.
 
+    Loading a CA bundle costs about 20 ms, and a pool is opened per client and per event loop
+    (adapters make one client per loop), so the contexts are shared; an ``SSLContext`` may serve
+    any number of connections.
+    """
+    if verify is False:
+        return False
+    import ssl
+
+    if isinstance(verify, str):
         if os.path.isdir(verify):
             return ssl.create_default_context(capath=verify)
         return ssl.create_default_context(cafile=verify)
-    return verify
+    import httpx
+
+    return httpx.create_ssl_context()  # what verify=True means to httpx (certifi, SSL_CERT_FILE)
 
 
 class _LoopBoundPool:

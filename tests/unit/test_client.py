@@ -496,6 +496,10 @@ def test_async_ca_bundle_becomes_an_ssl_context() -> None:
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert _httpx_verify(False) is False
+    default = _httpx_verify(True)
+    assert isinstance(default, ssl.SSLContext) and default.verify_mode == ssl.CERT_REQUIRED
+    assert _httpx_verify(True) is default  # built once, shared by every pool
+    assert _httpx_verify(certifi.where()) is context
 
 
 @pytest.mark.parametrize("data", ["oops", 7, None, [1, 2]])
