@@ -8,6 +8,7 @@ deadline) until the server has chunked it. Queries go through :class:`RAGFlowRet
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import os
@@ -315,7 +316,7 @@ class RAGFlowIndex(BaseManagedIndex):
         ``ref_doc_id`` (default: the file name) is what :meth:`delete_ref_doc` takes later. A
         file uploaded again under the same ``ref_doc_id`` replaces the old copy once parsed.
         """
-        item = _file_item(path, ref_doc_id, metadata)
+        item = _file_item(path, ref_doc_id, metadata, Path(path).read_bytes())
         key = str(item.meta_fields[REF_DOC_ID_KEY])
         stale = [d.id for d in self._dataset.iter_documents() if _matches(d, key)]
         (uploaded,) = self._replace_items([item], stale)
@@ -328,8 +329,9 @@ class RAGFlowIndex(BaseManagedIndex):
         ref_doc_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> str:
-        """Async twin of :meth:`upload_file`."""
-        item = _file_item(path, ref_doc_id, metadata)
+        """Async twin of :meth:`upload_file` (the file is read in a worker thread, off the loop)."""
+        blob = await asyncio.to_thread(Path(path).read_bytes)
+        item = _file_item(path, ref_doc_id, metadata, blob)
         key = str(item.meta_fields[REF_DOC_ID_KEY])
         dataset = await self._adataset()
         stale = [d.id async for d in dataset.iter_documents() if _matches(d, key)]
@@ -582,12 +584,16 @@ def _to_ingest_item(document: Document) -> IngestItem:
 
 
 def _file_item(
-    path: str | os.PathLike[str], ref_doc_id: str | None, metadata: Mapping[str, Any] | None
+    path: str | os.PathLike[str],
+    ref_doc_id: str | None,
+    metadata: Mapping[str, Any] | None,
+    blob: bytes,
 ) -> IngestItem:
+    """The upload for the file at ``path`` whose content ``blob`` the caller has read."""
     file = Path(path)
     meta_fields = to_meta_fields(metadata or {})
     meta_fields[REF_DOC_ID_KEY] = ref_doc_id or file.name
-    return IngestItem(name=file.name, blob=file.read_bytes(), meta_fields=meta_fields)
+    return IngestItem(name=file.name, blob=blob, meta_fields=meta_fields)
 
 
 def _file_name(document: Document) -> str:

@@ -1,0 +1,69 @@
+"""The async paths of the LlamaIndex adapters never block the event loop.
+
+Each test runs against a local server and checks that the ``a*`` call either lets the loop run
+while it waits (a file that only becomes readable later) or sends no request through the sync
+transport (every request goes through ``AsyncRAGFlow`` over ``httpx``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ragflow_integrations._transport import sync as sync_transport
+from ragflow_integrations.llama_index import RAGFlowIndex
+from ragflow_integrations.testing import LocalRAGFlowServer
+
+
+def _record_sync_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record ``METHOD path`` of every request sent through the sync transport."""
+    sent: list[str] = []
+    real = sync_transport.SyncTransport._send
+
+    def spy(self: Any, spec: Any) -> Any:
+        sent.append(f"{spec.method} {spec.path}")
+        return real(self, spec)
+
+    monkeypatch.setattr(sync_transport.SyncTransport, "_send", spy)
+    return sent
+
+
+def _own(server: LocalRAGFlowServer) -> dict[str, Any]:
+    return {"api_key": server.api_key, "base_url": server.base_url, "max_retries": 0}
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a FIFO")
+async def test_aupload_file_reads_the_file_off_the_event_loop(tmp_path: Path) -> None:
+    """A file whose bytes arrive only after the loop has run once: reading it on the loop would
+    deadlock the writer (which waits for the loop) until its timeout."""
+    fifo = tmp_path / "alpacas.txt"
+    os.mkfifo(fifo)
+    loop = asyncio.get_running_loop()
+    loop_ran = threading.Event()
+    saw_loop: list[bool] = []
+
+    def writer() -> None:
+        with open(fifo, "wb") as out:  # returns once the reader has opened the FIFO
+            loop.call_soon_threadsafe(loop_ran.set)
+            saw_loop.append(loop_ran.wait(timeout=3.0))
+            out.write(b"Alpacas hum when they are content.")
+
+    with LocalRAGFlowServer() as server:
+        index = RAGFlowIndex(
+            dataset_name="li-async-fifo", create_if_missing=True, poll_interval=0.05, **_own(server)
+        )
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        document_id = await index.aupload_file(fifo, ref_doc_id="alpacas")
+        thread.join(timeout=5.0)
+        info = index.ref_doc_info
+
+    assert saw_loop == [True]  # the event loop kept running while the file was read
+    assert info["alpacas"].metadata["ragflow_document_id"] == document_id
+    assert info["alpacas"].metadata["document_name"] == "alpacas.txt"
