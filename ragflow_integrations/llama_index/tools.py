@@ -75,34 +75,61 @@ class RAGFlowToolSpec(BaseToolSpec):
         func_to_metadata_mapping: dict[str, ToolMetadata] | None = None,
     ) -> list[FunctionTool]:
         """One ``FunctionTool`` per spec function, with its sync and native async implementation."""
+        names = self._tool_names(spec_functions)
+        about = []
+        if self._describes(names):
+            about = [_about(self._clients.sync.get_dataset(id=i)) for i in self.dataset_ids]
+        return self._build_tools(names, func_to_metadata_mapping, about)
+
+    async def to_tool_list_async(
+        self,
+        spec_functions: list[SPEC_FUNCTION_TYPE] | None = None,
+        func_to_metadata_mapping: dict[str, ToolMetadata] | None = None,
+    ) -> list[FunctionTool]:
+        """Async twin of :meth:`to_tool_list`: the dataset descriptions (``describe_datasets``)
+        come through the async client, so nothing blocks the event loop or needs a thread."""
+        names = self._tool_names(spec_functions)
+        about = []
+        if self._describes(names):
+            client = self._clients.async_
+            about = [_about(await client.get_dataset(id=i)) for i in self.dataset_ids]
+        return self._build_tools(names, func_to_metadata_mapping, about)
+
+    def _tool_names(self, spec_functions: list[SPEC_FUNCTION_TYPE] | None) -> list[str]:
+        return [s if isinstance(s, str) else s[0] for s in spec_functions or self.spec_functions]
+
+    def _describes(self, names: list[str]) -> bool:
+        """Whether the tools need the default datasets' descriptions (fetched once per list)."""
+        return self.describe_datasets and "search_knowledge_base" in names
+
+    def _build_tools(
+        self,
+        names: list[str],
+        func_to_metadata_mapping: dict[str, ToolMetadata] | None,
+        about: list[str],
+    ) -> list[FunctionTool]:
         mapping = func_to_metadata_mapping or {}
         tools = []
-        for spec in spec_functions or self.spec_functions:
-            name = spec if isinstance(spec, str) else spec[0]
+        for name in names:
             function = getattr(self, name)
             tools.append(
                 FunctionTool.from_defaults(
                     fn=function,
                     async_fn=getattr(self, f"a{name}", None),
                     name=name,
-                    description=self._describe(name, function),
+                    description=self._describe(name, function, about),
                     tool_metadata=mapping.get(name),
                 )
             )
         return tools
 
-    def _describe(self, name: str, function: Callable[..., Any]) -> str:
-        """Signature plus dedented docstring (and the default datasets, if asked for)."""
+    def _describe(self, name: str, function: Callable[..., Any], about: list[str]) -> str:
+        """Signature plus dedented docstring (and ``about`` the default datasets, if asked for)."""
         signature = inspect.signature(function, eval_str=True)
         description = f"{name}{signature}\n{inspect.getdoc(function)}"
-        if name != "search_knowledge_base" or not self.describe_datasets:
+        if name != "search_knowledge_base" or not about:
             return description
-        lines = []
-        for dataset_id in self.dataset_ids:
-            dataset = self._clients.sync.get_dataset(id=dataset_id)
-            about = (dataset.description or "").strip().replace("\n", " ")
-            lines.append(f"- {dataset.name} (id {dataset.id})" + (f": {about}" if about else ""))
-        return description + ("\nDefault knowledge bases:\n" + "\n".join(lines) if lines else "")
+        return description + "\nDefault knowledge bases:\n" + "\n".join(about)
 
     # ----- search -----------------------------------------------------------------------------
     def search_knowledge_base(self, query: str, dataset_ids: list[str] | None = None) -> str:
@@ -167,6 +194,12 @@ class RAGFlowToolSpec(BaseToolSpec):
         if not self.chat_id:
             raise ValueError("ask_assistant needs RAGFlowToolSpec(chat_id=...)")
         return self.chat_id
+
+
+def _about(dataset: DataSet | AsyncDataSet) -> str:
+    """One line naming a default dataset for the search tool's description."""
+    about = (dataset.description or "").strip().replace("\n", " ")
+    return f"- {dataset.name} (id {dataset.id})" + (f": {about}" if about else "")
 
 
 def _format_passages(chunks: Sequence[Chunk]) -> str:

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from ragflow_integrations import RAGFlow
 from ragflow_integrations._transport import sync as sync_transport
-from ragflow_integrations.llama_index import RAGFlowIndex
+from ragflow_integrations.llama_index import RAGFlowIndex, RAGFlowToolSpec
 from ragflow_integrations.testing import LocalRAGFlowServer
 
 
@@ -67,3 +68,24 @@ async def test_aupload_file_reads_the_file_off_the_event_loop(tmp_path: Path) ->
     assert saw_loop == [True]  # the event loop kept running while the file was read
     assert info["alpacas"].metadata["ragflow_document_id"] == document_id
     assert info["alpacas"].metadata["document_name"] == "alpacas.txt"
+
+
+@pytest.mark.live
+async def test_to_tool_list_async_describes_datasets_through_the_async_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with LocalRAGFlowServer() as server:
+        with RAGFlow(**_own(server)) as client:
+            dataset = client.create_dataset(name="li-async-tools", description="Field notes.")
+        spec = RAGFlowToolSpec([dataset.id], describe_datasets=True, **_own(server))
+        sent = _record_sync_requests(monkeypatch)
+        tools = await spec.to_tool_list_async()
+        sent_async = list(sent)
+        expected = spec.to_tool_list()
+
+    assert sent_async == []  # no sync request (and no thread) inside the event loop
+    assert sent  # the sync to_tool_list does use the sync client: the spy sees it
+    assert [t.metadata.name for t in tools] == [t.metadata.name for t in expected]
+    assert [t.metadata.description for t in tools] == [t.metadata.description for t in expected]
+    assert "- li-async-tools (id " in tools[0].metadata.description
+    assert "Field notes." in tools[0].metadata.description
