@@ -95,7 +95,13 @@ class RAGFlowIndex(BaseManagedIndex):
         poll_interval: Seconds between parse-status polls.
         show_progress: Show a progress bar while waiting for parsing.
         batch_size: Documents uploaded per request.
+
+    The constructor and :meth:`from_documents` look the dataset up with the sync client. Inside a
+    running event loop use ``await RAGFlowIndex.acreate(...)`` / ``await
+    RAGFlowIndex.afrom_documents(...)`` (same arguments), which go through the async client.
     """
+
+    _dataset: DataSet
 
     def __init__(
         self,
@@ -117,7 +123,9 @@ class RAGFlowIndex(BaseManagedIndex):
         batch_size: int = 32,
         callback_manager: CallbackManager | None = None,
         storage_context: StorageContext | None = None,
+        _resolve: bool = True,
     ) -> None:
+        # _resolve=False (private, for acreate): no request; the caller sets the dataset after.
         if (dataset_id is None) == (dataset_name is None):
             raise ValueError("pass exactly one of dataset_id= or dataset_name=")
         self._clients = ClientPair(
@@ -132,11 +140,12 @@ class RAGFlowIndex(BaseManagedIndex):
         self._parse_timeout = parse_timeout
         self._poll_interval = poll_interval
         self._batch_size = batch_size
-        self._dataset = self._resolve_dataset(
-            dataset_id, dataset_name, create_if_missing, dataset_kwargs or {}
-        )
         self._async_dataset: AsyncDataSet | None = None
         self._async_dataset_client: AsyncRAGFlow | None = None
+        if _resolve:
+            self._dataset = self._resolve_dataset(
+                dataset_id, dataset_name, create_if_missing, dataset_kwargs or {}
+            )
         super().__init__(
             index_struct=IndexDict(),
             storage_context=storage_context,
@@ -159,12 +168,32 @@ class RAGFlowIndex(BaseManagedIndex):
             return client.get_dataset(name=dataset_name)
         except NotFoundError as exc:
             if not create_if_missing:
-                raise type(exc)(
-                    f"{exc.message}; pass create_if_missing=True to create it",
-                    data=exc.data,
-                    **exc.context(),
-                ) from exc
+                raise _suggest_create(exc) from exc
         return client.create_dataset(name=dataset_name, **dataset_kwargs)
+
+    async def _aresolve_dataset(
+        self,
+        dataset_id: str | None,
+        dataset_name: str | None,
+        create_if_missing: bool,
+        dataset_kwargs: dict[str, Any],
+    ) -> None:
+        """Async twin of :meth:`_resolve_dataset`; sets the async and the sync dataset."""
+        client = self._clients.async_
+        dataset: AsyncDataSet
+        if dataset_id is not None:
+            dataset = await client.get_dataset(id=dataset_id)
+        else:
+            assert dataset_name is not None
+            try:
+                dataset = await client.get_dataset(name=dataset_name)
+            except NotFoundError as exc:
+                if not create_if_missing:
+                    raise _suggest_create(exc) from exc
+                dataset = await client.create_dataset(name=dataset_name, **dataset_kwargs)
+        self._async_dataset, self._async_dataset_client = dataset, client
+        # the same dataset bound to the sync client, for the sync methods (no request)
+        self._dataset = self._clients.sync.wrap("dataset", dataset.model_dump())
 
     # ----- identity ---------------------------------------------------------------------------
     @property
@@ -208,12 +237,9 @@ class RAGFlowIndex(BaseManagedIndex):
 
         ``kwargs`` are the constructor's (``dataset_id`` or ``dataset_name``, client settings, ...).
         ``transformations`` are not supported: RAGFlow chunks with the dataset's ``chunk_method``.
+        In a running event loop use :meth:`afrom_documents`.
         """
-        if transformations:
-            raise NotImplementedError(
-                _NODE_LEVEL + "LlamaIndex transformations do not apply. Choose the server-side "
-                "chunking with dataset_kwargs={'chunk_method': ..., 'parser_config': {...}}."
-            )
+        _reject_transformations(transformations)
         index = cls(
             storage_context=storage_context,
             show_progress=show_progress,
@@ -221,6 +247,41 @@ class RAGFlowIndex(BaseManagedIndex):
             **kwargs,
         )
         index.insert_documents(documents)
+        return index
+
+    @classmethod
+    async def acreate(
+        cls,
+        dataset_id: str | None = None,
+        *,
+        dataset_name: str | None = None,
+        create_if_missing: bool = False,
+        dataset_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> RAGFlowIndex:
+        """Async twin of the constructor (same arguments): open, or with
+        ``create_if_missing=True`` create, the dataset through the async client."""
+        index = cls(dataset_id, dataset_name=dataset_name, _resolve=False, **kwargs)
+        await index._aresolve_dataset(
+            dataset_id, dataset_name, create_if_missing, dataset_kwargs or {}
+        )
+        return index
+
+    @classmethod
+    async def afrom_documents(
+        cls,
+        documents: Sequence[Document],
+        transformations: list[TransformComponent] | None = None,
+        **kwargs: Any,
+    ) -> RAGFlowIndex:
+        """Async twin of :meth:`from_documents`: :meth:`acreate`, then ``ainsert_documents``.
+
+        ``kwargs`` are the constructor's (``storage_context``, ``show_progress`` and
+        ``callback_manager`` included).
+        """
+        _reject_transformations(transformations)
+        index = await cls.acreate(**kwargs)
+        await index.ainsert_documents(documents)
         return index
 
     # ----- inserting --------------------------------------------------------------------------
@@ -581,6 +642,21 @@ def _to_ingest_item(document: Document) -> IngestItem:
         blob=document.get_content().encode("utf-8"),
         meta_fields=meta_fields,
     )
+
+
+def _suggest_create(exc: NotFoundError) -> NotFoundError:
+    """The dataset-name lookup's ``NotFoundError`` with a hint at ``create_if_missing``."""
+    return type(exc)(
+        f"{exc.message}; pass create_if_missing=True to create it", data=exc.data, **exc.context()
+    )
+
+
+def _reject_transformations(transformations: list[TransformComponent] | None) -> None:
+    if transformations:
+        raise NotImplementedError(
+            _NODE_LEVEL + "LlamaIndex transformations do not apply. Choose the server-side "
+            "chunking with dataset_kwargs={'chunk_method': ..., 'parser_config': {...}}."
+        )
 
 
 def _file_item(

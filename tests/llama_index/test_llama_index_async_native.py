@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llama_index.core import Document
+from llama_index.core.node_parser import SentenceSplitter
 
-from ragflow_integrations import RAGFlow
+from ragflow_integrations import DataSet, NotFoundError, RAGFlow
 from ragflow_integrations._transport import sync as sync_transport
 from ragflow_integrations.llama_index import RAGFlowIndex, RAGFlowToolSpec
 from ragflow_integrations.testing import LocalRAGFlowServer
@@ -89,3 +91,48 @@ async def test_to_tool_list_async_describes_datasets_through_the_async_client(
     assert [t.metadata.description for t in tools] == [t.metadata.description for t in expected]
     assert "- li-async-tools (id " in tools[0].metadata.description
     assert "Field notes." in tools[0].metadata.description
+
+
+@pytest.mark.live
+async def test_acreate_and_afrom_documents_open_and_fill_the_dataset_asynchronously(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    documents = [
+        Document(id_="doc-otter", text="Sea otters hold hands while sleeping."),
+        Document(id_="doc-gecko", text="Geckos climb glass with dry adhesion."),
+    ]
+    with LocalRAGFlowServer() as server:
+        own = {**_own(server), "poll_interval": 0.05}
+        sent = _record_sync_requests(monkeypatch)
+        index = await RAGFlowIndex.afrom_documents(
+            documents, dataset_name="li-async-open", create_if_missing=True, **own
+        )
+        by_id = await RAGFlowIndex.acreate(index.dataset_id, **own)
+        by_name = await RAGFlowIndex.acreate(dataset_name="li-async-open", **own)
+        await by_id.ainsert(Document(id_="doc-newt", text="Newts regrow their limbs."))
+        hits = await by_name.as_retriever(similarity_top_k=1).aretrieve("otters sleeping")
+        with pytest.raises(NotFoundError, match="create_if_missing=True"):
+            await RAGFlowIndex.acreate(dataset_name="li-async-missing", **own)
+        sent_async = list(sent)
+        info = by_name.ref_doc_info  # the sync methods work on an index opened asynchronously
+        with RAGFlow(**_own(server)) as client:
+            fetched = client.get_dataset(id=index.dataset_id)
+
+    assert sent_async == []  # not one request through the sync transport inside the loop
+    assert sent  # the sync ref_doc_info does use it: the spy sees it
+    assert by_id.dataset_id == by_name.dataset_id == index.dataset_id == fetched.id
+    assert isinstance(by_name.dataset, DataSet)
+    assert by_name.dataset.name == fetched.name == "li-async-open"
+    assert hits[0].node.metadata["ref_doc_id"] == "doc-otter"
+    assert sorted(info) == ["doc-gecko", "doc-newt", "doc-otter"]
+
+
+@pytest.mark.live
+async def test_afrom_documents_rejects_transformations_like_from_documents() -> None:
+    with (
+        LocalRAGFlowServer() as server,
+        pytest.raises(NotImplementedError, match="transformations"),
+    ):
+        await RAGFlowIndex.afrom_documents(
+            [], dataset_name="x", transformations=[SentenceSplitter()], **_own(server)
+        )
