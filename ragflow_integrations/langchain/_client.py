@@ -13,6 +13,15 @@ from ragflow_integrations import AsyncRAGFlow, RAGFlow
 from ragflow_integrations._loop_clients import PerLoopAsyncClients
 
 
+def refuse_pickling_with_clients(*given: RAGFlow | AsyncRAGFlow | None) -> None:
+    """``TypeError`` when a component holds a passed client (its pool cannot be pickled)."""
+    if any(client is not None for client in given):
+        raise TypeError(
+            "a RAGFlow component built with client= or async_client= cannot be pickled "
+            "(a client holds open connections); build it from api_key/base_url instead"
+        )
+
+
 class ClientFactory:
     """Creates a sync and an async client once, from explicit clients or connection settings.
 
@@ -97,11 +106,7 @@ class ClientFactory:
         }
 
     def __getstate__(self) -> dict[str, Any]:
-        if any(given is not None for given in self._given):
-            raise TypeError(
-                "a RAGFlow component built with client= or async_client= cannot be pickled "
-                "(a client holds open connections); build it from api_key/base_url instead"
-            )
+        refuse_pickling_with_clients(*self._given)
         return self._state()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -209,11 +214,7 @@ class RAGFlowConnection(BaseModel):
 
     def __getstate__(self) -> dict[Any, Any]:
         """Pickle state without the clients (a copy creates its own on first use)."""
-        if self.client is not None or self.async_client is not None:
-            raise TypeError(
-                "a RAGFlow component built with client= or async_client= cannot be pickled "
-                "(a client holds open connections); build it from api_key/base_url instead"
-            )
+        refuse_pickling_with_clients(self.client, self.async_client)
         state = super().__getstate__()
         private = state.get("__pydantic_private__")
         if private:

@@ -87,17 +87,19 @@ class RAGFlowLoader(BaseLoader):
     def _wanted(self, document: Any) -> bool:
         return not self.parsed_only or document.run == "DONE"
 
+    def _in_given_order(self, listed: Iterable[Any]) -> list[Any]:
+        """The listed documents named in ``document_ids``, in that order."""
+        wanted = set(self.document_ids or ())
+        found = {d.id: d for d in listed if d.id in wanted}
+        return [found[i] for i in self.document_ids or () if i in found]
+
     def _iter_ragflow_documents(self) -> Iterator[Any]:
         dataset = self._clients.sync.get_dataset(id=self.dataset_id)
         if self.document_ids is None:
             documents: Iterable[Any] = dataset.iter_documents(**self._list_kwargs())
         elif self.metadata_condition:
             # the server ignores filters when listing by id: walk the filtered list instead
-            wanted = set(self.document_ids)
-            found = {
-                d.id: d for d in dataset.iter_documents(**self._list_kwargs()) if d.id in wanted
-            }
-            documents = (found[i] for i in self.document_ids if i in found)
+            documents = self._in_given_order(dataset.iter_documents(**self._list_kwargs()))
         else:
             documents = (d for i in self.document_ids for d in dataset.list_documents(id=i))
         yield from (d for d in documents if self._wanted(d))
@@ -111,14 +113,12 @@ class RAGFlowLoader(BaseLoader):
             return
         if self.metadata_condition:
             wanted = set(self.document_ids)
-            found = {
-                d.id: d
-                async for d in dataset.iter_documents(**self._list_kwargs())
-                if d.id in wanted
-            }
-            for document_id in self.document_ids:
-                if document_id in found and self._wanted(found[document_id]):
-                    yield found[document_id]
+            listed = [
+                d async for d in dataset.iter_documents(**self._list_kwargs()) if d.id in wanted
+            ]
+            for document in self._in_given_order(listed):
+                if self._wanted(document):
+                    yield document
             return
         for document_id in self.document_ids:
             for document in await dataset.list_documents(id=document_id):
