@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
 from contextlib import aclosing
 from contextvars import ContextVar
@@ -33,11 +32,10 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field, model_validator
 
-from ragflow_integrations import AsyncRAGFlow, Chunk, RAGFlow, RAGFlowError
+from ragflow_integrations import Chunk
+from ragflow_integrations._agent_sessions import adiscard_agent_sessions, discard_agent_sessions
 from ragflow_integrations.langchain._client import RAGFlowConnection
 from ragflow_integrations.mapping import chunk_to_record
-
-logger = logging.getLogger(__name__)
 
 # The reply generators opened by ``_astream`` during one ``astream`` call. LangChain's ``astream``
 # drops ``_astream`` without closing it when the caller stops early, leaving the cleanup (ending
@@ -339,7 +337,7 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
                 yield from _native_replies(result, stream, temporary)
             finally:
                 if call.session_id is None:
-                    _discard_agent_sessions(client, self.agent_id, temporary)
+                    discard_agent_sessions(client, self.agent_id, temporary)
         elif self.api == "openai":
             result = client.openai_chat_completion(
                 str(self.chat_id),
@@ -376,7 +374,7 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
                         yield reply
             finally:
                 if call.session_id is None:
-                    await _adiscard_agent_sessions(client, self.agent_id, temporary)
+                    await adiscard_agent_sessions(client, self.agent_id, temporary)
         elif self.api == "openai":
             result = await client.openai_chat_completion(
                 str(self.chat_id),
@@ -779,23 +777,3 @@ async def _aopenai_replies(result: Any, stream: bool) -> AsyncGenerator[_Reply, 
     async with aclosing(result):
         async for payload in result:
             yield _openai_reply(payload, stream=True)
-
-
-def _discard_agent_sessions(client: RAGFlow, agent_id: str, sessions: set[str]) -> None:
-    """Delete the sessions a stateless agent call created (best effort)."""
-    if not sessions:
-        return
-    try:
-        client.get_agent(agent_id).delete_sessions(ids=sorted(sessions))
-    except RAGFlowError as exc:
-        logger.warning("could not delete temporary agent session(s) %s: %s", sessions, exc)
-
-
-async def _adiscard_agent_sessions(client: AsyncRAGFlow, agent_id: str, sessions: set[str]) -> None:
-    if not sessions:
-        return
-    try:
-        agent = await client.get_agent(agent_id)
-        await agent.delete_sessions(ids=sorted(sessions))
-    except RAGFlowError as exc:
-        logger.warning("could not delete temporary agent session(s) %s: %s", sessions, exc)

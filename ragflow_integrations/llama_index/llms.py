@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -28,11 +27,10 @@ from llama_index.core.callbacks import CallbackManager
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.llm import LLM
 
-from ragflow_integrations import AsyncRAGFlow, Chunk, Message, RAGFlow, RAGFlowError, StreamEvent
+from ragflow_integrations import AsyncRAGFlow, Chunk, Message, RAGFlow, StreamEvent
+from ragflow_integrations._agent_sessions import adiscard_agent_sessions, discard_agent_sessions
 from ragflow_integrations.llama_index._clients import ClientPair, reject_unknown
 from ragflow_integrations.llama_index._nodes import chunks_to_reference_dicts
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT_WINDOW = 8192
 DEFAULT_NUM_OUTPUT = 512
@@ -158,24 +156,13 @@ class RAGFlowLLM(LLM):
     # ----- temporary agent sessions -----------------------------------------------------------
     def _discard_sessions(self, session_ids: Iterable[str | None]) -> None:
         """Delete the session RAGFlow opened for a stateless agent call (best effort)."""
-        ids = sorted({s for s in session_ids if s})
-        if self.agent_id is None or not ids:
-            return
-        try:
-            self._clients.sync.get_agent(self.agent_id).delete_sessions(ids=ids)
-        except RAGFlowError as exc:
-            logger.warning("could not delete temporary agent session(s) %s: %s", ids, exc)
+        if self.agent_id is not None:
+            discard_agent_sessions(self._clients.sync, self.agent_id, session_ids)
 
     async def _adiscard_sessions(self, session_ids: Iterable[str | None]) -> None:
         """Async twin of :meth:`_discard_sessions`."""
-        ids = sorted({s for s in session_ids if s})
-        if self.agent_id is None or not ids:
-            return
-        try:
-            agent = await self._clients.async_.get_agent(self.agent_id)
-            await agent.delete_sessions(ids=ids)
-        except RAGFlowError as exc:
-            logger.warning("could not delete temporary agent session(s) %s: %s", ids, exc)
+        if self.agent_id is not None:
+            await adiscard_agent_sessions(self._clients.async_, self.agent_id, session_ids)
 
     # ----- chat -------------------------------------------------------------------------------
     @llm_chat_callback()
