@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,13 +13,25 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from ._util import read_json
 from .faults import FaultMiddleware, FaultRegistry
-from .routes import agents, chats, chunks, completions, datasets, documents, system
+from .routes import (
+    agents,
+    chats,
+    chunks,
+    completions,
+    datasets,
+    documents,
+    models,
+    openai_compat,
+    retrieval,
+    sessions,
+    system,
+)
 from .routes._common import (
     ServerState,
     guarded,
     is_authorised,
     method_not_allowed,
-    not_found_body,
+    route_not_found,
     state_of,
 )
 
@@ -67,24 +80,38 @@ def _admin_routes() -> list[BaseRoute]:
 async def _not_found(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException) and exc.status_code == 405:
         return method_not_allowed()
-    return not_found_body(request.url.path)
+    return route_not_found(state_of(request), request.url.path)
 
 
 def build_app(state: ServerState, faults: FaultRegistry) -> Any:
     """The ASGI app (Starlette wrapped in the fault middleware)."""
     api: list[BaseRoute] = []
-    for module in (system, datasets, documents, chunks, chats, completions, agents):
+    for module in (system, models, datasets, documents, chunks, retrieval, chats, sessions):
+        api.extend(module.routes(state))
+    for module in (completions, openai_compat, agents):
         api.extend(module.routes(state))
     api.extend(_admin_routes())
     app = Starlette(
-        routes=[
-            Mount("/api/v1", routes=api),
-            # The web app's health route, the only one old servers have (§3.15, §3.16).
-            Route("/v1/system/healthz", system.healthz, methods=["GET"]),
-            *_admin_routes(),
-        ],
+        routes=[Mount("/api/v1", routes=api), *system.web_routes(state), *_admin_routes()],
         exception_handlers={404: _not_found, 405: _not_found},
     )
     app.state.server = state
     app.state.faults = faults
-    return FaultMiddleware(app, faults, state.stand_in)
+    return FaultMiddleware(_merge_slashes(app), faults, state.stand_in)
+
+
+def _merge_slashes(app: Any) -> Any:
+    """Route ``/a//b/`` as ``/a/b``, as RAGFlow's werkzeug map does (merged slashes, no strict
+    trailing slash)."""
+
+    async def merged(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path = scope.get("path", "")
+            clean = re.sub(r"/{2,}", "/", path)
+            if len(clean) > 1:
+                clean = clean.rstrip("/")
+            if clean != path:
+                scope = {**scope, "path": clean, "raw_path": clean.encode("utf-8")}
+        await app(scope, receive, send)
+
+    return merged
