@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.applications import Starlette
@@ -97,21 +96,5 @@ def build_app(state: ServerState, faults: FaultRegistry) -> Any:
     )
     app.state.server = state
     app.state.faults = faults
-    return FaultMiddleware(_merge_slashes(app), faults, state.stand_in)
+    return FaultMiddleware(app, faults, state.stand_in)
 
-
-def _merge_slashes(app: Any) -> Any:
-    """Route ``/a//b/`` as ``/a/b``, as RAGFlow's werkzeug map does (merged slashes, no strict
-    trailing slash)."""
-
-    async def merged(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            path = scope.get("path", "")
-            clean = re.sub(r"/{2,}", "/", path)
-            if len(clean) > 1:
-                clean = clean.rstrip("/")
-            if clean != path:
-                scope = {**scope, "path": clean, "raw_path": clean.encode("utf-8")}
-        await app(scope, receive, send)
-
-    return merged

@@ -318,6 +318,10 @@ async def update_chat(request: Request) -> Response:
     req["prompt_config"], req["llm_setting"] = config, setting
     if "avatar" in req:
         req["icon"] = req.pop("avatar")
+    req.pop("dataset_ids", None)
+    unknown = next((k for k in req if k not in DIALOG_COLUMNS), None)
+    if unknown is not None:  # peewee refuses to update a column the dialog table lacks
+        raise server_error(ValueError(f'Unrecognized field name: "{unknown}" in {req}.'))
     with state.store.lock:
         updated = copy.deepcopy(chat)
         updated.update(_store_fields(req))

@@ -195,7 +195,9 @@ async def list_chunks(request: Request) -> Response:
         chunks = [c for c in chunks if _text_matches(c, doc, terms)]
     out["total"] = len(chunks)
     start = (page - 1 if page > 0 else 0) * size
-    for chunk in chunks[start : start + max(size, 0)]:
+    # the document engine applies no limit for a size of 0 (v0.22.1 passes 0 through)
+    end = start + size if size > 0 else len(chunks)
+    for chunk in chunks[start:end]:
         content = highlight_text(chunk["content"], question) if terms else chunk["content"]
         out["chunks"].append(list_item(state, chunk, doc, content))
     return get_result(out)
@@ -382,9 +384,8 @@ def _as_int(value: Any) -> int:
 async def update_chunk(request: Request) -> Response:
     state = state_of(request)
     chunk_id = request.path_params["chunk_id"]
-    if state.old:  # v0.22.1 looks the chunk up before checking the dataset
-        chunk = state.store.chunks.get(chunk_id)
-        if chunk is None or chunk["dataset_id"] != request.path_params["dataset_id"]:
+    if state.old:  # v0.22.1 looks the chunk up (by id, in the tenant's index) first
+        if state.store.chunks.get(chunk_id) is None:
             raise data_error(f"Can't find this chunk {chunk_id}")
     ds, doc = _owned_doc(state, request)
     chunk = state.store.chunks.get(chunk_id)
