@@ -97,4 +97,3 @@ def build_app(state: ServerState, faults: FaultRegistry) -> Any:
     app.state.server = state
     app.state.faults = faults
     return FaultMiddleware(app, faults, state.stand_in)
-

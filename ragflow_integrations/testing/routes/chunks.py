@@ -384,9 +384,9 @@ def _as_int(value: Any) -> int:
 async def update_chunk(request: Request) -> Response:
     state = state_of(request)
     chunk_id = request.path_params["chunk_id"]
-    if state.old:  # v0.22.1 looks the chunk up (by id, in the tenant's index) first
-        if state.store.chunks.get(chunk_id) is None:
-            raise data_error(f"Can't find this chunk {chunk_id}")
+    # v0.22.1 looks the chunk up (by id, in the tenant's index) first
+    if state.old and state.store.chunks.get(chunk_id) is None:
+        raise data_error(f"Can't find this chunk {chunk_id}")
     ds, doc = _owned_doc(state, request)
     chunk = state.store.chunks.get(chunk_id)
     if chunk is None or (not state.old and chunk["document_id"] != doc["id"]):
