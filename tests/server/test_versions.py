@@ -181,9 +181,9 @@ def test_models(api: Api) -> None:
     assert api.ok("GET", "/models", params={"type": "embedding"})[0]["model_type"] == ["embedding"]
     assert len(api.ok("GET", "/models", params={"type": "nonsense"})) == len(models)
     defaults = api.ok("GET", "/models/default")["models"]
-    assert [(m["model_type"], m["model_name"]) for m in defaults][0] == (
+    assert (defaults[0]["model_type"], defaults[0]["model_name"]) == (
         "chat",
         "local-extractive-responder",
     )
-    chat_id = api.ok("POST", "/chats", json={"name": "model-chat"})["llm_id"]
-    assert chat_id == defaults[0]["model_id"]
+    llm_id = api.ok("POST", "/chats", json={"name": "model-chat"})["llm_id"]
+    assert llm_id == defaults[0]["model_id"]
