@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._util import Json, new_id, stamp
+from .._util import ApiError, Json, new_id, stamp
 from ._common import TENANT_ID, ServerState, endpoint, state_of
 from ._wire import (
     ARGUMENT_ERROR,
@@ -194,7 +194,15 @@ async def update_session(request: Request) -> Response:
 async def delete_sessions(request: Request) -> Response:
     state = state_of(request)
     chat = owned_chat(state, request.path_params["chat_id"])
-    req = await body_v027(request)
+    try:
+        req = await body_v027(request)
+    except ApiError as exc:
+        if "BadRequest" not in exc.message:
+            raise
+        return get_json_result(
+            code=ARGUMENT_ERROR,
+            message="Malformed JSON syntax: Missing commas/brackets or invalid encoding",
+        )
     if not req:
         return get_json_result({})
     ids = req.get("ids")
