@@ -333,16 +333,7 @@ def _openai_error(
             "created": int(time.time()),
             "model": agent_id,
             "system_fingerprint": "",
-            "usage": {
-                "prompt_tokens": prompt,
-                "completion_tokens": used,
-                "total_tokens": prompt + used,
-                "completion_tokens_details": {
-                    "reasoning_tokens": 0,
-                    "accepted_prediction_tokens": 0,
-                    "rejected_prediction_tokens": 0,
-                },
-            },
+            "usage": openai_usage(prompt, used),
             "choices": [
                 {
                     "delta": {
@@ -363,6 +354,20 @@ def _openai_error(
     return stream_response(events())
 
 
+def openai_usage(prompt: int, used: int) -> Json:
+    """``get_data_openai``'s usage block (its prediction details are always 0)."""
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": used,
+        "total_tokens": prompt + used,
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+
+
 def _openai_answer(
     ident: str, model: str, content: str, prompt: int, used: int, reference: Json | None
 ) -> Json:
@@ -376,16 +381,7 @@ def _openai_answer(
         "created": int(time.time()),
         "model": model,
         "param": None,
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": used,
-            "total_tokens": prompt + used,
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        },
+        "usage": openai_usage(prompt, used),
         "choices": [{"message": message, "logprobs": None, "finish_reason": "stop", "index": 0}],
     }
 
