@@ -19,9 +19,6 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
-    PrivateAttr,
-    ValidationError,
-    ValidatorFunctionWrapHandler,
     model_validator,
 )
 from pydantic_core import core_schema
@@ -30,6 +27,7 @@ from ._core import ops
 from ._core.ops import ProgressCallback
 from ._core.paging import page_window
 from ._core.sse import StreamEvent
+from ._models import _Model
 
 if TYPE_CHECKING:
     from .client import AsyncRAGFlow, RAGFlow
@@ -53,52 +51,6 @@ __all__ = [
     "Session",
     "StreamEvent",
 ]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="allow", populate_by_name=True, protected_namespaces=(), coerce_numbers_to_str=True
-    )
-    _client: Any = PrivateAttr(default=None)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _tolerant(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        """A field of an unexpected type falls back to its default instead of failing the object
-        (one odd item must not make a whole listing unreadable); the raw value is kept under
-        ``raw_<field>``."""
-        try:
-            return handler(data)
-        except ValidationError as exc:
-            if not isinstance(data, Mapping):
-                raise
-            bad = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
-            if not bad or not bad <= set(data):
-                raise
-            cleaned = {k: v for k, v in data.items() if k not in bad}
-            cleaned.update({f"raw_{k}": data[k] for k in bad})
-            logger.debug("%s: ignoring fields of unexpected type: %s", cls.__name__, sorted(bad))
-            return handler(cleaned)
-
-    def _bind(self, client: Any) -> _Model:
-        self._client = client
-        return self
-
-    def _merge(self, data: Mapping[str, Any]) -> None:
-        """Refresh this object in place from server data."""
-        fresh = type(self).model_validate({**self.model_dump(), **dict(data)})
-        for name in type(self).model_fields:
-            object.__setattr__(self, name, getattr(fresh, name))
-        if fresh.__pydantic_extra__ is not None:
-            object.__setattr__(self, "__pydantic_extra__", dict(fresh.__pydantic_extra__))
-
-    def _require_client(self) -> Any:
-        if self._client is None:
-            raise RuntimeError(
-                f"This {type(self).__name__} is not bound to a client; get it from RAGFlow/"
-                "AsyncRAGFlow methods instead of constructing it directly."
-            )
-        return self._client
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1738,38 +1738,3 @@ def get_knowledge_graph(dataset_id: str) -> Op:
 def delete_knowledge_graph(dataset_id: str) -> Op:
     features: ServerFeatures = yield FEATURES
     yield call("DELETE", features.graph_path.format(dataset_id=seg(dataset_id)))
-
-
-def ping() -> Op:
-    body = yield call("GET", "/system/ping", raw=True, auth=False)
-    return bytes(body).strip().strip(b'"').lower() == b"pong"
-
-
-def health() -> Op:
-    import json
-
-    features: ServerFeatures = yield FEATURES
-    body = b""
-    for path in dict.fromkeys([features.health_path, "/system/healthz"]):
-        spec = RequestSpec(
-            "GET",
-            path,
-            raw=True,
-            auth=False,
-            idempotent=False,
-            absolute_path=path.startswith("/v1/"),
-        )
-        try:
-            body = yield Call(spec)
-            break
-        except NotFoundError:
-            continue
-        except APIError as exc:
-            return {"status": "unhealthy", "status_code": exc.status_code, "message": exc.message}
-    else:
-        return {"status": "unknown", "message": "this server has no health route"}
-    try:
-        parsed = json.loads(bytes(body))
-    except ValueError:
-        return {"status": bytes(body).decode("utf-8", errors="replace")[:200]}
-    return dict(parsed) if isinstance(parsed, Mapping) else {"status": parsed}
