@@ -28,6 +28,7 @@ from ._core.ops import ProgressCallback
 from ._core.paging import page_window
 from ._core.sse import StreamEvent
 from ._models import _Model
+from .resources.chunks import AsyncChunk, AsyncDocumentChunks, Chunk, DocumentChunks
 
 if TYPE_CHECKING:
     from .client import AsyncRAGFlow, RAGFlow
@@ -178,95 +179,6 @@ class _DocumentFields(_Model):
     def process_duation(self) -> float | None:
         """The seed's spelling of :attr:`process_duration`."""
         return self.process_duration
-
-
-class Chunk(_Model):
-    """A chunk (from a document listing, ``add_chunk``, retrieval or a chat reference)."""
-
-    id: str = ""
-    content: str = ""
-    important_keywords: list[Any] = Field(default_factory=list)
-    questions: list[Any] = Field(default_factory=list)
-    create_time: Any = None
-    create_timestamp: float | None = None
-    dataset_id: str | None = None
-    document_id: str | None = None
-    document_name: str = ""
-    document_keyword: str | None = None
-    available: bool = True
-    image_id: str | None = ""
-    positions: list[Any] = Field(default_factory=list)
-    similarity: float | None = None
-    vector_similarity: float | None = None
-    term_similarity: float | None = None
-    highlight: str | None = None
-    document_metadata: dict[str, Any] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _seed_names(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        data = dict(data)
-        aliases = (
-            ("content_with_weight", "content"),
-            ("important_kwd", "important_keywords"),
-            ("docnm_kwd", "document_keyword"),
-            ("doc_id", "document_id"),
-            ("kb_id", "dataset_id"),
-            ("chunk_id", "id"),
-            ("img_id", "image_id"),
-            ("position", "positions"),
-            ("question_kwd", "questions"),
-        )
-        for old, new in aliases:
-            if old in data and data.get(new) in (None, ""):
-                data[new] = data[old]
-        if not data.get("document_name"):
-            data["document_name"] = data.get("document_keyword") or data.get("docnm_kwd") or ""
-        if isinstance(data.get("available"), int) and not isinstance(data["available"], bool):
-            data["available"] = bool(data["available"])
-        if "available_int" in data and "available" not in data:
-            data["available"] = bool(data["available_int"])
-        for key in ("important_keywords", "questions", "positions", "available", "content"):
-            if data.get(key) is None:
-                data.pop(key, None)
-        if isinstance(data.get("dataset_id"), list):
-            data["dataset_id"] = data["dataset_id"][0] if data["dataset_id"] else None
-        return data
-
-    @property
-    def position(self) -> list[Any]:
-        """The seed's name for :attr:`positions`."""
-        return self.positions
-
-    def update(self, update_message: Mapping[str, Any]) -> None:
-        """Update content / important_keywords / available / questions (PUT on old servers)."""
-        body = self._require_client()._run(
-            ops.update_chunk(
-                self._parent("dataset_id"), self._parent("document_id"), self.id, update_message
-            )
-        )
-        self._merge(body)
-
-    def _parent(self, name: str) -> str:
-        value = getattr(self, name)
-        if not value:
-            raise RuntimeError(f"This chunk has no {name}; list it from its document first.")
-        return str(value)
-
-
-class AsyncChunk(Chunk):
-    """Async twin of :class:`Chunk`."""
-
-    async def update(self, update_message: Mapping[str, Any]) -> None:  # type: ignore[override]
-        """Update content / important_keywords / available / questions (PUT on old servers)."""
-        body = await self._require_client()._run(
-            ops.update_chunk(
-                self._parent("dataset_id"), self._parent("document_id"), self.id, update_message
-            )
-        )
-        self._merge(body)
 
 
 class _ChatLLM(BaseModel):
@@ -595,7 +507,7 @@ class DataSet(_DataSetFields):
         return self._c.retrieve(question, dataset_ids=[self.id], **kwargs)
 
 
-class Document(_DocumentFields):
+class Document(_DocumentFields, DocumentChunks):
     """A document of a dataset."""
 
     @property
@@ -619,52 +531,6 @@ class Document(_DocumentFields):
         """The original file's bytes."""
         data: bytes = self._c._run(ops.download_document(str(self.dataset_id), self.id))
         return data
-
-    def list_chunks(
-        self,
-        keywords: str | None = None,
-        offset: int = 1,
-        limit: int = 1024,
-        id: str | None = None,
-    ) -> list[Chunk]:
-        """Chunks ``offset`` (1-based) .. ``offset + limit - 1``."""
-        return self._c._collect(
-            ops.walk_chunks(self._c, str(self.dataset_id), self.id, keywords, offset, limit, id)
-        )
-
-    def iter_chunks(self, keywords: str | None = None) -> Iterator[Chunk]:
-        """Every chunk, fetched lazily page by page."""
-        return self._c._iterate(ops.walk_chunks(self._c, str(self.dataset_id), self.id, keywords))
-
-    def add_chunk(
-        self,
-        content: str,
-        important_keywords: Sequence[str] | None = (),
-        *,
-        questions: Sequence[str] | None = None,
-        **extra: Any,
-    ) -> Chunk:
-        """Add a chunk by hand."""
-        chunk: Chunk = self._c._run(
-            ops.add_chunk(
-                self._c,
-                str(self.dataset_id),
-                self.id,
-                content,
-                important_keywords,
-                questions,
-                extra,
-            )
-        )
-        return chunk
-
-    def delete_chunks(
-        self, chunk_ids: Sequence[str] | None = None, *, delete_all: bool = False
-    ) -> None:
-        """Delete by ids; ``chunk_ids=None`` requires ``delete_all=True``; ``[]`` does nothing."""
-        self._c._run(
-            ops.delete_chunks(self._c, str(self.dataset_id), self.id, chunk_ids, delete_all)
-        )
 
 
 class Chat(_ChatFields):
@@ -990,7 +856,7 @@ class AsyncDataSet(_DataSetFields):
         return await self._c.retrieve(question, dataset_ids=[self.id], **kwargs)
 
 
-class AsyncDocument(_DocumentFields):
+class AsyncDocument(_DocumentFields, AsyncDocumentChunks):
     """Async twin of :class:`Document`."""
 
     @property
@@ -1016,52 +882,6 @@ class AsyncDocument(_DocumentFields):
         """The original file's bytes."""
         data: bytes = await self._c._run(ops.download_document(str(self.dataset_id), self.id))
         return data
-
-    async def list_chunks(
-        self,
-        keywords: str | None = None,
-        offset: int = 1,
-        limit: int = 1024,
-        id: str | None = None,
-    ) -> list[AsyncChunk]:
-        """Chunks ``offset`` (1-based) .. ``offset + limit - 1``."""
-        return await self._c._collect(
-            ops.walk_chunks(self._c, str(self.dataset_id), self.id, keywords, offset, limit, id)
-        )
-
-    def iter_chunks(self, keywords: str | None = None) -> AsyncIterator[AsyncChunk]:
-        """Every chunk, fetched lazily page by page."""
-        return self._c._iterate(ops.walk_chunks(self._c, str(self.dataset_id), self.id, keywords))
-
-    async def add_chunk(
-        self,
-        content: str,
-        important_keywords: Sequence[str] | None = (),
-        *,
-        questions: Sequence[str] | None = None,
-        **extra: Any,
-    ) -> AsyncChunk:
-        """Add a chunk by hand."""
-        chunk: AsyncChunk = await self._c._run(
-            ops.add_chunk(
-                self._c,
-                str(self.dataset_id),
-                self.id,
-                content,
-                important_keywords,
-                questions,
-                extra,
-            )
-        )
-        return chunk
-
-    async def delete_chunks(
-        self, chunk_ids: Sequence[str] | None = None, *, delete_all: bool = False
-    ) -> None:
-        """Delete by ids; ``chunk_ids=None`` requires ``delete_all=True``; ``[]`` does nothing."""
-        await self._c._run(
-            ops.delete_chunks(self._c, str(self.dataset_id), self.id, chunk_ids, delete_all)
-        )
 
 
 class AsyncChat(_ChatFields):
