@@ -11,7 +11,6 @@ from typing import Any, Literal, overload
 
 from ._base_client import AsyncAPIClient, SyncAPIClient
 from ._core import ops
-from ._core.ops import DEFAULT_SEED_EMBEDDING
 from ._core.paging import page_window
 from ._core.sse import StreamEvent
 from .models import (
@@ -21,20 +20,18 @@ from .models import (
     AsyncAgent,
     AsyncChat,
     AsyncChunk,
-    AsyncDataSet,
     Chat,
     Chunk,
-    DataSet,
-    Document,
     Message,
     RetrievalResult,
 )
+from .resources.datasets import AsyncDatasets, Datasets
 from .resources.system import AsyncSystem, System
 
 __all__ = ["AsyncRAGFlow", "RAGFlow"]
 
 
-class RAGFlow(System, SyncAPIClient):
+class RAGFlow(System, Datasets, SyncAPIClient):
     """Synchronous client.
 
     >>> rag = RAGFlow(api_key="ragflow-...", base_url="http://localhost:9380")  # doctest: +SKIP
@@ -46,71 +43,6 @@ class RAGFlow(System, SyncAPIClient):
     def to_async(self, *, http_client: Any = None) -> AsyncRAGFlow:
         """An :class:`AsyncRAGFlow` with this client's configuration (its own connection pool)."""
         return AsyncRAGFlow(**self._twin_config(), http_client=http_client)
-
-    # -- datasets -------------------------------------------------------------------------
-    def create_dataset(
-        self,
-        name: str,
-        avatar: str = "",
-        description: str = "",
-        embedding_model: str | None = DEFAULT_SEED_EMBEDDING,
-        language: str = "English",
-        permission: str = "me",
-        chunk_method: str = "naive",
-        parser_config: Any = None,
-        **extra: Any,
-    ) -> DataSet:
-        """Create a dataset (``embedding_model`` is sent only in ``name@provider`` form)."""
-        dataset: DataSet = self._run(
-            ops.create_dataset(
-                self,
-                name,
-                avatar,
-                description,
-                embedding_model,
-                language,
-                permission,
-                chunk_method,
-                parser_config,
-                extra,
-            )
-        )
-        return dataset
-
-    def get_dataset(self, id: str | None = None, *, name: str | None = None) -> DataSet:
-        """One dataset by id or exact name; NotFoundError when missing."""
-        dataset: DataSet = self._run(ops.get_dataset(self, id, name))
-        return dataset
-
-    def list_datasets(
-        self,
-        page: int = 1,
-        page_size: int = 1024,
-        orderby: str = "create_time",
-        desc: bool = True,
-        id: str | None = None,
-        name: str | None = None,
-    ) -> list[DataSet]:
-        """Page ``page`` of size ``page_size`` (fetched in server pages of ≤ 100)."""
-        offset, limit = page_window(page, page_size)
-        return self._collect(ops.walk_datasets(self, offset, limit, orderby, desc, id, name))
-
-    def iter_datasets(
-        self, orderby: str = "create_time", desc: bool = True, name: str | None = None
-    ) -> Iterator[DataSet]:
-        """Every dataset, lazily."""
-        return self._iterate(ops.walk_datasets(self, 1, None, orderby, desc, None, name))
-
-    def delete_datasets(
-        self, ids: Sequence[str] | None = None, *, delete_all: bool = False
-    ) -> None:
-        """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
-        self._run(ops.delete_datasets(self, ids, delete_all))
-
-    def create_document(self, dataset: DataSet, name: str, blob: bytes) -> Document:
-        """Upload one document (the seed's retrieval example uses this helper)."""
-        docs = dataset.upload_documents([{"display_name": name, "blob": blob}])
-        return docs[0]
 
     # -- retrieval ------------------------------------------------------------------------
     def retrieve(
@@ -462,17 +394,8 @@ class RAGFlow(System, SyncAPIClient):
         result: list[str] = self._run(ops.related_questions(question))
         return result
 
-    def get_knowledge_graph(self, dataset_id: str) -> dict[str, Any]:
-        """A dataset's knowledge graph: ``graph`` (nodes, edges) and ``mind_map``."""
-        result: dict[str, Any] = self._run(ops.get_knowledge_graph(dataset_id))
-        return result
 
-    def delete_knowledge_graph(self, dataset_id: str) -> None:
-        """Delete a dataset's knowledge graph."""
-        self._run(ops.delete_knowledge_graph(dataset_id))
-
-
-class AsyncRAGFlow(AsyncSystem, AsyncAPIClient):
+class AsyncRAGFlow(AsyncSystem, AsyncDatasets, AsyncAPIClient):
     """Asynchronous client (httpx); same methods as :class:`RAGFlow`, awaited."""
 
     _kinds = ASYNC_KINDS
@@ -480,71 +403,6 @@ class AsyncRAGFlow(AsyncSystem, AsyncAPIClient):
     def to_sync(self, *, session: Any = None) -> RAGFlow:
         """A :class:`RAGFlow` with this client's configuration (its own connection pool)."""
         return RAGFlow(**self._twin_config(), session=session)
-
-    # -- datasets -------------------------------------------------------------------------
-    async def create_dataset(
-        self,
-        name: str,
-        avatar: str = "",
-        description: str = "",
-        embedding_model: str | None = DEFAULT_SEED_EMBEDDING,
-        language: str = "English",
-        permission: str = "me",
-        chunk_method: str = "naive",
-        parser_config: Any = None,
-        **extra: Any,
-    ) -> AsyncDataSet:
-        """Create a dataset (``embedding_model`` is sent only in ``name@provider`` form)."""
-        dataset: AsyncDataSet = await self._run(
-            ops.create_dataset(
-                self,
-                name,
-                avatar,
-                description,
-                embedding_model,
-                language,
-                permission,
-                chunk_method,
-                parser_config,
-                extra,
-            )
-        )
-        return dataset
-
-    async def get_dataset(self, id: str | None = None, *, name: str | None = None) -> AsyncDataSet:
-        """One dataset by id or exact name; NotFoundError when missing."""
-        dataset: AsyncDataSet = await self._run(ops.get_dataset(self, id, name))
-        return dataset
-
-    async def list_datasets(
-        self,
-        page: int = 1,
-        page_size: int = 1024,
-        orderby: str = "create_time",
-        desc: bool = True,
-        id: str | None = None,
-        name: str | None = None,
-    ) -> list[AsyncDataSet]:
-        """Page ``page`` of size ``page_size`` (fetched in server pages of ≤ 100)."""
-        offset, limit = page_window(page, page_size)
-        return await self._collect(ops.walk_datasets(self, offset, limit, orderby, desc, id, name))
-
-    def iter_datasets(
-        self, orderby: str = "create_time", desc: bool = True, name: str | None = None
-    ) -> AsyncIterator[AsyncDataSet]:
-        """Every dataset, lazily."""
-        return self._iterate(ops.walk_datasets(self, 1, None, orderby, desc, None, name))
-
-    async def delete_datasets(
-        self, ids: Sequence[str] | None = None, *, delete_all: bool = False
-    ) -> None:
-        """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
-        await self._run(ops.delete_datasets(self, ids, delete_all))
-
-    async def create_document(self, dataset: AsyncDataSet, name: str, blob: bytes) -> Any:
-        """Upload one document (the seed's retrieval example uses this helper)."""
-        docs = await dataset.upload_documents([{"display_name": name, "blob": blob}])
-        return docs[0]
 
     # -- retrieval ------------------------------------------------------------------------
     async def retrieve(
@@ -896,12 +754,3 @@ class AsyncRAGFlow(AsyncSystem, AsyncAPIClient):
         """Search terms related to ``question`` (from the tenant's chat model)."""
         result: list[str] = await self._run(ops.related_questions(question))
         return result
-
-    async def get_knowledge_graph(self, dataset_id: str) -> dict[str, Any]:
-        """A dataset's knowledge graph: ``graph`` (nodes, edges) and ``mind_map``."""
-        result: dict[str, Any] = await self._run(ops.get_knowledge_graph(dataset_id))
-        return result
-
-    async def delete_knowledge_graph(self, dataset_id: str) -> None:
-        """Delete a dataset's knowledge graph."""
-        await self._run(ops.delete_knowledge_graph(dataset_id))

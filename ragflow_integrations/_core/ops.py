@@ -14,27 +14,20 @@ Errors raised by a request are thrown into the generator, so operations may hand
 
 from __future__ import annotations
 
-import binascii
 import logging
-import re
-import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import (
     APIError,
-    DocumentParseError,
     NotFoundError,
-    ParseFailure,
-    ParseTimeoutError,
     RAGFlowError,
     ResponseDecodeError,
-    UploadError,
 )
 from .features import ServerFeatures
 from .paging import PageWalker, as_int
-from .request import FileTuple, RequestSpec, check_json, check_text, make_params, path_segment
+from .request import RequestSpec, check_json, check_text, make_params, path_segment
 from .sse import StreamEvent, StreamMode, reference_chunks, split_think
 
 
@@ -86,8 +79,6 @@ class StreamPlan:
 # ----------------------------------------------------------------------------------------------
 
 logger = logging.getLogger("ragflow_integrations")
-DEFAULT_SEED_EMBEDDING = "BAAI/bge-zh-v1.5"
-_HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
 UPDATE_MAX_IDS = 100
 
 
@@ -162,29 +153,6 @@ def doc_ids_param(value: Any) -> str | None:
     return ",".join(ids) or None
 
 
-_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
-
-
-def avatar_data_uri(value: Any) -> Any:
-    """A dataset avatar as the ``data:image/png|jpeg;base64,...`` URI current servers require.
-
-    The seed documents the avatar as "Base64 encoding of the avatar": raw base64 gets the prefix
-    of the image type its first bytes show (PNG or JPEG). A value already starting with ``data:``,
-    an empty one, or one whose type cannot be told is sent unchanged (the server judges it).
-    """
-    if not isinstance(value, str) or not value or value.startswith("data:"):
-        return value
-    head = "".join(value[:24].split())[:16]
-    try:
-        start = binascii.a2b_base64(head + "=" * (-len(head) % 4))
-    except (binascii.Error, ValueError):
-        return value
-    for magic, mime in _IMAGE_MAGIC:
-        if start.startswith(magic):
-            return f"data:{mime};base64,{value}"
-    return value
-
-
 def active_condition(condition: Mapping[str, Any] | None) -> bool:
     """Whether a ``metadata_condition`` filters anything.
 
@@ -234,55 +202,6 @@ def merge_update(update_message: Mapping[str, Any] | Sequence[Mapping[str, Any]]
     raise TypeError(f"update_message must be a dict (got {type(update_message).__name__})")
 
 
-def translate_parser_config(config: Any) -> dict[str, Any] | None:
-    """Seed parser_config keys to current ones (chunk_token_count, bool layout_recognize)."""
-    if config is None:
-        return None
-    cfg = as_dict(config, "parser_config")
-    if "chunk_token_count" in cfg:
-        cfg.setdefault("chunk_token_num", cfg["chunk_token_count"])
-        del cfg["chunk_token_count"]
-    layout = cfg.get("layout_recognize")
-    if isinstance(layout, bool):
-        cfg["layout_recognize"] = "DeepDOC" if layout else "Plain Text"
-    raptor = cfg.get("raptor")
-    if isinstance(raptor, Mapping) and "user_raptor" in raptor:
-        raptor = dict(raptor)
-        raptor.setdefault("use_raptor", raptor.pop("user_raptor"))
-        cfg["raptor"] = raptor
-    return cfg
-
-
-def sendable_embedding_model(name: str | None) -> str | None:
-    """The seed default / a name without ``@provider`` is not sent (the server default applies)."""
-    if name is not None and not isinstance(name, str):
-        raise TypeError(
-            f"embedding_model must be a str like 'BAAI/bge-small-en-v1.5@Builtin' "
-            f"(got {type(name).__name__} {name!r:.40})"
-        )
-    if not name or name == DEFAULT_SEED_EMBEDDING:
-        return None
-    if "@" in name or _HEX32.match(name):
-        return name
-    return None
-
-
-def embedding_model_or_warn(
-    name: str | None, outcome: str, *, warn_default: bool = False
-) -> str | None:
-    """:func:`sendable_embedding_model`, logging a warning when a model the caller chose cannot
-    be sent (the seed default too when ``warn_default``); ``outcome`` says what happens instead."""
-    model = sendable_embedding_model(name)
-    if model is None and name and (warn_default or name != DEFAULT_SEED_EMBEDDING):
-        logger.warning(
-            "embedding_model=%r not sent: current servers need 'model_name@provider' "
-            "(e.g. 'BAAI/bge-small-en-v1.5@Builtin'); %s",
-            name,
-            outcome,
-        )
-    return model
-
-
 def require_ids(ids: Sequence[str] | None, delete_all: bool, what: str) -> list[str] | None:
     """Validate delete arguments: None needs delete_all=True; returns the id list or None."""
     if ids is None:
@@ -299,7 +218,7 @@ def require_ids(ids: Sequence[str] | None, delete_all: bool, what: str) -> list[
     return id_list
 
 
-def _batches(items: Sequence[str], size: int = UPDATE_MAX_IDS) -> Iterable[list[str]]:
+def batches(items: Sequence[str], size: int = UPDATE_MAX_IDS) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
 
@@ -432,7 +351,7 @@ def delete_by(
     """Delete by ids, or everything: ``{"delete_all": true}`` on new servers, listed ids on old."""
     id_list = require_ids(ids, delete_all, what)
     if id_list is not None:
-        for batch in _batches(id_list):
+        for batch in batches(id_list):
             if batch:
                 yield call("DELETE", path, json={id_key: batch})
         return None
@@ -441,7 +360,7 @@ def delete_by(
         yield call("DELETE", path, json={"delete_all": True})
         return None
     all_ids: list[str] = yield from list_all()
-    for batch in _batches(all_ids):
+    for batch in batches(all_ids):
         if batch:
             yield call("DELETE", path, json={id_key: batch})
     return None
@@ -472,497 +391,6 @@ def collect_ids(op: Op) -> Op:
     """Run an iterator operation and return the ``id`` of every emitted object."""
     items = yield from collect(op)
     return [str(item.id) for item in items if getattr(item, "id", "")]
-
-
-# ----------------------------------------------------------------------------------------------
-# datasets
-# ----------------------------------------------------------------------------------------------
-
-
-def create_dataset(
-    ctx: Context,
-    name: str,
-    avatar: str = "",
-    description: str = "",
-    embedding_model: str | None = DEFAULT_SEED_EMBEDDING,
-    language: str = "English",
-    permission: str = "me",
-    chunk_method: str = "naive",
-    parser_config: Any = None,
-    extra: Mapping[str, Any] | None = None,
-) -> Op:
-    body: dict[str, Any] = {"name": name, "permission": permission, "chunk_method": chunk_method}
-    if avatar:
-        body["avatar"] = avatar_data_uri(avatar)
-    if description:
-        body["description"] = description
-    model = embedding_model_or_warn(embedding_model, "the server's default model is used")
-    if model:
-        body["embedding_model"] = model
-    config = translate_parser_config(parser_config)
-    if config:
-        body["parser_config"] = config
-    body.update(extra or {})
-    response = yield call("POST", "/datasets", json=body)
-    data = object_of(response, "the created dataset")
-    features: ServerFeatures = yield FEATURES
-    if language and language != "English" and data.get("id") and not features.dataset_language:
-        logger.warning("language=%r ignored: servers before v0.25 cannot set it", language)
-    elif language and language != "English" and data.get("id"):
-        updated = yield call("PUT", f"/datasets/{seg(data['id'])}", json={"language": language})
-        data.update(data_of(updated) or {"language": language})
-    return ctx.wrap("dataset", data)
-
-
-def update_dataset(dataset_id: str, update_message: Mapping[str, Any]) -> Op:
-    body = merge_update(update_message)
-    if "parser_config" in body:
-        body["parser_config"] = translate_parser_config(body["parser_config"])
-    if "avatar" in body:
-        body["avatar"] = avatar_data_uri(body["avatar"])
-    if "embedding_model" in body:
-        model = embedding_model_or_warn(
-            body.pop("embedding_model"), "the dataset keeps its model", warn_default=True
-        )
-        if model is not None:
-            body["embedding_model"] = model
-    if not body:
-        return {}
-    response = yield call("PUT", f"/datasets/{seg(dataset_id)}", json=body)
-    data = data_of(response)
-    return dict(data) if isinstance(data, Mapping) else {}
-
-
-def get_dataset(ctx: Context, id: str | None = None, name: str | None = None) -> Op:
-    if not id and not name:
-        raise ValueError("get_dataset needs an id: pass id='<dataset id>' or name='<name>'")
-    if id is not None:
-        seg(id, "id")
-    make_params(name=name)  # validates name before any request
-    features: ServerFeatures = yield FEATURES
-    what = f"id {id!r}" if id else f"name {name!r}"
-    try:
-        if id and features.get_routes:
-            response = yield call("GET", f"/datasets/{seg(id)}")
-            return ctx.wrap("dataset", object_of(response, "a dataset"))
-        response = yield call("GET", "/datasets", params=make_params(id=id, name=name))
-    except APIError as exc:
-        if exc.code in (102, 109, 404) or exc.status_code == 404:
-            raise NotFoundError(
-                f"Dataset with {what} not found (or not accessible with this key): {exc.message}",
-                **exc.context(),
-            ) from exc
-        raise
-    items, _ = items_of(data_of(response))
-    if not items:
-        raise NotFoundError(f"Dataset with {what} not found", method="GET", path="/datasets")
-    return ctx.wrap("dataset", dict(items[0]))
-
-
-def walk_datasets(
-    ctx: Context,
-    offset: int = 1,
-    limit: int | None = None,
-    orderby: str = "create_time",
-    desc: bool = True,
-    id: str | None = None,
-    name: str | None = None,
-) -> Op:
-    params = {"orderby": orderby, "desc": desc, "id": id, "name": name}
-    return (
-        yield from walk(
-            ctx,
-            "dataset",
-            "/datasets",
-            params,
-            offset=offset,
-            limit=limit,
-            total_key="total_datasets",
-        )
-    )
-
-
-def delete_datasets(ctx: Context, ids: Sequence[str] | None, delete_all: bool) -> Op:
-    return (
-        yield from delete_by(
-            "/datasets",
-            ids,
-            delete_all,
-            "datasets",
-            list_all=lambda: collect_ids(walk_datasets(ctx)),
-        )
-    )
-
-
-# ----------------------------------------------------------------------------------------------
-# documents
-# ----------------------------------------------------------------------------------------------
-
-
-def _guess_type(name: str) -> str:
-    import mimetypes
-
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-_DUPLICATE_SUFFIX = re.compile(r"\(\d+\)(?=(\.[^./]*)?$)")
-
-
-def match_uploads(sent: Sequence[str], stored: Sequence[str]) -> dict[int, int]:
-    """Map each sent file (index) to the stored document (index) that holds it.
-
-    The server renames duplicates (``notes.txt`` -> ``notes(1).txt``), so a stored name matches a
-    sent one exactly or once its ``(n)`` suffix is removed; each stored name is used once. Sent
-    files missing from the result were not stored.
-    """
-    free = dict(enumerate(stored))
-    matched: dict[int, int] = {}
-    for exact in (True, False):
-        for index, name in enumerate(sent):
-            if index in matched:
-                continue
-            for j, stored_name in free.items():
-                if stored_name == name or (
-                    not exact and _DUPLICATE_SUFFIX.sub("", stored_name) == name
-                ):
-                    matched[index] = j
-                    del free[j]
-                    break
-    return matched
-
-
-def unmatched_uploads(sent: Sequence[str], stored: Sequence[str]) -> list[str]:
-    """Names in ``sent`` that no stored document accounts for (see :func:`match_uploads`)."""
-    matched = match_uploads(sent, stored)
-    return [name for index, name in enumerate(sent) if index not in matched]
-
-
-def _apply_meta_fields(
-    path: str,
-    docs: list[dict[str, Any]],
-    names: Sequence[str],
-    metas: Sequence[Mapping[str, Any] | None],
-) -> Op:
-    """Set ``meta_fields`` on uploaded documents (upload itself cannot carry them)."""
-    matched = match_uploads(names, [str(d.get("name", "")) for d in docs])
-    for sent_index, doc_index in matched.items():
-        meta = metas[sent_index]
-        if not meta:
-            continue
-        doc = docs[doc_index]
-        features: ServerFeatures = yield FEATURES
-        updated = yield call(
-            features.update_method, f"{path}/{seg(doc['id'])}", json={"meta_fields": dict(meta)}
-        )
-        doc.update(data_of(updated) or {"meta_fields": dict(meta)})
-
-
-def upload_documents(
-    ctx: Context, dataset_id: str, document_list: Sequence[Mapping[str, Any]]
-) -> Op:
-    files: list[tuple[str, FileTuple]] = []
-    metas: list[Mapping[str, Any] | None] = []
-    if not isinstance(document_list, (list, tuple)):
-        raise TypeError(
-            "document_list must be a list of dicts like [{'display_name': 'a.txt', 'blob': b'...'}]"
-            f" (got {type(document_list).__name__})"
-        )
-    for index, item in enumerate(document_list):
-        if not isinstance(item, Mapping):
-            raise TypeError(
-                f"document_list[{index}] must be a dict like "
-                "{'display_name': 'a.txt', 'blob': b'...'}"
-            )
-        name = item.get("display_name") or item.get("name")
-        blob = item.get("blob")
-        if not name:
-            raise ValueError(f"document_list[{index}] needs a 'display_name' (or 'name')")
-        if not isinstance(name, str):
-            raise TypeError(
-                f"document_list[{index}]['display_name'] must be a str file name "
-                f"(got {type(name).__name__})"
-            )
-        check_text(name, "display_name")
-        if isinstance(blob, str):
-            blob = check_text(blob, "blob").encode("utf-8")
-        if not isinstance(blob, (bytes, bytearray)):
-            raise TypeError(f"document_list[{index}]['blob'] must be bytes (the file content)")
-        meta = item.get("meta_fields")
-        if meta is not None and not isinstance(meta, Mapping):
-            raise TypeError(
-                f"document_list[{index}]['meta_fields'] must be a dict of str -> value "
-                f"(got {type(meta).__name__})"
-            )
-        filename = str(name).replace("\\", "/").rsplit("/", 1)[-1]
-        files.append(("file", (filename, bytes(blob), _guess_type(filename))))
-        metas.append(meta)
-    if not files:
-        return []
-    path = f"/datasets/{seg(dataset_id)}/documents"
-    names = [f[1][0] for f in files]
-    try:
-        response = yield call("POST", path, files=tuple(files))
-        docs = list_of(response, "uploaded documents")
-    except APIError as exc:
-        if not (isinstance(exc.data, list) and exc.data):
-            if exc.code == 500 and (exc.status_code or 200) < 500:
-                # Every file was rejected: code 500 with the joined messages and no data (§3.2).
-                raise UploadError(
-                    f"Uploaded 0 of {len(files)} file(s); failed: {names}. "
-                    f"Server said: {exc.message}",
-                    uploaded=[],
-                    failed=names,
-                    **exc.context(),
-                ) from exc
-            raise
-        kept = [dict(d) for d in exc.data if isinstance(d, Mapping)]
-        yield from _apply_meta_fields(path, kept, names, metas)
-        failed = unmatched_uploads(names, [str(d.get("name", "")) for d in kept])
-        raise UploadError(
-            f"Uploaded {len(kept)} of {len(files)} file(s); failed: {failed}. "
-            f"Server said: {exc.message}",
-            uploaded=[ctx.wrap("document", d) for d in kept],
-            failed=failed,
-            **exc.context(),
-        ) from exc
-    yield from _apply_meta_fields(path, docs, names, metas)
-    return [ctx.wrap("document", d) for d in docs]
-
-
-def walk_documents(
-    ctx: Context,
-    dataset_id: str,
-    id: str | None = None,
-    keywords: str | None = None,
-    offset: int = 1,
-    limit: int | None = None,
-    orderby: str = "create_time",
-    desc: bool = True,
-    name: str | None = None,
-    run: str | Sequence[str] | None = None,
-    metadata_condition: Mapping[str, Any] | None = None,
-    ids: Sequence[str] | None = None,
-) -> Op:
-    import json
-
-    params: dict[str, Any] = {
-        "id": id,
-        "ids": list(ids) if ids else None,
-        "keywords": keywords,
-        "orderby": orderby,
-        "desc": desc,
-        "name": name,
-        "run": run,
-        "metadata_condition": (
-            json.dumps(metadata_condition) if active_condition(metadata_condition) else None
-        ),
-    }
-    return (
-        yield from walk(
-            ctx,
-            "document",
-            f"/datasets/{seg(dataset_id)}/documents",
-            params,
-            offset=offset,
-            limit=limit,
-            keys=("docs",),
-            defaults={"dataset_id": dataset_id},
-        )
-    )
-
-
-def delete_documents(
-    ctx: Context, dataset_id: str, ids: Sequence[str] | None, delete_all: bool
-) -> Op:
-    return (
-        yield from delete_by(
-            f"/datasets/{seg(dataset_id)}/documents",
-            ids,
-            delete_all,
-            "documents",
-            list_all=lambda: collect_ids(walk_documents(ctx, dataset_id)),
-        )
-    )
-
-
-def update_document(dataset_id: str, document_id: str, update_message: Any) -> Op:
-    body = merge_update(update_message)
-    if "display_name" in body:
-        body.setdefault("name", body.pop("display_name"))
-    if "parser_config" in body:
-        body["parser_config"] = translate_parser_config(body["parser_config"])
-    if "meta_fields" in body and not isinstance(body["meta_fields"], Mapping):
-        raise TypeError("meta_fields must be a dict of str -> str/int/float (or lists of those)")
-    if "enabled" in body and isinstance(body["enabled"], bool):
-        body["enabled"] = int(body["enabled"])
-    features: ServerFeatures = yield FEATURES
-    response = yield call(
-        features.update_method,
-        f"/datasets/{seg(dataset_id)}/documents/{seg(document_id)}",
-        json=body,
-    )
-    data = data_of(response)
-    return dict(data) if isinstance(data, Mapping) else {}
-
-
-def get_document(dataset_id: str, document_id: str) -> Op:
-    response = yield call(
-        "GET",
-        f"/datasets/{seg(dataset_id)}/documents",
-        params=make_params(id=document_id, page=1, page_size=1),
-    )
-    items, _ = items_of(data_of(response), "docs")
-    if not items:
-        raise NotFoundError(f"Document {document_id} not found in dataset {dataset_id}")
-    return dict(items[0])
-
-
-def download_document(dataset_id: str, document_id: str) -> Op:
-    body = yield call("GET", f"/datasets/{seg(dataset_id)}/documents/{seg(document_id)}", raw=True)
-    return bytes(body)
-
-
-def parse_documents_start(dataset_id: str, document_ids: Sequence[str]) -> Op:
-    ids = _id_list(document_ids, "document_ids")
-    if ids:
-        yield call("POST", f"/datasets/{seg(dataset_id)}/chunks", json={"document_ids": ids})
-
-
-def parse_documents_cancel(dataset_id: str, document_ids: Sequence[str]) -> Op:
-    ids = _id_list(document_ids, "document_ids")
-    if ids:
-        yield call("DELETE", f"/datasets/{seg(dataset_id)}/chunks", json={"document_ids": ids})
-
-
-def _id_list(ids: Sequence[str], what: str) -> list[str]:
-    return as_id_list(ids, what)
-
-
-FINISHED_RUNS = {"DONE", "FAIL", "CANCEL", "3", "4", "2"}
-
-
-def _is_finished(doc: Mapping[str, Any]) -> bool:
-    run = str(doc.get("run", "")).upper()
-    progress = doc.get("progress")
-    return (
-        run in FINISHED_RUNS
-        or progress == -1
-        or (isinstance(progress, (int, float)) and progress >= 1 and run not in {"RUNNING", "1"})
-    )
-
-
-def _is_failed(doc: Mapping[str, Any]) -> bool:
-    run = str(doc.get("run", "")).upper()
-    return run in {"FAIL", "CANCEL", "4", "2"} or doc.get("progress") == -1
-
-
-ProgressCallback = Callable[[Sequence[Any]], None]
-
-
-def wait_for_parsing(
-    ctx: Context,
-    dataset_id: str,
-    document_ids: Sequence[str],
-    *,
-    timeout: float = 600.0,
-    poll_interval: float = 1.0,
-    on_progress: ProgressCallback | None = None,
-    show_progress: bool = False,
-    cancel_on_timeout: bool = False,
-    clock: Callable[[], float] = time.monotonic,
-) -> Op:
-    """Poll with one list request per poll (``ids`` filter) until every document finished.
-
-    Returns the documents; raises :class:`DocumentParseError` naming each failure and its
-    ``progress_msg``, or :class:`ParseTimeoutError` (after cancelling when asked).
-    """
-    ids = _id_list(document_ids, "document_ids")
-    if not ids:
-        return []
-    deadline = clock() + timeout
-    features: ServerFeatures = yield FEATURES
-    bar = _progress_bar(len(ids)) if show_progress else None
-    latest: dict[str, dict[str, Any]] = {}
-    try:
-        while True:
-            latest = yield from _poll_documents(dataset_id, ids, features)
-            docs = [ctx.wrap("document", latest[i]) for i in ids if i in latest]
-            missing = [i for i in ids if i not in latest]
-            finished = [i for i in ids if i in latest and _is_finished(latest[i])]
-            if bar is not None:
-                bar.n = len(finished) + len(missing)
-                bar.refresh()
-            if on_progress is not None:
-                on_progress(docs)
-            if len(finished) + len(missing) == len(ids):
-                break
-            if clock() >= deadline:
-                pending = [
-                    ctx.wrap("document", latest[i])
-                    for i in ids
-                    if i in latest and not _is_finished(latest[i])
-                ]
-                cancelled = False
-                cancel_error: RAGFlowError | None = None
-                if cancel_on_timeout:
-                    try:
-                        yield from parse_documents_cancel(dataset_id, [d.id for d in pending])
-                        cancelled = True
-                    except RAGFlowError as exc:  # refused, dropped, garbled: report the timeout
-                        logger.warning("Could not cancel parsing after the timeout: %s", exc)
-                        cancel_error = exc
-                raise ParseTimeoutError(
-                    pending, timeout=timeout, cancelled=cancelled, cancel_error=cancel_error
-                ) from cancel_error
-            yield Sleep(max(0.0, min(poll_interval, deadline - clock())))
-    finally:
-        if bar is not None:
-            bar.close()
-    failures = [
-        ParseFailure(
-            i,
-            str(latest[i].get("name", "")),
-            str(latest[i].get("progress_msg") or latest[i].get("run", "")),
-        )
-        for i in ids
-        if i in latest and _is_failed(latest[i])
-    ]
-    failures += [ParseFailure(i, "", "the document no longer exists") for i in missing]
-    if failures:
-        raise DocumentParseError(failures, documents=docs)
-    return docs
-
-
-def _poll_documents(dataset_id: str, ids: Sequence[str], features: ServerFeatures) -> Op:
-    found: dict[str, dict[str, Any]] = {}
-    path = f"/datasets/{seg(dataset_id)}/documents"
-    if features.delete_all:  # v0.25+: the ids filter exists
-        for batch in _batches(list(ids)):
-            response = yield call(
-                "GET", path, params=make_params(ids=batch, page=1, page_size=len(batch))
-            )
-            items, _ = items_of(data_of(response), "docs")
-            found.update({str(d["id"]): dict(d) for d in items if isinstance(d, Mapping)})
-        return found
-    wanted = set(ids)
-    walker = PageWalker(1, None)
-    while (request := walker.next_request()) is not None:
-        response = yield call(
-            "GET", path, params=make_params(page=request[0], page_size=request[1])
-        )
-        items, total = items_of(data_of(response), "docs")
-        for d in walker.accept(items, total):
-            if isinstance(d, Mapping) and d.get("id") in wanted:
-                found[str(d["id"])] = dict(d)
-        if len(found) == len(wanted):
-            break
-    return found
-
-
-def _progress_bar(total: int) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="Parsing", unit="doc")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1634,15 +1062,3 @@ def related_questions(question: str) -> Op:
     response = yield call("POST", features.related_questions_path, json={"question": question})
     data = data_of(response)
     return [str(q) for q in data] if isinstance(data, list) else []
-
-
-def get_knowledge_graph(dataset_id: str) -> Op:
-    features: ServerFeatures = yield FEATURES
-    response = yield call("GET", features.graph_path.format(dataset_id=seg(dataset_id)))
-    data = data_of(response)
-    return dict(data) if isinstance(data, Mapping) else {}
-
-
-def delete_knowledge_graph(dataset_id: str) -> Op:
-    features: ServerFeatures = yield FEATURES
-    yield call("DELETE", features.graph_path.format(dataset_id=seg(dataset_id)))
