@@ -19,19 +19,17 @@ from .models import (
     Agent,
     AsyncAgent,
     AsyncChat,
-    AsyncChunk,
     Chat,
-    Chunk,
     Message,
-    RetrievalResult,
 )
 from .resources.datasets import AsyncDatasets, Datasets
+from .resources.retrieval import AsyncRetrieval, Retrieval
 from .resources.system import AsyncSystem, System
 
 __all__ = ["AsyncRAGFlow", "RAGFlow"]
 
 
-class RAGFlow(System, Datasets, SyncAPIClient):
+class RAGFlow(System, Datasets, Retrieval, SyncAPIClient):
     """Synchronous client.
 
     >>> rag = RAGFlow(api_key="ragflow-...", base_url="http://localhost:9380")  # doctest: +SKIP
@@ -43,95 +41,6 @@ class RAGFlow(System, Datasets, SyncAPIClient):
     def to_async(self, *, http_client: Any = None) -> AsyncRAGFlow:
         """An :class:`AsyncRAGFlow` with this client's configuration (its own connection pool)."""
         return AsyncRAGFlow(**self._twin_config(), http_client=http_client)
-
-    # -- retrieval ------------------------------------------------------------------------
-    def retrieve(
-        self,
-        question: str = "",
-        dataset_ids: Sequence[str] | None = None,
-        document_ids: Sequence[str] | None = None,
-        offset: int = 1,
-        limit: int = 1024,
-        similarity_threshold: float = 0.2,
-        vector_similarity_weight: float = 0.3,
-        top_k: int = 1024,
-        rerank_id: str | None = None,
-        keyword: bool = False,
-        highlight: bool = False,
-        *,
-        page: int | None = None,
-        page_size: int | None = None,
-        cross_languages: Sequence[str] | None = None,
-        metadata_condition: Mapping[str, Any] | None = None,
-        use_kg: bool = False,
-        toc_enhance: bool = False,
-        reference_metadata: Mapping[str, Any] | None = None,
-        higlight: bool | None = None,
-    ) -> list[Chunk]:
-        """Chunks ranked ``offset`` .. ``offset+limit-1`` (or ``page``/``page_size``).
-
-        ``higlight`` is the seed signature's spelling of ``highlight``, accepted as its alias.
-        """
-        if higlight is not None:
-            highlight = bool(higlight)
-        body = ops.retrieval_body(
-            question,
-            dataset_ids,
-            document_ids,
-            similarity_threshold,
-            vector_similarity_weight,
-            top_k,
-            rerank_id,
-            keyword,
-            highlight,
-            cross_languages,
-            metadata_condition,
-            use_kg,
-            toc_enhance,
-            reference_metadata,
-        )
-        if page is not None or page_size is not None:
-            offset, limit = page_window(page or 1, page_size or 30)
-        return self._collect(ops.walk_retrieval(self, body, offset, limit))
-
-    def retrieve_page(
-        self,
-        question: str,
-        dataset_ids: Sequence[str],
-        document_ids: Sequence[str] | None = None,
-        *,
-        page: int = 1,
-        page_size: int = 30,
-        similarity_threshold: float = 0.2,
-        vector_similarity_weight: float = 0.3,
-        top_k: int = 1024,
-        rerank_id: str | None = None,
-        keyword: bool = False,
-        highlight: bool = False,
-        cross_languages: Sequence[str] | None = None,
-        metadata_condition: Mapping[str, Any] | None = None,
-        use_kg: bool = False,
-        toc_enhance: bool = False,
-        reference_metadata: Mapping[str, Any] | None = None,
-    ) -> RetrievalResult:
-        """One retrieval request: chunks plus ``total`` and ``doc_aggs``."""
-        body = ops.retrieval_body(
-            question,
-            dataset_ids,
-            document_ids,
-            similarity_threshold,
-            vector_similarity_weight,
-            top_k,
-            rerank_id,
-            keyword,
-            highlight,
-            cross_languages,
-            metadata_condition,
-            use_kg,
-            toc_enhance,
-            reference_metadata,
-        )
-        return RetrievalResult(**self._run(ops.retrieve_page(self, body, page, page_size)))
 
     # -- chats ----------------------------------------------------------------------------
     def create_chat(
@@ -395,7 +304,7 @@ class RAGFlow(System, Datasets, SyncAPIClient):
         return result
 
 
-class AsyncRAGFlow(AsyncSystem, AsyncDatasets, AsyncAPIClient):
+class AsyncRAGFlow(AsyncSystem, AsyncDatasets, AsyncRetrieval, AsyncAPIClient):
     """Asynchronous client (httpx); same methods as :class:`RAGFlow`, awaited."""
 
     _kinds = ASYNC_KINDS
@@ -403,95 +312,6 @@ class AsyncRAGFlow(AsyncSystem, AsyncDatasets, AsyncAPIClient):
     def to_sync(self, *, session: Any = None) -> RAGFlow:
         """A :class:`RAGFlow` with this client's configuration (its own connection pool)."""
         return RAGFlow(**self._twin_config(), session=session)
-
-    # -- retrieval ------------------------------------------------------------------------
-    async def retrieve(
-        self,
-        question: str = "",
-        dataset_ids: Sequence[str] | None = None,
-        document_ids: Sequence[str] | None = None,
-        offset: int = 1,
-        limit: int = 1024,
-        similarity_threshold: float = 0.2,
-        vector_similarity_weight: float = 0.3,
-        top_k: int = 1024,
-        rerank_id: str | None = None,
-        keyword: bool = False,
-        highlight: bool = False,
-        *,
-        page: int | None = None,
-        page_size: int | None = None,
-        cross_languages: Sequence[str] | None = None,
-        metadata_condition: Mapping[str, Any] | None = None,
-        use_kg: bool = False,
-        toc_enhance: bool = False,
-        reference_metadata: Mapping[str, Any] | None = None,
-        higlight: bool | None = None,
-    ) -> list[AsyncChunk]:
-        """Chunks ranked ``offset`` .. ``offset+limit-1`` (or ``page``/``page_size``).
-
-        ``higlight`` is the seed signature's spelling of ``highlight``, accepted as its alias.
-        """
-        if higlight is not None:
-            highlight = bool(higlight)
-        body = ops.retrieval_body(
-            question,
-            dataset_ids,
-            document_ids,
-            similarity_threshold,
-            vector_similarity_weight,
-            top_k,
-            rerank_id,
-            keyword,
-            highlight,
-            cross_languages,
-            metadata_condition,
-            use_kg,
-            toc_enhance,
-            reference_metadata,
-        )
-        if page is not None or page_size is not None:
-            offset, limit = page_window(page or 1, page_size or 30)
-        return await self._collect(ops.walk_retrieval(self, body, offset, limit))
-
-    async def retrieve_page(
-        self,
-        question: str,
-        dataset_ids: Sequence[str],
-        document_ids: Sequence[str] | None = None,
-        *,
-        page: int = 1,
-        page_size: int = 30,
-        similarity_threshold: float = 0.2,
-        vector_similarity_weight: float = 0.3,
-        top_k: int = 1024,
-        rerank_id: str | None = None,
-        keyword: bool = False,
-        highlight: bool = False,
-        cross_languages: Sequence[str] | None = None,
-        metadata_condition: Mapping[str, Any] | None = None,
-        use_kg: bool = False,
-        toc_enhance: bool = False,
-        reference_metadata: Mapping[str, Any] | None = None,
-    ) -> RetrievalResult:
-        """One retrieval request: chunks plus ``total`` and ``doc_aggs``."""
-        body = ops.retrieval_body(
-            question,
-            dataset_ids,
-            document_ids,
-            similarity_threshold,
-            vector_similarity_weight,
-            top_k,
-            rerank_id,
-            keyword,
-            highlight,
-            cross_languages,
-            metadata_condition,
-            use_kg,
-            toc_enhance,
-            reference_metadata,
-        )
-        return RetrievalResult(**await self._run(ops.retrieve_page(self, body, page, page_size)))
 
     # -- chats ----------------------------------------------------------------------------
     async def create_chat(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 from pydantic import (
@@ -31,6 +30,7 @@ from .resources.documents import (
     AsyncDocument,
     Document,
 )
+from .resources.retrieval import RetrievalResult
 
 if TYPE_CHECKING:
     from .client import AsyncRAGFlow, RAGFlow
@@ -248,15 +248,6 @@ class _AgentFields(_Model):
     avatar: str | None = None
     canvas_type: str | None = None
     dsl: Any = None
-
-
-@dataclass
-class RetrievalResult:
-    """One retrieval page: chunks, the server's ``total`` and per-document counts (``doc_aggs``)."""
-
-    chunks: list[Chunk] = field(default_factory=list)
-    total: int = 0
-    doc_aggs: list[Any] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from ..errors import (
     ResponseDecodeError,
 )
 from .features import ServerFeatures
-from .paging import PageWalker, as_int
+from .paging import PageWalker
 from .request import RequestSpec, check_json, check_text, make_params, path_segment
 from .sse import StreamEvent, StreamMode, reference_chunks, split_think
 
@@ -391,95 +391,6 @@ def collect_ids(op: Op) -> Op:
     """Run an iterator operation and return the ``id`` of every emitted object."""
     items = yield from collect(op)
     return [str(item.id) for item in items if getattr(item, "id", "")]
-
-
-# ----------------------------------------------------------------------------------------------
-# chunks and retrieval
-# ----------------------------------------------------------------------------------------------
-
-
-def retrieval_body(
-    question: str,
-    dataset_ids: Sequence[str] | None,
-    document_ids: Sequence[str] | None,
-    similarity_threshold: float,
-    vector_similarity_weight: float,
-    top_k: int,
-    rerank_id: str | None,
-    keyword: bool,
-    highlight: bool,
-    cross_languages: Sequence[str] | None,
-    metadata_condition: Mapping[str, Any] | None,
-    use_kg: bool,
-    toc_enhance: bool,
-    reference_metadata: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    if not dataset_ids:
-        raise ValueError(
-            "retrieve needs dataset_ids=[...] (the server requires it even when document_ids "
-            "are given)"
-        )
-    dataset_ids = as_id_list(dataset_ids, "dataset_ids")
-    document_ids = as_id_list(document_ids, "document_ids") if document_ids else None
-    body: dict[str, Any] = {
-        "question": question,
-        "dataset_ids": list(dataset_ids),
-        "similarity_threshold": similarity_threshold,
-        "vector_similarity_weight": vector_similarity_weight,
-        "top_k": top_k,
-        "keyword": keyword,
-        "highlight": highlight,
-    }
-    if document_ids:
-        body["document_ids"] = list(document_ids)
-    if rerank_id:
-        body["rerank_id"] = rerank_id
-    if cross_languages:
-        body["cross_languages"] = list(cross_languages)
-    if metadata_condition is not None and active_condition(metadata_condition):
-        body["metadata_condition"] = dict(metadata_condition)
-    if use_kg:
-        body["use_kg"] = True
-    if toc_enhance:
-        body["toc_enhance"] = True
-    if reference_metadata:
-        body["reference_metadata"] = dict(reference_metadata)
-    return body
-
-
-def walk_retrieval(
-    ctx: Context, body: Mapping[str, Any], offset: int = 1, limit: int | None = None
-) -> Op:
-    return (
-        yield from walk(
-            ctx,
-            "chunk",
-            "/retrieval",
-            {},
-            offset=offset,
-            limit=limit,
-            keys=("chunks",),
-            method="POST",
-            json_body=body,
-        )
-    )
-
-
-def retrieve_page(ctx: Context, body: Mapping[str, Any], page: int, page_size: int) -> Op:
-    page = as_int(page, "page")
-    if as_int(page_size, "page_size") > 100 or page_size < 1:
-        raise ValueError(f"page_size must be between 1 and 100 (got {page_size})")
-    response = yield call(
-        "POST", "/retrieval", json=dict(body, page=page, page_size=page_size), idempotent=True
-    )
-    data = object_of(response, "a retrieval result")
-    chunks, total = items_of(data, "chunks")
-    aggs = data.get("doc_aggs") if isinstance(data, Mapping) else None
-    return {
-        "chunks": [ctx.wrap("chunk", dict(c)) for c in chunks if isinstance(c, Mapping)],
-        "total": total if total is not None else len(chunks),
-        "doc_aggs": list(aggs) if isinstance(aggs, list) else [],
-    }
 
 
 # ----------------------------------------------------------------------------------------------
