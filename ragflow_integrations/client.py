@@ -6,7 +6,7 @@ are sent (``requests`` vs ``httpx``) and how sleeps happen.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Literal, overload
 
 from ._base_client import AsyncAPIClient, SyncAPIClient
@@ -18,9 +18,15 @@ from .models import (
     SYNC_KINDS,
     Agent,
     AsyncAgent,
-    AsyncChat,
-    Chat,
     Message,
+)
+from .resources.chats import (
+    AsyncChatCompletions,
+    AsyncChats,
+    AsyncOpenAICompletions,
+    ChatCompletions,
+    Chats,
+    OpenAICompletions,
 )
 from .resources.datasets import AsyncDatasets, Datasets
 from .resources.retrieval import AsyncRetrieval, Retrieval
@@ -29,7 +35,9 @@ from .resources.system import AsyncSystem, System
 __all__ = ["AsyncRAGFlow", "RAGFlow"]
 
 
-class RAGFlow(System, Datasets, Retrieval, SyncAPIClient):
+class RAGFlow(
+    System, Datasets, Retrieval, Chats, ChatCompletions, OpenAICompletions, SyncAPIClient
+):
     """Synchronous client.
 
     >>> rag = RAGFlow(api_key="ragflow-...", base_url="http://localhost:9380")  # doctest: +SKIP
@@ -41,167 +49,6 @@ class RAGFlow(System, Datasets, Retrieval, SyncAPIClient):
     def to_async(self, *, http_client: Any = None) -> AsyncRAGFlow:
         """An :class:`AsyncRAGFlow` with this client's configuration (its own connection pool)."""
         return AsyncRAGFlow(**self._twin_config(), http_client=http_client)
-
-    # -- chats ----------------------------------------------------------------------------
-    def create_chat(
-        self,
-        name: str,
-        avatar: str = "",
-        dataset_ids: Sequence[str] | None = None,
-        llm: Any = None,
-        prompt: Any = None,
-        **native_fields: Any,
-    ) -> Chat:
-        """Create a chat assistant (seed ``llm``/``prompt`` translated on new servers)."""
-        chat: Chat = self._run(
-            ops.create_chat(self, name, avatar, dataset_ids, llm, prompt, native_fields)
-        )
-        return chat
-
-    def get_chat(self, chat_id: str) -> Chat:
-        """One chat assistant by id; NotFoundError when missing."""
-        chat: Chat = self._run(ops.get_chat(self, chat_id))
-        return chat
-
-    def list_chats(
-        self,
-        page: int = 1,
-        page_size: int = 1024,
-        orderby: str = "create_time",
-        desc: bool = True,
-        id: str | None = None,
-        name: str | None = None,
-    ) -> list[Chat]:
-        """Page ``page`` of size ``page_size`` (fetched in server pages of <= 100)."""
-        offset, limit = page_window(page, page_size)
-        return self._collect(ops.walk_chats(self, offset, limit, orderby, desc, id, name))
-
-    def iter_chats(
-        self, orderby: str = "create_time", desc: bool = True, name: str | None = None
-    ) -> Iterator[Chat]:
-        """Every chat assistant, lazily."""
-        return self._iterate(ops.walk_chats(self, 1, None, orderby, desc, None, name))
-
-    def delete_chats(self, ids: Sequence[str] | None = None, *, delete_all: bool = False) -> None:
-        """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
-        self._run(ops.delete_chats(self, ids, delete_all))
-
-    @overload
-    def chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        session_id: str | None = None,
-        stream: Literal[False] = False,
-        **extra: Any,
-    ) -> Message: ...
-
-    @overload
-    def chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        session_id: str | None = None,
-        stream: Literal[True],
-        **extra: Any,
-    ) -> Iterator[StreamEvent]: ...
-
-    @overload
-    def chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        session_id: str | None = None,
-        stream: bool = False,
-        **extra: Any,
-    ) -> Any: ...
-
-    def chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        session_id: str | None = None,
-        stream: bool = False,
-        **extra: Any,
-    ) -> Any:
-        """Native completion: a :class:`Message`, or an iterator of StreamEvents when streaming.
-
-        Without ``session_id`` it is stateless: the whole history is sent and nothing is stored.
-        """
-        result = self._run(
-            ops.chat_completion(
-                self, chat_id, messages, session_id=session_id, stream=stream, extra=extra
-            )
-        )
-        return self._stream(result) if stream else result
-
-    @overload
-    def openai_chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        stream: Literal[False] = False,
-        model: str = "model",
-        reference: bool = True,
-        metadata_condition: Mapping[str, Any] | None = None,
-        **extra: Any,
-    ) -> dict[str, Any]: ...
-
-    @overload
-    def openai_chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        stream: Literal[True],
-        model: str = "model",
-        reference: bool = True,
-        metadata_condition: Mapping[str, Any] | None = None,
-        **extra: Any,
-    ) -> Iterator[dict[str, Any]]: ...
-
-    @overload
-    def openai_chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        stream: bool = False,
-        model: str = "model",
-        reference: bool = True,
-        metadata_condition: Mapping[str, Any] | None = None,
-        **extra: Any,
-    ) -> Any: ...
-
-    def openai_chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        stream: bool = False,
-        model: str = "model",
-        reference: bool = True,
-        metadata_condition: Mapping[str, Any] | None = None,
-        **extra: Any,
-    ) -> Any:
-        """The OpenAI-compatible endpoint: a dict, or an iterator of chunk dicts."""
-        result = self._run(
-            ops.openai_chat_completion(
-                chat_id,
-                messages,
-                stream=stream,
-                model=model,
-                reference=reference,
-                metadata_condition=metadata_condition,
-                extra=extra,
-            )
-        )
-        return self._stream(result) if stream else result
 
     # -- agents ---------------------------------------------------------------------------
     def list_agents(
@@ -297,14 +144,16 @@ class RAGFlow(System, Datasets, Retrieval, SyncAPIClient):
         )
         return self._stream(result) if stream else result
 
-    # -- misc -----------------------------------------------------------------------------
-    def related_questions(self, question: str) -> list[str]:
-        """Search terms related to ``question`` (from the tenant's chat model)."""
-        result: list[str] = self._run(ops.related_questions(question))
-        return result
 
-
-class AsyncRAGFlow(AsyncSystem, AsyncDatasets, AsyncRetrieval, AsyncAPIClient):
+class AsyncRAGFlow(
+    AsyncSystem,
+    AsyncDatasets,
+    AsyncRetrieval,
+    AsyncChats,
+    AsyncChatCompletions,
+    AsyncOpenAICompletions,
+    AsyncAPIClient,
+):
     """Asynchronous client (httpx); same methods as :class:`RAGFlow`, awaited."""
 
     _kinds = ASYNC_KINDS
@@ -312,166 +161,6 @@ class AsyncRAGFlow(AsyncSystem, AsyncDatasets, AsyncRetrieval, AsyncAPIClient):
     def to_sync(self, *, session: Any = None) -> RAGFlow:
         """A :class:`RAGFlow` with this client's configuration (its own connection pool)."""
         return RAGFlow(**self._twin_config(), session=session)
-
-    # -- chats ----------------------------------------------------------------------------
-    async def create_chat(
-        self,
-        name: str,
-        avatar: str = "",
-        dataset_ids: Sequence[str] | None = None,
-        llm: Any = None,
-        prompt: Any = None,
-        **native_fields: Any,
-    ) -> AsyncChat:
-        """Create a chat assistant (seed ``llm``/``prompt`` translated on new servers)."""
-        chat: AsyncChat = await self._run(
-            ops.create_chat(self, name, avatar, dataset_ids, llm, prompt, native_fields)
-        )
-        return chat
-
-    async def get_chat(self, chat_id: str) -> AsyncChat:
-        """One chat assistant by id; NotFoundError when missing."""
-        chat: AsyncChat = await self._run(ops.get_chat(self, chat_id))
-        return chat
-
-    async def list_chats(
-        self,
-        page: int = 1,
-        page_size: int = 1024,
-        orderby: str = "create_time",
-        desc: bool = True,
-        id: str | None = None,
-        name: str | None = None,
-    ) -> list[AsyncChat]:
-        """Page ``page`` of size ``page_size`` (fetched in server pages of <= 100)."""
-        offset, limit = page_window(page, page_size)
-        return await self._collect(ops.walk_chats(self, offset, limit, orderby, desc, id, name))
-
-    def iter_chats(
-        self, orderby: str = "create_time", desc: bool = True, name: str | None = None
-    ) -> AsyncIterator[AsyncChat]:
-        """Every chat assistant, lazily."""
-        return self._iterate(ops.walk_chats(self, 1, None, orderby, desc, None, name))
-
-    async def delete_chats(
-        self, ids: Sequence[str] | None = None, *, delete_all: bool = False
-    ) -> None:
-        """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
-        await self._run(ops.delete_chats(self, ids, delete_all))
-
-    @overload
-    async def chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        session_id: str | None = None,
-        stream: Literal[False] = False,
-        **extra: Any,
-    ) -> Message: ...
-
-    @overload
-    async def chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        session_id: str | None = None,
-        stream: Literal[True],
-        **extra: Any,
-    ) -> AsyncIterator[StreamEvent]: ...
-
-    @overload
-    async def chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        session_id: str | None = None,
-        stream: bool = False,
-        **extra: Any,
-    ) -> Any: ...
-
-    async def chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        session_id: str | None = None,
-        stream: bool = False,
-        **extra: Any,
-    ) -> Any:
-        """A :class:`Message`, or an async iterator of StreamEvents when streaming."""
-        result = await self._run(
-            ops.chat_completion(
-                self, chat_id, messages, session_id=session_id, stream=stream, extra=extra
-            )
-        )
-        return self._stream(result) if stream else result
-
-    @overload
-    async def openai_chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        stream: Literal[False] = False,
-        model: str = "model",
-        reference: bool = True,
-        metadata_condition: Mapping[str, Any] | None = None,
-        **extra: Any,
-    ) -> dict[str, Any]: ...
-
-    @overload
-    async def openai_chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        stream: Literal[True],
-        model: str = "model",
-        reference: bool = True,
-        metadata_condition: Mapping[str, Any] | None = None,
-        **extra: Any,
-    ) -> AsyncIterator[dict[str, Any]]: ...
-
-    @overload
-    async def openai_chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        stream: bool = False,
-        model: str = "model",
-        reference: bool = True,
-        metadata_condition: Mapping[str, Any] | None = None,
-        **extra: Any,
-    ) -> Any: ...
-
-    async def openai_chat_completion(
-        self,
-        chat_id: str,
-        messages: Any,
-        *,
-        stream: bool = False,
-        model: str = "model",
-        reference: bool = True,
-        metadata_condition: Mapping[str, Any] | None = None,
-        **extra: Any,
-    ) -> Any:
-        """The OpenAI-compatible endpoint: a dict, or an iterator of chunk dicts."""
-        result = await self._run(
-            ops.openai_chat_completion(
-                chat_id,
-                messages,
-                stream=stream,
-                model=model,
-                reference=reference,
-                metadata_condition=metadata_condition,
-                extra=extra,
-            )
-        )
-        return self._stream(result) if stream else result
 
     # -- agents ---------------------------------------------------------------------------
     async def list_agents(
@@ -568,9 +257,3 @@ class AsyncRAGFlow(AsyncSystem, AsyncDatasets, AsyncRetrieval, AsyncAPIClient):
             )
         )
         return self._stream(result) if stream else result
-
-    # -- misc -----------------------------------------------------------------------------
-    async def related_questions(self, question: str) -> list[str]:
-        """Search terms related to ``question`` (from the tenant's chat model)."""
-        result: list[str] = await self._run(ops.related_questions(question))
-        return result
