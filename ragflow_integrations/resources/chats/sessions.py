@@ -24,7 +24,6 @@ from ..._core.ops import (
     Context,
     Op,
     StreamPlan,
-    agent_completion,
     as_id_list,
     call,
     collect_ids,
@@ -41,6 +40,7 @@ from ..._core.request import RequestSpec, check_json, check_text
 from ..._core.sse import StreamEvent, StreamMode
 from ..._models import AsyncObject, SyncObject, _Model
 from ...errors import RAGFlowError
+from ..agents.sessions import agent_completion
 from ..chunks import Chunk
 
 # ----------------------------------------------------------------------------------------------
