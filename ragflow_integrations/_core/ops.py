@@ -1,15 +1,20 @@
-"""Every client operation as a sans-I/O generator, shared by the sync and the async client.
+"""The sans-I/O operation protocol, and the building blocks every group's operations share.
 
-An operation yields instructions and receives their results:
+Each client operation is a generator defined with its API group (``resources/<group>``) and run
+by both drivers (``_base_client.py``). An operation yields instructions and receives their results:
 
 * :class:`Call` -> the decoded envelope (dict), raw bytes or JSON of one request;
 * :class:`Sleep` -> ``None`` after sleeping;
-* :data:`FEATURES` -> the :class:`ServerFeatures` (probed once by the driver);
+* :data:`FEATURES` -> the :class:`ServerFeatures` (probed once by the driver, see
+  :func:`probe_features`);
 * :class:`Emit` -> ``None`` (only in iterator operations: the driver yields the item).
 
 Its return value is the method's result, or a :class:`StreamPlan` the driver then streams.
 Objects are built through ``ctx.wrap(kind, data)`` so the same logic serves sync and async models.
 Errors raised by a request are thrown into the generator, so operations may handle them.
+
+Shared here: answer and argument helpers (``data_of``, ``object_of``, ``seg``, ``as_id_list`` …),
+paged listing (:func:`walk`), deletion by ids or all (:func:`delete_by`) and :func:`collect`.
 """
 
 from __future__ import annotations
@@ -19,10 +24,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import (
-    NotFoundError,
-    ResponseDecodeError,
-)
+from ..errors import NotFoundError, ResponseDecodeError
 from .features import ServerFeatures
 from .paging import PageWalker
 from .request import RequestSpec, check_text, make_params, path_segment
