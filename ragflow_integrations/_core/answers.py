@@ -85,6 +85,7 @@ def event_mapper(ctx: Context, as_message: bool) -> Callable[[StreamEvent], Any]
                 "final": event.final,
                 "session_id": event.session_id,
                 "id": event.message_id,
+                "final_content": event.final_content,
             },
         )
 

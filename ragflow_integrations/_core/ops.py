@@ -24,7 +24,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import NotFoundError, ResponseDecodeError
+from ..errors import NotFoundError, ResponseDecodeError, RouteNotFoundError
 from .features import ServerFeatures
 from .paging import PageWalker
 from .request import RequestSpec, check_text, make_params, path_segment
@@ -88,6 +88,17 @@ def call(method: str, path: str, **kwargs: Any) -> Call:
 
 def data_of(body: Any) -> Any:
     return body.get("data") if isinstance(body, Mapping) else body
+
+
+def updated_state(response: Any, reread: Callable[[], Op], *needed: str) -> Op:
+    """What the server holds after an update: the answer's object when it has one (with every
+    key of ``needed``), else the object read again (RAGFlow v0.22 answers some updates with a
+    bare ``{"code": 0}``; v0.27 leaves ``meta_fields`` out of an updated document)."""
+    data = data_of(response)
+    if isinstance(data, Mapping) and data and all(key in data for key in needed):
+        return dict(data)
+    fresh = yield from reread()
+    return dict(fresh) if isinstance(fresh, Mapping) else {}
 
 
 def object_of(body: Any, what: str) -> dict[str, Any]:
@@ -213,12 +224,13 @@ def batches(items: Sequence[str], size: int = UPDATE_MAX_IDS) -> Iterable[list[s
 
 
 def probe_features(server_version: str | None = None) -> Op:
-    """``GET /system/version``; a 404 means a server older than v0.25."""
+    """``GET /system/version``; a missing route means a server older than v0.25 (HTTP 404 there
+    or, as RAGFlow v0.22-v0.24 answer unknown routes, HTTP 200 with code 100 ``<NotFound …>``)."""
     if server_version:
         return ServerFeatures.from_version(server_version)
     try:
         body = yield call("GET", "/system/version", auth=False, idempotent=True)
-    except NotFoundError:
+    except RouteNotFoundError:
         return ServerFeatures.from_version(None)
     version = data_of(body)
     return ServerFeatures.from_version(str(version) if version else None)
@@ -252,11 +264,16 @@ def walk(
     keep: Callable[[Mapping[str, Any]], bool] | None = None,
     defaults: Mapping[str, Any] | None = None,
     window_after_keep: bool = False,
+    filtered: bool = False,
+    enrich: Callable[[list[dict[str, Any]]], Op] | None = None,
 ) -> Op:
     """Emit the objects of the window ``[offset, offset+limit)`` page by page (≤ 100 per page).
 
     ``window_after_keep``: the window counts only the items ``keep`` accepts (a filter the
     server cannot apply), so every server page is walked, lazily, until the window is full.
+    ``filtered``: the query filters by id/name, and a "not found" answer (how some servers say
+    that nothing matched: RAGFlow v0.22 for datasets, chats and agents) means an empty list.
+    ``enrich``: a step run on each page's items (dicts, changed in place) before they are built.
     """
     walker = PageWalker(offset, limit)
     skip, left = 0, None
@@ -272,18 +289,27 @@ def walk(
             response = yield call(method, path, json=body, idempotent=True)
         else:
             query = make_params(**params, page=page, page_size=page_size)
-            response = yield call(method, path, params=query)
+            try:
+                response = yield call(method, path, params=query)
+            except NotFoundError as exc:
+                if filtered and not isinstance(exc, RouteNotFoundError):
+                    return None
+                raise
         items, total = items_of(data_of(response), *keys)
         if total is None and total_key and isinstance(response, Mapping):
             raw_total = response.get(total_key)
             total = raw_total if isinstance(raw_total, int) else None
-        for item in walker.accept(items, total):
-            if not isinstance(item, Mapping) or (keep is not None and not keep(item)):
-                continue
+        page_items = [
+            dict(item)
+            for item in walker.accept(items, total)
+            if isinstance(item, Mapping) and (keep is None or keep(item))
+        ]
+        if enrich is not None and page_items:
+            yield from enrich(page_items)
+        for data in page_items:
             if skip:
                 skip -= 1
                 continue
-            data = dict(item)
             for key, value in (defaults or {}).items():
                 data.setdefault(key, value)
             yield Emit(ctx.wrap(kind, data))
@@ -319,6 +345,13 @@ def delete_by(
         if batch:
             yield call("DELETE", path, json={id_key: batch})
     return None
+
+
+class RawContext:
+    """A context that returns plain dicts (for internal helper calls)."""
+
+    def wrap(self, kind: str, data: Mapping[str, Any]) -> Any:
+        return dict(data)
 
 
 def collect(op: Op) -> Op:

@@ -21,6 +21,7 @@ from .._core.ops import (
     FEATURES,
     Context,
     Op,
+    RawContext,
     call,
     collect_ids,
     data_of,
@@ -30,12 +31,13 @@ from .._core.ops import (
     merge_update,
     object_of,
     seg,
+    updated_state,
     walk,
 )
 from .._core.paging import page_window
 from .._core.request import make_params
 from .._models import AsyncObject, SyncObject, _Model
-from ..errors import APIError, NotFoundError
+from ..errors import NotFoundError, RouteNotFoundError
 from .chunks import AsyncChunk, Chunk
 from .documents import (
     AsyncDataSetDocuments,
@@ -158,8 +160,7 @@ def update_dataset(dataset_id: str, update_message: Mapping[str, Any]) -> Op:
     if not body:
         return {}
     response = yield call("PUT", f"/datasets/{seg(dataset_id)}", json=body)
-    data = data_of(response)
-    return dict(data) if isinstance(data, Mapping) else {}
+    return (yield from updated_state(response, lambda: get_dataset(RawContext(), id=dataset_id)))
 
 
 def get_dataset(ctx: Context, id: str | None = None, name: str | None = None) -> Op:
@@ -175,13 +176,13 @@ def get_dataset(ctx: Context, id: str | None = None, name: str | None = None) ->
             response = yield call("GET", f"/datasets/{seg(id)}")
             return ctx.wrap("dataset", object_of(response, "a dataset"))
         response = yield call("GET", "/datasets", params=make_params(id=id, name=name))
-    except APIError as exc:
-        if exc.code in (102, 109, 404) or exc.status_code == 404:
-            raise NotFoundError(
-                f"Dataset with {what} not found (or not accessible with this key): {exc.message}",
-                **exc.context(),
-            ) from exc
-        raise
+    except NotFoundError as exc:
+        if isinstance(exc, RouteNotFoundError):
+            raise
+        raise NotFoundError(
+            f"Dataset with {what} not found (or not accessible with this key): {exc.message}",
+            **exc.context(),
+        ) from exc
     items, _ = items_of(data_of(response))
     if not items:
         raise NotFoundError(f"Dataset with {what} not found", method="GET", path="/datasets")
@@ -207,6 +208,7 @@ def walk_datasets(
             offset=offset,
             limit=limit,
             total_key="total_datasets",
+            filtered=bool(id or name),
         )
     )
 

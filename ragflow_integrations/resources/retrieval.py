@@ -1,20 +1,36 @@
 """Retrieval: ranked chunks for a question across datasets (``POST /retrieval``).
 
 Operations build the request body and walk the ranked window, or read one page with its
-``total`` and ``doc_aggs`` (:class:`RetrievalResult`); :class:`Retrieval` / :class:`AsyncRetrieval`
-are the client methods (``DataSet.retrieve`` calls them). Methods call the operation of the same
-name defined in this module.
+``total`` and ``doc_aggs`` (:class:`RetrievalResult`), giving chunks their document's metadata
+where the server cannot (``reference_metadata`` before v0.26); :class:`Retrieval` /
+:class:`AsyncRetrieval` are the client methods (``DataSet.retrieve`` calls them). Methods call the
+operation of the same name defined in this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._base_client import AsyncAPIClient, SyncAPIClient
-from .._core.ops import Context, Op, active_condition, as_id_list, call, items_of, object_of, walk
+from .._core.features import ServerFeatures
+from .._core.ops import (
+    FEATURES,
+    Context,
+    Op,
+    active_condition,
+    as_id_list,
+    call,
+    data_of,
+    items_of,
+    object_of,
+    seg,
+    walk,
+)
 from .._core.paging import as_int, page_window
+from .._core.request import make_params
+from ..errors import NotFoundError
 from .chunks import AsyncChunk, Chunk
 
 # ----------------------------------------------------------------------------------------------
@@ -71,6 +87,62 @@ def retrieval_body(
     return body
 
 
+def _metadata_wanted(body: Mapping[str, Any]) -> tuple[bool, set[str] | None]:
+    """Whether ``reference_metadata`` asks for document metadata, and for which fields."""
+    preference = body.get("reference_metadata")
+    if not isinstance(preference, Mapping) or not preference.get("include"):
+        return False, None
+    fields = preference.get("fields")
+    if fields is None:
+        return True, None
+    return True, {f for f in fields if isinstance(f, str)} if isinstance(fields, list) else set()
+
+
+def document_metadata_filler(
+    body: Mapping[str, Any],
+) -> Callable[[list[dict[str, Any]]], Op] | None:
+    """For servers before v0.26, which ignore ``reference_metadata``: a step that gives
+    retrieved chunks their document's ``meta_fields`` as ``document_metadata``, as newer servers
+    do (one documents request per distinct document of a retrieval, never one per chunk)."""
+    wanted, fields = _metadata_wanted(body)
+    if not wanted or fields == set():
+        return None
+    known: dict[str, dict[str, Any]] = {}
+
+    def fill(chunks: list[dict[str, Any]]) -> Op:
+        features: ServerFeatures = yield FEATURES
+        if features.retrieval_document_metadata:
+            return None
+        for chunk in chunks:
+            doc_id, dataset_id = chunk.get("document_id"), chunk.get("dataset_id")
+            if chunk.get("document_metadata") or not doc_id or not dataset_id:
+                continue
+            if doc_id not in known:
+                known[doc_id] = yield from _document_meta_fields(str(dataset_id), str(doc_id))
+            meta = known[doc_id]
+            if fields is not None:
+                meta = {k: v for k, v in meta.items() if k in fields}
+            if meta:
+                chunk["document_metadata"] = dict(meta)
+        return None
+
+    return fill
+
+
+def _document_meta_fields(dataset_id: str, document_id: str) -> Op:
+    try:
+        response = yield call(
+            "GET",
+            f"/datasets/{seg(dataset_id)}/documents",
+            params=make_params(id=document_id, page=1, page_size=1),
+        )
+    except NotFoundError:  # deleted since it was retrieved
+        return {}
+    items, _ = items_of(data_of(response), "docs")
+    meta = items[0].get("meta_fields") if items and isinstance(items[0], Mapping) else None
+    return dict(meta) if isinstance(meta, Mapping) else {}
+
+
 def walk_retrieval(
     ctx: Context, body: Mapping[str, Any], offset: int = 1, limit: int | None = None
 ) -> Op:
@@ -85,6 +157,7 @@ def walk_retrieval(
             keys=("chunks",),
             method="POST",
             json_body=body,
+            enrich=document_metadata_filler(body),
         )
     )
 
@@ -97,10 +170,14 @@ def retrieve_page(ctx: Context, body: Mapping[str, Any], page: int, page_size: i
         "POST", "/retrieval", json=dict(body, page=page, page_size=page_size), idempotent=True
     )
     data = object_of(response, "a retrieval result")
-    chunks, total = items_of(data, "chunks")
+    items, total = items_of(data, "chunks")
+    chunks = [dict(c) for c in items if isinstance(c, Mapping)]
+    fill = document_metadata_filler(body)
+    if fill is not None and chunks:
+        yield from fill(chunks)
     aggs = data.get("doc_aggs") if isinstance(data, Mapping) else None
     return {
-        "chunks": [ctx.wrap("chunk", dict(c)) for c in chunks if isinstance(c, Mapping)],
+        "chunks": [ctx.wrap("chunk", c) for c in chunks],
         "total": total if total is not None else len(chunks),
         "doc_aggs": list(aggs) if isinstance(aggs, list) else [],
     }

@@ -15,7 +15,7 @@ from .._base_client import AsyncAPIClient, SyncAPIClient
 from .._core.features import ServerFeatures
 from .._core.ops import FEATURES, Call, Op, call
 from .._core.request import RequestSpec
-from ..errors import APIError, NotFoundError, RAGFlowError
+from ..errors import APIError, RAGFlowError, RouteNotFoundError
 
 # ----------------------------------------------------------------------------------------------
 # operations
@@ -23,7 +23,12 @@ from ..errors import APIError, NotFoundError, RAGFlowError
 
 
 def ping() -> Op:
-    body = yield call("GET", "/system/ping", raw=True, auth=False)
+    """``GET /api/v1/system/ping``, or the web API's ``/v1/system/ping`` on servers before v0.25
+    (their API has no ping route)."""
+    try:
+        body = yield call("GET", "/system/ping", raw=True, auth=False)
+    except RouteNotFoundError:
+        body = yield call("GET", "/v1/system/ping", raw=True, auth=False, absolute_path=True)
     return bytes(body).strip().strip(b'"').lower() == b"pong"
 
 
@@ -42,7 +47,7 @@ def health() -> Op:
         try:
             body = yield Call(spec)
             break
-        except NotFoundError:
+        except RouteNotFoundError:
             continue
         except APIError as exc:
             return {"status": "unhealthy", "status_code": exc.status_code, "message": exc.message}

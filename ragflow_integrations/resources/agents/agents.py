@@ -71,6 +71,7 @@ def walk_agents(
             keys=("canvas", "agents"),
             keep=exact if client_filter else _is_agent,
             window_after_keep=client_filter,
+            filtered=bool(id or title),
         )
     )
 

@@ -19,6 +19,7 @@ from ..._core.ops import (
     FEATURES,
     Context,
     Op,
+    RawContext,
     as_dict,
     as_id_list,
     call,
@@ -29,12 +30,13 @@ from ..._core.ops import (
     merge_update,
     object_of,
     seg,
+    updated_state,
     walk,
 )
 from ..._core.paging import page_window
 from ..._core.request import make_params
 from ..._models import AsyncObject, SyncObject, _Model
-from ...errors import APIError, NotFoundError
+from ...errors import NotFoundError, RouteNotFoundError
 from .sessions import AsyncChatSessions, ChatSessions
 
 # ----------------------------------------------------------------------------------------------
@@ -127,8 +129,7 @@ def update_chat(chat_id: str, update_message: Any) -> Op:
     features: ServerFeatures = yield FEATURES
     body = translate_chat_body(message, features)
     response = yield call(features.update_method, f"/chats/{seg(chat_id)}", json=body)
-    data = data_of(response)
-    return dict(data) if isinstance(data, Mapping) else {}
+    return (yield from updated_state(response, lambda: get_chat(RawContext(), chat_id)))
 
 
 def get_chat(ctx: Context, chat_id: str) -> Op:
@@ -139,13 +140,13 @@ def get_chat(ctx: Context, chat_id: str) -> Op:
             response = yield call("GET", f"/chats/{seg(chat_id)}")
             return ctx.wrap("chat", object_of(response, "a chat"))
         response = yield call("GET", "/chats", params=make_params(id=chat_id))
-    except APIError as exc:
-        if exc.code in (102, 109) or exc.status_code == 404:
-            raise NotFoundError(
-                f"Chat {chat_id} not found (or not accessible with this key): {exc.message}",
-                **exc.context(),
-            ) from exc
-        raise
+    except NotFoundError as exc:
+        if isinstance(exc, RouteNotFoundError):
+            raise
+        raise NotFoundError(
+            f"Chat {chat_id} not found (or not accessible with this key): {exc.message}",
+            **exc.context(),
+        ) from exc
     items, _ = items_of(data_of(response), "chats")
     if not items:
         raise NotFoundError(f"Chat {chat_id} not found", method="GET", path="/chats")
@@ -163,7 +164,16 @@ def walk_chats(
 ) -> Op:
     params = {"orderby": orderby, "desc": desc, "id": id, "name": name}
     return (
-        yield from walk(ctx, "chat", "/chats", params, offset=offset, limit=limit, keys=("chats",))
+        yield from walk(
+            ctx,
+            "chat",
+            "/chats",
+            params,
+            offset=offset,
+            limit=limit,
+            keys=("chats",),
+            filtered=bool(id or name),
+        )
     )
 
 
@@ -325,8 +335,7 @@ class Chat(_ChatFields, ChatSessions, SyncObject):
 
     def update(self, update_message: Mapping[str, Any]) -> Chat:
         """Update (seed nested ``llm``/``prompt``/``avatar`` accepted); refreshes self."""
-        data = self._c._run(update_chat(self.id, update_message))
-        self._merge(data if data else merge_update(update_message))
+        self._merge(self._c._run(update_chat(self.id, update_message)))
         return self
 
     def completion(
@@ -343,8 +352,7 @@ class AsyncChat(_ChatFields, AsyncChatSessions, AsyncObject):
 
     async def update(self, update_message: Mapping[str, Any]) -> AsyncChat:
         """Update (seed nested ``llm``/``prompt``/``avatar`` accepted); refreshes self."""
-        data = await self._c._run(update_chat(self.id, update_message))
-        self._merge(data if data else merge_update(update_message))
+        self._merge(await self._c._run(update_chat(self.id, update_message)))
         return self
 
     async def completion(

@@ -23,6 +23,7 @@ from ..._core.ops import (
     Call,
     Context,
     Op,
+    RawContext,
     StreamPlan,
     as_id_list,
     call,
@@ -42,6 +43,7 @@ from ..._models import AsyncObject, SyncObject, _Model
 from ...errors import RAGFlowError
 from ..agents.sessions import agent_completion
 from ..chunks import Chunk
+from .openai import as_messages, completion_with_history
 
 # ----------------------------------------------------------------------------------------------
 # operations
@@ -98,10 +100,11 @@ def delete_sessions(ctx: Context, chat_id: str, ids: Sequence[str] | None, delet
 def update_session(chat_id: str, session_id: str, update_message: Any) -> Op:
     body = merge_update(update_message)
     features: ServerFeatures = yield FEATURES
-    yield call(
+    response = yield call(
         features.update_method, f"/chats/{seg(chat_id)}/sessions/{seg(session_id)}", json=body
     )
-    return body
+    data = data_of(response)  # v0.22 answers a bare {"code": 0}: the renamed fields are sent
+    return dict(data) if isinstance(data, Mapping) and data else body
 
 
 def doc_ids_param(value: Any) -> str | None:
@@ -118,34 +121,6 @@ def doc_ids_param(value: Any) -> str | None:
         if "," in item:
             raise ValueError(f"doc_ids items must not contain ',' (got {item!r:.40})")
     return ",".join(ids) or None
-
-
-def as_messages(messages: Any, name: str = "messages") -> list[dict[str, Any]]:
-    if isinstance(messages, str):
-        return [{"role": "user", "content": messages}]
-    if not isinstance(messages, (list, tuple)):
-        raise TypeError(
-            f"{name} must be a str or a list of {{'role': ..., 'content': ...}} dicts "
-            f"(got {type(messages).__name__})"
-        )
-    out = []
-    for message in messages:
-        if isinstance(message, Mapping):
-            out.append(dict(message))
-        elif hasattr(message, "content"):
-            role = getattr(message, "role", None) or "user"
-            out.append({"role": str(role), "content": str(getattr(message, "content", ""))})
-        else:
-            raise TypeError(
-                f"{name} items must be {{'role': ..., 'content': ...}} dicts "
-                f"(got {type(message).__name__})"
-            )
-    if not out or out[-1].get("role") != "user":
-        raise ValueError(
-            f"{name} must end with a user message: pass a non-empty str question or a list "
-            "ending with {'role': 'user', 'content': ...}"
-        )
-    return out
 
 
 def chat_completion(
@@ -168,11 +143,26 @@ def chat_completion(
     for key, value in extra.items():
         check_json(value, key)  # before a temporary session is created
     features: ServerFeatures = yield FEATURES
+    if features.stateless_needs_session and session_id is None and len(msgs) > 1:
+        # ``reference_metadata`` is a v0.26 option that these servers ignore on every route.
+        dropped = sorted(k for k in extra if k != "reference_metadata")
+        if dropped:
+            _warn_once(
+                f"history-route:{dropped}",
+                "This RAGFlow server (before v0.25) takes a conversation's history only on its "
+                "OpenAI-compatible route, which cannot carry %s: the whole conversation is sent "
+                "there and those options are NOT applied. To apply them, send one question in "
+                "a session (session_id=...).",
+                ", ".join(dropped),
+            )
+        return (
+            yield from completion_with_history(ctx, features, chat_id, msgs, stream, as_message)
+        )
     temp_session: str | None = None
     body: dict[str, Any] = {"stream": stream, **extra}
     if features.stateless_needs_session:
         if session_id is None:
-            created = yield from create_session(_RawContext(), chat_id, "temporary")
+            created = yield from create_session(RawContext(), chat_id, "temporary")
             temp_session = session_id = str(created["id"])
         body.update(question=msgs[-1]["content"], session_id=session_id)
     elif session_id is None:
@@ -216,11 +206,14 @@ def chat_completion(
     return message
 
 
-class _RawContext:
-    """A context that returns plain dicts (for internal helper calls)."""
+_WARNED: set[str] = set()
 
-    def wrap(self, kind: str, data: Mapping[str, Any]) -> Any:
-        return dict(data)
+
+def _warn_once(key: str, message: str, *args: Any) -> None:
+    """Log a warning once per process for ``key``."""
+    if key not in _WARNED:
+        _WARNED.add(key)
+        logger.warning(message, *args)
 
 
 def related_questions(question: str) -> Op:
@@ -236,7 +229,10 @@ def related_questions(question: str) -> Op:
 
 
 class Message(_Model):
-    """An answer (or one streamed step of it: ``content`` is the whole answer so far)."""
+    """An answer (or one streamed step of it: ``content`` is the whole answer so far, always the
+    concatenation of the deltas; ``final_content`` is set on a streamed final message when the
+    server's last answer rewrote the streamed text, as RAGFlow before v0.24 does to insert
+    citation markers)."""
 
     id: str | None = None
     role: str = "assistant"
@@ -248,6 +244,7 @@ class Message(_Model):
     doc_aggs: list[Any] = Field(default_factory=list)
     session_id: str | None = None
     final: bool = True
+    final_content: str | None = None
     usage: dict[str, Any] | None = None
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from ..._core.features import ServerFeatures
+from ..._core.metadata_filter import metadata_matches
 from ..._core.ops import (
     FEATURES,
     Context,
@@ -28,6 +29,7 @@ from ..._core.ops import (
     list_of,
     merge_update,
     seg,
+    updated_state,
     walk,
 )
 from ..._core.request import FileTuple, check_text, make_params
@@ -96,7 +98,12 @@ def _apply_meta_fields(
         updated = yield call(
             features.update_method, f"{path}/{seg(doc['id'])}", json={"meta_fields": dict(meta)}
         )
-        doc.update(data_of(updated) or {"meta_fields": dict(meta)})
+        row = data_of(updated)
+        row = dict(row) if isinstance(row, Mapping) else {}
+        # v0.27 answers the document row without ``meta_fields`` (metadata lives apart): the
+        # value the server accepted is the one sent.
+        row.setdefault("meta_fields", dict(meta))
+        doc.update(row)
 
 
 def upload_documents(
@@ -187,6 +194,15 @@ def walk_documents(
 ) -> Op:
     import json
 
+    condition = (
+        dict(metadata_condition)
+        if metadata_condition is not None and active_condition(metadata_condition)
+        else None
+    )
+    client_filter = False
+    if condition is not None:
+        features: ServerFeatures = yield FEATURES
+        client_filter = not features.document_metadata_filter
     params: dict[str, Any] = {
         "id": id,
         "ids": list(ids) if ids else None,
@@ -195,10 +211,12 @@ def walk_documents(
         "desc": desc,
         "name": name,
         "run": run,
-        "metadata_condition": (
-            json.dumps(metadata_condition) if active_condition(metadata_condition) else None
-        ),
+        "metadata_condition": json.dumps(condition) if condition is not None else None,
     }
+
+    def matches(item: Mapping[str, Any]) -> bool:
+        return metadata_matches(item.get("meta_fields"), condition)
+
     return (
         yield from walk(
             ctx,
@@ -209,6 +227,8 @@ def walk_documents(
             limit=limit,
             keys=("docs",),
             defaults={"dataset_id": dataset_id},
+            keep=matches if client_filter else None,
+            window_after_keep=client_filter,
         )
     )
 
@@ -243,8 +263,10 @@ def update_document(dataset_id: str, document_id: str, update_message: Any) -> O
         f"/datasets/{seg(dataset_id)}/documents/{seg(document_id)}",
         json=body,
     )
-    data = data_of(response)
-    return dict(data) if isinstance(data, Mapping) else {}
+    needed = ("meta_fields",) if "meta_fields" in body else ()
+    return (
+        yield from updated_state(response, lambda: get_document(dataset_id, document_id), *needed)
+    )
 
 
 def get_document(dataset_id: str, document_id: str) -> Op:
