@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import logging
 import os
@@ -126,7 +127,8 @@ def main(
             stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a usage error (already printed)
         return int(exit_.code or 0) if not isinstance(exit_.code, str) else ExitCode.USAGE
     show_progress = not args.no_progress and not getattr(args, "json", False) and err.isatty()

@@ -57,10 +57,12 @@ def _pattern(text: str) -> str:
 
 
 def matches(path: str, patterns: Iterable[str]) -> bool:
-    """Whether a glob matches ``path``, its file name, or one of its folders (``*`` also crosses
-    ``/``; case-sensitive): ``*.md``, ``docs/*``, ``drafts`` and ``docs/api`` all work."""
+    """Whether a glob matches ``path``, its file name, a folder name in it, or one of its folders
+    from the top (``*`` also crosses ``/``; case-sensitive): ``*.md``, ``docs/*``, ``drafts`` and
+    ``docs/api`` all work."""
     parts = path.split("/")
-    candidates = [path, parts[-1], *("/".join(parts[:i]) for i in range(1, len(parts)))]
+    folders = ["/".join(parts[:i]) for i in range(1, len(parts))]
+    candidates = [path, *parts, *folders]
     return any(fnmatchcase(c, _pattern(p)) for p in patterns for c in candidates)
 
 
