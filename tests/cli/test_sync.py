@@ -242,8 +242,16 @@ def test_include_exclude_and_hidden_files(cli: Run, client: RAGFlow, tmp_path: P
     )
     dataset = unique("globs")
     code, out, _ = sync(
-        cli, tmp_path, dataset, "--create", "--include", "*.md", "--include", "*.txt",
-        "--exclude", "drafts",
+        cli,
+        tmp_path,
+        dataset,
+        "--create",
+        "--include",
+        "*.md",
+        "--include",
+        "*.txt",
+        "--exclude",
+        "drafts",
     )
     assert code == ExitCode.OK, out
     assert sorted(by_path(client, dataset)) == ["docs/a.md", "docs/c.txt"]
@@ -270,7 +278,9 @@ def test_no_parse_uploads_without_parsing_and_a_later_run_parses(
 def test_json_summary_lists_every_file(cli: Run, tmp_path: Path) -> None:
     write_files(tmp_path, corpus(4))
     dataset = unique("json")
-    result = cli("sync", tmp_path, "--dataset", dataset, "--create", "--json", "--poll-interval", POLL)
+    result = cli(
+        "sync", tmp_path, "--dataset", dataset, "--create", "--json", "--poll-interval", POLL
+    )
     summary = json.loads(result.out)
     assert result.code == ExitCode.OK and summary["ok"] is True
     assert summary["counts"]["added"] == 4
