@@ -47,6 +47,7 @@ EXIT_CODES_HELP = "exit codes: " + ", ".join(
         (ExitCode.CONNECTION, "cannot connect or the API key was rejected"),
         (ExitCode.NOT_FOUND, "dataset or chat not found"),
         (ExitCode.SERVER, "the server refused or failed a request"),
+        (ExitCode.INTERNAL, "a bug (see --debug)"),
         (ExitCode.INTERRUPTED, "interrupted"),
     )
 )

@@ -267,6 +267,7 @@ class _Apply:
         self.dataset = dataset
         self.documents = documents
         self.plan = plan
+        self.uploaded: dict[str, Document] = {}
 
     def run(self) -> RAGFlowError | None:
         """Apply every step; returns the error that stopped it early (server down, bad key)."""
@@ -279,7 +280,8 @@ class _Apply:
                     step.document_id = step.keeper.id
                     step.ready = step.parse == "none"
             self._parse([s for s in steps if s.document_id and not s.error and not s.ready])
-            self._delete(steps)
+            deleted = self._delete(steps)
+            self._restore_names(steps, deleted)
         except RAGFlowError as exc:
             for step in steps:
                 if step.action is not Action.STALE and not step.ready and not step.error:
@@ -349,6 +351,7 @@ class _Apply:
                 uploaded = by_name.pop(name)
                 uploaded.document_id = document.id
                 uploaded.ready = not self.args.parse
+                self.uploaded[document.id] = document
         not_started = {document.id for document in unparsed}
         for step in sending:
             if step.document_id is None:
@@ -410,7 +413,8 @@ class _Apply:
             else:
                 step.error = f"parsing failed: {_parse_message(document)}"
 
-    def _delete(self, steps: list[Step]) -> None:
+    def _delete(self, steps: list[Step]) -> set[str]:
+        """Delete the obsolete copies of ready steps and of gone files; returns their ids."""
         doomed: dict[str, Step] = {}
         for step in steps:
             if step.error or step.action is Action.STALE:
@@ -418,7 +422,7 @@ class _Apply:
             if step.action is Action.DELETED or step.ready:
                 doomed.update({remote.id: step for remote in step.obsolete})
         if not doomed:
-            return
+            return set()
         try:
             self.dataset.delete_documents(list(doomed))
         except RAGFlowError as exc:
@@ -426,10 +430,29 @@ class _Apply:
                 raise
             for step in {id(step): step for step in doomed.values()}.values():
                 step.error = f"could not delete the old copies: {one_line(str(exc))}"
-            return
+            return set()
         for step in doomed.values():
             if step.action is Action.DELETED:
                 step.ready = True
+        return set(doomed)
+
+    def _restore_names(self, steps: list[Step], deleted: set[str]) -> None:
+        """A new copy uploaded next to its old one was stored as ``name(1).ext``; with the old
+        one gone, give it the file's name back (best effort: the name is cosmetic)."""
+        names = {d.name for i, d in self.documents.items() if i not in deleted}
+        names |= {d.name for d in self.uploaded.values()}
+        for step in steps:
+            document = self.uploaded.get(step.document_id or "")
+            if document is None or step.file is None or step.error or not step.ready:
+                continue
+            if document.name != step.file.name and step.file.name not in names:
+                try:
+                    document.update({"name": step.file.name})
+                except RAGFlowError as exc:
+                    if _stops_everything(exc):
+                        raise
+                    continue
+                names.add(step.file.name)
 
 
 def _bar(ctx: CommandContext, total: int, label: str) -> Any:

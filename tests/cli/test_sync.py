@@ -123,6 +123,7 @@ def test_an_edited_file_replaces_its_old_copy(
     stored = by_path(client, dataset)
     [new] = stored["guides/note-000.md"]
     assert new.id != old.id and new.meta_fields[HASH_KEY] == sha(edited)
+    assert new.name == "note-000.md"  # stored as note-000(1).md next to the old copy, renamed
     assert sum(len(copies) for copies in stored.values()) == 10
     found = cli("search", "teapot warmed", "--dataset", dataset, "-k", "1", "--json")
     assert json.loads(found.out)["chunks"][0]["document_id"] == new.id
