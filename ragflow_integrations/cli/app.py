@@ -43,10 +43,10 @@ def _connection_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
         help="API key (default: $RAGFLOW_API_KEY, which keeps it out of the process list)",
     )
     group.add_argument(
-        "--no-progress",
-        action="store_true",
-        default=default(False),
-        help="no progress bars (they show only on a terminal anyway)",
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=default(None),
+        help="progress bars on stderr (default: when stderr is a terminal)",
     )
     group.add_argument(
         "--debug",
@@ -131,7 +131,9 @@ def main(
             args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a usage error (already printed)
         return int(exit_.code or 0) if not isinstance(exit_.code, str) else ExitCode.USAGE
-    show_progress = not args.no_progress and not getattr(args, "json", False) and err.isatty()
+    show_progress = args.progress
+    if show_progress is None:
+        show_progress = err.isatty() and not getattr(args, "json", False)
     ctx = CommandContext(args, out, err, show_progress=show_progress)
     handler = _debug_logging(err, ctx.api_key) if args.debug else None
     try:
