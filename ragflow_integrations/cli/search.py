@@ -7,23 +7,10 @@ from typing import Any
 
 from ..models import Chunk
 from .context import CommandContext
+from .options import count, fraction
 from .output import print_json, print_table
 
 __all__ = ["add_parser", "run"]
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text!r}")
-    return value
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -38,11 +25,11 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         "--dataset", action="append", required=True, metavar="NAME_OR_ID", help="repeatable"
     )
     parser.add_argument(
-        "-k", "--top-k", dest="k", type=_count, default=5, metavar="N", help="chunks (default 5)"
+        "-k", "--top-k", dest="k", type=count, default=5, metavar="N", help="chunks (default 5)"
     )
     parser.add_argument(
         "--threshold",
-        type=_fraction,
+        type=fraction,
         default=0.2,
         metavar="X",
         help="minimum similarity, 0 to 1 (default 0.2)",

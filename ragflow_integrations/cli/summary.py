@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,48 +12,65 @@ from .folder import Scan
 from .output import print_json, print_table
 from .plan import Action, Plan, Step
 
-__all__ = ["print_summary"]
+__all__ = ["SyncReport", "print_summary"]
 
 RESULTS = ("added", "replaced", "deleted", "unchanged", "failed")
+
+
+def _unreadable(why: str) -> str:
+    return f"cannot read the file: {why}"
 
 
 def _names(paths: list[str]) -> str:
     return ", ".join(paths)
 
 
-def print_summary(
-    ctx: CommandContext,
-    plan: Plan,
-    scan: Scan,
-    *,
-    folder: Path,
-    dataset: DataSet | None,
-    seconds: float,
-    dry_run: bool,
-) -> None:
-    groups: dict[str, list[str]] = {result: [] for result in (*RESULTS, "stale")}
-    for step in plan.steps:
-        groups[step.result].append(step.path)
-    groups["failed"] += [path for path, _ in scan.unreadable]
-    failures = [(step.path, step.error or "") for step in plan.steps if step.error]
-    failures += [(path, f"cannot read the file: {reason}") for path, reason in scan.unreadable]
+@dataclass
+class SyncReport:
+    """One ``sync`` run: the plan as applied (or planned, for a dry run) and the scan."""
+
+    plan: Plan
+    scan: Scan
+    folder: Path
+    dataset: DataSet | None
+    seconds: float
+    dry_run: bool
+
+    def groups(self) -> dict[str, list[str]]:
+        """Paths per result (the summary's rows, plus ``stale``)."""
+        found: dict[str, list[str]] = {result: [] for result in (*RESULTS, "stale")}
+        for step in self.plan.steps:
+            found[step.result].append(step.path)
+        found["failed"] += [path for path, _ in self.scan.unreadable]
+        return found
+
+    def failures(self) -> list[tuple[str, str]]:
+        found = [(step.path, step.error or "") for step in self.plan.steps if step.error]
+        return found + [(path, _unreadable(why)) for path, why in self.scan.unreadable]
+
+
+def print_summary(ctx: CommandContext, report: SyncReport) -> None:
     if ctx.args.json:
-        print_json(ctx.out, _as_json(plan, scan, folder, dataset, seconds, dry_run, groups))
+        print_json(ctx.out, _as_json(report))
         return
-    out = ctx.out
-    target = (
-        f"dataset {dataset.name!r}" if dataset is not None else f"new dataset {ctx.args.dataset!r}"
-    )
-    files = len(scan.files) + len(scan.unreadable)
-    if dry_run:
+    groups, plan, out = report.groups(), report.plan, ctx.out
+    if report.dataset is not None:
+        target = f"dataset {report.dataset.name!r}"
+    else:
+        target = f"new dataset {ctx.args.dataset!r}"
+    files = len(report.scan.files) + len(report.scan.unreadable)
+    if report.dry_run:
         out.write(
-            f"Dry run, nothing changed: the plan for {files} file(s) of {folder} → {target}\n"
+            f"Dry run, nothing changed: the plan for {files} file(s) of {report.folder} → "
+            f"{target}\n"
         )
     else:
-        out.write(f"Synced {files} file(s) of {folder} → {target} in {seconds:.1f} s\n")
+        out.write(
+            f"Synced {files} file(s) of {report.folder} → {target} in {report.seconds:.1f} s\n"
+        )
     rows = [(result, len(groups[result]), _names(groups[result])) for result in RESULTS]
-    print_table(out, ["plan" if dry_run else "result", "files", "paths"], rows, right=[1])
-    if dry_run:
+    print_table(out, ["plan" if report.dry_run else "result", "files", "paths"], rows, right=[1])
+    if report.dry_run:
         uploads = sum(1 for step in plan.steps if step.upload)
         parses = sum(1 for step in plan.steps if step.parse == "start")
         deletes = sum(len(step.obsolete) for step in plan.steps if step.action is not Action.STALE)
@@ -63,7 +81,7 @@ def print_summary(
             + (f", and record the path of {adopted} earlier upload(s)" if adopted else "")
             + "\n"
         )
-    if failures:
+    if failures := report.failures():
         out.write("\nfailed:\n")
         for path, reason in failures:
             out.write(f"  {path}: {reason}\n")
@@ -74,28 +92,21 @@ def print_summary(
         )
 
 
-def _as_json(
-    plan: Plan,
-    scan: Scan,
-    folder: Path,
-    dataset: DataSet | None,
-    seconds: float,
-    dry_run: bool,
-    groups: dict[str, list[str]],
-) -> dict[str, Any]:
+def _as_json(report: SyncReport) -> dict[str, Any]:
+    groups, dataset = report.groups(), report.dataset
     return {
-        "folder": str(folder),
+        "folder": str(report.folder),
         "dataset": {"id": dataset.id, "name": dataset.name} if dataset is not None else None,
-        "dry_run": dry_run,
+        "dry_run": report.dry_run,
         "ok": not groups["failed"],
-        "seconds": round(seconds, 3),
+        "seconds": round(report.seconds, 3),
         "counts": {result: len(paths) for result, paths in groups.items()},
-        "files": [_step_json(step) for step in plan.steps]
+        "files": [_step_json(step) for step in report.plan.steps]
         + [
-            {"path": path, "result": "failed", "error": f"cannot read the file: {reason}"}
-            for path, reason in scan.unreadable
+            {"path": path, "result": "failed", "error": _unreadable(why)}
+            for path, why in report.scan.unreadable
         ],
-        "unmanaged_documents": plan.unmanaged,
+        "unmanaged_documents": report.plan.unmanaged,
     }
 
 

@@ -29,6 +29,7 @@ from ..models import DataSet, Document
 from .codes import CommandError, ExitCode, one_line
 from .context import CommandContext
 from .folder import Scan, scan_folder
+from .options import seconds
 from .plan import (
     CONTENT_HASH_KEY,
     SOURCE_PATH_KEY,
@@ -40,7 +41,7 @@ from .plan import (
     base_name,
     make_plan,
 )
-from .summary import print_summary
+from .summary import SyncReport, print_summary
 
 __all__ = ["add_parser", "run"]
 
@@ -48,13 +49,6 @@ GROUP_FILES = 32
 """Files per upload request (the ingestion path's batch size)."""
 GROUP_BYTES = 32 << 20
 """Bytes per upload request at most (a larger file goes alone)."""
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
-    return value
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -105,13 +99,13 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds,
         default=600.0,
         metavar="S",
         help="give up waiting for parsing after S seconds (default 600)",
     )
     parser.add_argument(
-        "--poll-interval", type=_seconds, default=1.0, metavar="S", help=argparse.SUPPRESS
+        "--poll-interval", type=seconds, default=1.0, metavar="S", help=argparse.SUPPRESS
     )
     parser.add_argument(
         "--chunk-method",
@@ -140,15 +134,8 @@ def run(ctx: CommandContext) -> int:
     aborted: RAGFlowError | None = None
     if not args.dry_run and dataset is not None:
         aborted = _Apply(ctx, dataset, documents, plan).run()
-    print_summary(
-        ctx,
-        plan,
-        scan,
-        folder=folder,
-        dataset=dataset,
-        seconds=time.monotonic() - started,
-        dry_run=args.dry_run,
-    )
+    took = time.monotonic() - started
+    print_summary(ctx, SyncReport(plan, scan, folder, dataset, took, args.dry_run))
     if aborted is not None:
         raise aborted
     failed = any(step.error for step in plan.steps) or bool(scan.unreadable)
