@@ -249,3 +249,36 @@ def test_importing_the_package_does_not_import_the_command_line() -> None:
     code = "import sys, ragflow_integrations; print('ragflow_integrations.cli' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_the_local_server_prints_export_lines_that_work_when_pasted() -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ragflow_integrations.testing", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        lines = []
+        while not lines or not lines[-1].startswith("Press Ctrl-C"):
+            lines.append(server.stdout.readline())
+            assert lines[-1], "the server stopped: " + "".join(lines)
+        exports = [line for line in lines if line.startswith("export RAGFLOW_")]
+        assert [line.split("=")[0] for line in exports] == [
+            "export RAGFLOW_BASE_URL",
+            "export RAGFLOW_API_KEY",
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RAGFLOW_")}
+        env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+        pasted = subprocess.run(
+            ["bash", "-c", "".join(exports) + "ragflow-integrations datasets"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert pasted.returncode == 0, pasted.stderr
+        assert pasted.stdout.splitlines()[-1] == "0 dataset(s)"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -298,3 +298,32 @@ def test_missing_dataset_and_folder_are_clear_errors(cli: Run, tmp_path: Path) -
 
     result = cli("sync", tmp_path)
     assert result.code == ExitCode.USAGE and "--dataset" in result.err
+
+
+def test_delete_refuses_to_empty_a_dataset_from_an_empty_folder(
+    cli: Run, client: RAGFlow, tmp_path: Path
+) -> None:
+    write_files(tmp_path / "docs", corpus(3))
+    dataset = unique("empty")
+    assert sync(cli, tmp_path / "docs", dataset, "--create")[0] == ExitCode.OK
+    (tmp_path / "unmounted").mkdir()
+
+    code, out, err = sync(cli, tmp_path / "unmounted", dataset, "--delete")
+
+    assert code == ExitCode.USAGE and out == ""
+    assert "has no files to sync, so --delete would delete all 3 synced document(s)" in err
+    assert len(by_path(client, dataset)) == 3
+
+
+def test_chunk_method_chooses_the_created_dataset_s_method(
+    cli: Run, client: RAGFlow, tmp_path: Path
+) -> None:
+    write_files(tmp_path, {"faq.md": "Q: Is it fast?\nA: Yes."})
+    dataset = unique("method")
+    code, out, _ = sync(cli, tmp_path, dataset, "--create", "--chunk-method", "qa")
+    assert code == ExitCode.OK, out
+    assert client.get_dataset(name=dataset).chunk_method == "qa"
+    assert sync(cli, tmp_path, dataset, "--chunk-method", "qa")[0] == ExitCode.OK
+
+    code, _, err = sync(cli, tmp_path, dataset, "--chunk-method", "book")
+    assert code == ExitCode.USAGE and "uses chunk method 'qa'" in err
