@@ -13,7 +13,7 @@ from test_sync import HASH_KEY, PATH_KEY, by_path, counts, sync, unique
 
 from ragflow_integrations import RAGFlow
 from ragflow_integrations.cli import ExitCode
-from ragflow_integrations.cli import sync as sync_module
+from ragflow_integrations.cli import apply as apply_module
 from ragflow_integrations.testing import LocalRAGFlowServer
 
 pytestmark = pytest.mark.live
@@ -31,10 +31,10 @@ def assert_converged(client: RAGFlow, dataset: str, files: dict[str, str]) -> No
 
 
 def on_call(name: str, number: int, act: Callable[[], Any]) -> pytest.MonkeyPatch:
-    """Run ``act`` just before the ``number``-th call of ``sync_module.<name>`` (until the
+    """Run ``act`` just before the ``number``-th call of ``apply_module.<name>`` (until the
     returned patch is undone)."""
     monkeypatch = pytest.MonkeyPatch()
-    real = getattr(sync_module, name)
+    real = getattr(apply_module, name)
     calls = 0
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -44,7 +44,7 @@ def on_call(name: str, number: int, act: Callable[[], Any]) -> pytest.MonkeyPatc
             act()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sync_module, name, wrapper)
+    monkeypatch.setattr(apply_module, name, wrapper)
     return monkeypatch
 
 
