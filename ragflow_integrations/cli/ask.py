@@ -45,7 +45,8 @@ def run(ctx: CommandContext) -> int:
         for event in ctx.client.chat_completion(chat.id, messages, stream=True):
             ctx.out.write(event.delta)
             ctx.out.flush()
-            answer = event.content or answer
+            # servers before v0.24 rewrite the final answer to insert the [ID:n] markers
+            answer = event.final_content or event.content or answer
             reference = _chunks(event.reference) or reference
         ctx.out.write("\n")
     else:
