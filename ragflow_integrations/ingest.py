@@ -28,8 +28,8 @@ from .resources.documents import (
     ProgressCallback,
     parse_documents_start,
     upload_documents,
-    wait_for_parsing,
 )
+from .resources.documents import wait_for_parsing as parsing_done
 
 __all__ = [
     "IngestItem",
@@ -218,7 +218,7 @@ def ingest_op(
     if not (wait and parse):
         return uploaded
     return (
-        yield from wait_for_parsing(
+        yield from parsing_done(
             ctx,
             dataset_id,
             [d.id for d in uploaded],
@@ -308,7 +308,7 @@ def wait_for_parsing(
     :meth:`DataSet.parse_documents`, which starts the parse as well."""
     client = dataset._require_client()
     result: list[Document] = client._run(
-        ops.wait_for_parsing(
+        parsing_done(
             client,
             dataset.id,
             document_ids,
@@ -333,7 +333,7 @@ async def await_parsing(
     """Async twin of :func:`wait_for_parsing`."""
     client = dataset._require_client()
     result: list[AsyncDocument] = await client._run(
-        ops.wait_for_parsing(
+        parsing_done(
             client,
             dataset.id,
             document_ids,
