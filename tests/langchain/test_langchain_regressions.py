@@ -414,3 +414,44 @@ def test_socket_helper_sees_sync_connections(site: Site) -> None:
     assert _client_connections(site.port) == before + 1
     client.close()
     assert _client_connections(site.port) == before
+
+
+def _many_datasets(client: RAGFlow, count: int) -> list[str]:
+    return [
+        client.create_dataset(
+            name=f"kb-{number:03d}-product-line",
+            description=(
+                f"Knowledge base {number}: manuals, release notes, troubleshooting guides and "
+                f"support answers for product line {number}, including warranty terms, spare "
+                "parts lists, installation procedures and customers' frequent questions.\n" * 2
+            ),
+        ).id
+        for number in range(count)
+    ]
+
+
+def test_toolkit_descriptions_stay_short_over_150_datasets() -> None:
+    with LocalRAGFlowServer() as server, RAGFlow(**_connection(server)) as client:
+        few = _many_datasets(client, 5)
+        toolkit = RAGFlowToolkit(dataset_ids=few, **_connection(server))
+        search, listing = toolkit.get_tools()
+        assert all(dataset_id in search.description for dataset_id in few)
+        assert "Knowledge base 4: manuals, release notes" in search.description
+        assert len(search.description) <= 2000 and "more datasets" not in search.description
+
+        ids = few + _many_datasets(client, 145)
+        search, listing = RAGFlowToolkit(**_connection(server)).get_tools()
+    assert sorted(search.dataset_ids) == sorted(ids)  # every dataset is still searched
+    assert len(search.description) <= 2000, len(search.description)
+    named = [dataset_id for dataset_id in ids if dataset_id in search.description]
+    assert 20 <= len(named) < 150
+    assert search.description.endswith(
+        f"… and {150 - len(named)} more datasets (call ragflow_list_datasets to see them all)"
+    )
+    catalogue = listing.invoke({})
+    assert all(dataset_id in catalogue for dataset_id in ids)
+    assert catalogue.count("customers' frequent questions.") == 300  # full descriptions there
+
+
+def _connection(server: LocalRAGFlowServer) -> dict[str, Any]:
+    return {"api_key": server.api_key, "base_url": server.base_url}
