@@ -39,6 +39,7 @@ SECTIONS: list[tuple[str, tuple[str, ...], str]] = [
     ("Async concurrency", ("async.concurrent", "async.vs_httpx", "async.vs_sync"), "concurrency"),
     ("Ingestion", ("ingest.vectorstore",), "ingestion"),
     ("Loader memory", ("loader.memory",), "loader"),
+    ("Loader under latency", ("loader.async_latency",), "loader_latency"),
     ("Local server", bench_server.ROW_KEYS, "server"),
 ]
 
@@ -62,6 +63,7 @@ RUNNERS: dict[str, Section] = {
     "concurrency": bench_concurrency.run,
     "ingestion": bench_ingestion.run,
     "loader": bench_loader.run,
+    "loader_latency": bench_loader.run_latency,
     "server": bench_server.run,
 }
 

@@ -31,6 +31,7 @@ REQUIRED_ROWS = (
     "async.vs_sync",
     "ingest.vectorstore",
     "loader.memory",
+    "loader.async_latency",
     "server.retrieval",
     "server.startup",
     "server.parsing",

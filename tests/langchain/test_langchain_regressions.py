@@ -19,11 +19,20 @@ from urllib.parse import urlparse
 
 import psutil
 import pytest
+from adapter_fixtures import (
+    SLOW_CHUNKS,
+    InFlight,
+    counting_async_client,
+    counting_client,
+    many_datasets,
+    slow_documents,
+)
 from langchain_core.documents import Document
 from langchain_core.messages import ToolMessage
 from pydantic import SecretStr
 
 from ragflow_integrations import Message, RAGFlow
+from ragflow_integrations._chunk_prefetch import ASYNC_WINDOW
 from ragflow_integrations.langchain import (
     ChatRAGFlow,
     RAGFlowLoader,
@@ -416,30 +425,16 @@ def test_socket_helper_sees_sync_connections(site: Site) -> None:
     assert _client_connections(site.port) == before
 
 
-def _many_datasets(client: RAGFlow, count: int) -> list[str]:
-    return [
-        client.create_dataset(
-            name=f"kb-{number:03d}-product-line",
-            description=(
-                f"Knowledge base {number}: manuals, release notes, troubleshooting guides and "
-                f"support answers for product line {number}, including warranty terms, spare "
-                "parts lists, installation procedures and customers' frequent questions.\n" * 2
-            ),
-        ).id
-        for number in range(count)
-    ]
-
-
 def test_toolkit_descriptions_stay_short_over_150_datasets() -> None:
     with LocalRAGFlowServer() as server, RAGFlow(**_connection(server)) as client:
-        few = _many_datasets(client, 5)
+        few = many_datasets(client, 5)
         toolkit = RAGFlowToolkit(dataset_ids=few, **_connection(server))
         search, listing = toolkit.get_tools()
         assert all(dataset_id in search.description for dataset_id in few)
         assert "Knowledge base 4: manuals, release notes" in search.description
         assert len(search.description) <= 2000 and "more datasets" not in search.description
 
-        ids = few + _many_datasets(client, 145)
+        ids = few + many_datasets(client, 145)
         search, listing = RAGFlowToolkit(**_connection(server)).get_tools()
     assert sorted(search.dataset_ids) == sorted(ids)  # every dataset is still searched
     assert len(search.description) <= 2000, len(search.description)
@@ -455,3 +450,67 @@ def test_toolkit_descriptions_stay_short_over_150_datasets() -> None:
 
 def _connection(server: LocalRAGFlowServer) -> dict[str, Any]:
     return {"api_key": server.api_key, "base_url": server.base_url}
+
+
+# ------------------------------------------------------------------- loader concurrency
+
+LATENCY = 0.05  # on every chunk-list request: overlapped requests wait it out together
+
+
+@pytest.fixture(scope="module")
+def slow_site() -> Iterator[tuple[LocalRAGFlowServer, str, list[str]]]:
+    """The server, the dataset and its documents (in listing order) of ``slow_documents``, chunk
+    lists answered ``LATENCY`` late."""
+    with LocalRAGFlowServer() as server, RAGFlow(**_connection(server)) as client:
+        dataset_id, listed = slow_documents(client)
+        server.inject_fault(SLOW_CHUNKS, "GET", latency=LATENCY)
+        yield server, dataset_id, listed
+
+
+@pytest.mark.parametrize("mode", ["documents", "chunks"])
+async def test_async_loader_overlaps_chunk_requests_in_order_and_bounded(
+    slow_site: tuple[LocalRAGFlowServer, str, list[str]], mode: str
+) -> None:
+    server, dataset_id, listed = slow_site
+    sync_count, async_count = InFlight("/chunks"), InFlight("/chunks")
+    expected = listed
+    if mode == "chunks":
+        with RAGFlow(**_connection(server)) as plain:
+            dataset = plain.get_dataset(id=dataset_id)
+            expected = [c.id for i in listed for c in dataset.list_documents(id=i)[0].iter_chunks()]
+    with counting_client(sync_count, **_connection(server)) as client:
+        loaded = RAGFlowLoader(dataset_id, mode=mode, client=client).load()
+    aclient, http = counting_async_client(async_count, **_connection(server))
+    try:
+        aloaded = [d async for d in RAGFlowLoader(dataset_id, mode=mode, async_client=aclient)
+                   .alazy_load()]  # fmt: skip
+    finally:
+        await http.aclose()
+    assert [d.id for d in loaded] == [d.id for d in aloaded] == expected
+    assert [d.page_content for d in loaded] == [d.page_content for d in aloaded]
+    if mode == "documents":
+        long = next(d for d in loaded if d.metadata["document_name"] == "long.txt")
+        assert long.page_content.count("of the long manual") == 250
+    # one request per document plus two more pages of the long one; async: several at once (the
+    # pages ahead, plus the next page of the document being read)
+    assert sync_count.sent == async_count.sent == 43
+    assert sync_count.most == 1, sync_count
+    assert ASYNC_WINDOW // 2 <= async_count.most <= ASYNC_WINDOW + 1, async_count
+
+
+async def test_async_loader_requests_a_bounded_window_ahead(
+    slow_site: tuple[LocalRAGFlowServer, str, list[str]],
+) -> None:
+    server, dataset_id, listed = slow_site
+    count = InFlight("/chunks")
+    aclient, http = counting_async_client(count, **_connection(server))
+    try:
+        pages = RAGFlowLoader(dataset_id, mode="documents", async_client=aclient).alazy_load()
+        first = [await anext(pages) for _ in range(3)]
+        await asyncio.sleep(3 * LATENCY)  # the requests sent ahead have all come back
+        assert [d.id for d in first] == listed[:3]
+        assert count.sent <= 3 + ASYNC_WINDOW + 1, count  # a window, not every document at once
+        await pages.aclose()  # stopping early leaves no request running
+        assert count.now == 0
+    finally:
+        await http.aclose()

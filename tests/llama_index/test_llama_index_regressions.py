@@ -10,9 +10,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from adapter_fixtures import (
+    SLOW_CHUNKS,
+    InFlight,
+    counting_async_client,
+    counting_client,
+    many_datasets,
+    slow_documents,
+)
 
 from ragflow_integrations import RAGFlow
-from ragflow_integrations.llama_index import RAGFlowToolSpec
+from ragflow_integrations._chunk_prefetch import ASYNC_WINDOW
+from ragflow_integrations.llama_index import RAGFlowReader, RAGFlowToolSpec
 from ragflow_integrations.testing import LocalRAGFlowServer
 
 pytestmark = pytest.mark.live
@@ -31,30 +40,16 @@ def server() -> Iterator[LocalRAGFlowServer]:
 # ------------------------------------------------------------------------------- tools
 
 
-def _many_datasets(client: RAGFlow, count: int) -> list[str]:
-    return [
-        client.create_dataset(
-            name=f"kb-{number:03d}-product-line",
-            description=(
-                f"Knowledge base {number}: manuals, release notes, troubleshooting guides and "
-                f"support answers for product line {number}, including warranty terms, spare "
-                "parts lists, installation procedures and customers' frequent questions.\n" * 2
-            ),
-        ).id
-        for number in range(count)
-    ]
-
-
 async def test_tool_spec_descriptions_stay_within_llama_index_limit() -> None:
     with LocalRAGFlowServer() as own, RAGFlow(**_connection(own)) as client:
-        few = _many_datasets(client, 3)
+        few = many_datasets(client, 3)
         spec = RAGFlowToolSpec(few, describe_datasets=True, **_connection(own))
         description = spec.to_tool_list()[0].metadata.description
         assert all(dataset_id in description for dataset_id in few)
         assert "Knowledge base 2: manuals, release notes" in description
         assert "more datasets" not in description
 
-        ids = few + _many_datasets(client, 147)
+        ids = few + many_datasets(client, 147)
         spec = RAGFlowToolSpec(ids, describe_datasets=True, **_connection(own))
         for tools in (spec.to_tool_list(), await spec.to_tool_list_async()):
             search = tools[0].metadata
@@ -67,3 +62,43 @@ async def test_tool_spec_descriptions_stay_within_llama_index_limit() -> None:
             )
         listed = await spec.alist_datasets()
         assert all(dataset_id in listed for dataset_id in ids)
+
+
+# ------------------------------------------------------------------------------ reader
+
+LATENCY = 0.05  # on every chunk-list request: overlapped requests wait it out together
+
+
+@pytest.fixture(scope="module")
+def slow_site() -> Iterator[tuple[LocalRAGFlowServer, str, list[str]]]:
+    """The server, the dataset and its documents (in listing order) of ``slow_documents``, chunk
+    lists answered ``LATENCY`` late."""
+    with LocalRAGFlowServer() as own, RAGFlow(**_connection(own)) as client:
+        dataset_id, listed = slow_documents(client)
+        own.inject_fault(SLOW_CHUNKS, "GET", latency=LATENCY)
+        yield own, dataset_id, listed
+
+
+@pytest.mark.parametrize("mode", ["documents", "chunks"])
+async def test_async_reader_overlaps_chunk_requests_in_order_and_bounded(
+    slow_site: tuple[LocalRAGFlowServer, str, list[str]], mode: str
+) -> None:
+    own, dataset_id, listed = slow_site
+    sync_count, async_count = InFlight("/chunks"), InFlight("/chunks")
+    with counting_client(sync_count, **_connection(own)) as client:
+        loaded = RAGFlowReader(dataset_id, mode=mode, client=client).load_data()
+    aclient, http = counting_async_client(async_count, **_connection(own))
+    try:
+        aloaded = await RAGFlowReader(dataset_id, mode=mode, async_client=aclient).aload_data()
+    finally:
+        await http.aclose()
+    assert [d.id_ for d in loaded] == [d.id_ for d in aloaded]
+    assert [d.text for d in loaded] == [d.text for d in aloaded]
+    owners = list(dict.fromkeys(d.metadata["document_id"] for d in loaded))
+    assert owners == listed  # documents (and each document's chunks) in listing order
+    with RAGFlow(**_connection(own)) as plain:
+        chunks = sum(d.chunk_count for d in plain.get_dataset(id=dataset_id).iter_documents())
+    assert chunks > 41 and len(loaded) == (41 if mode == "documents" else chunks)
+    assert sync_count.sent == async_count.sent == 43  # one a document, two more for the long one
+    assert sync_count.most == 1, sync_count
+    assert ASYNC_WINDOW // 2 <= async_count.most <= ASYNC_WINDOW + 1, async_count
