@@ -7,9 +7,10 @@ import threading
 from typing import Any, Self
 
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations._api_key import refuse_empty_key
 from ragflow_integrations._loop_clients import PerLoopAsyncClients
 
 
@@ -50,6 +51,7 @@ class ClientFactory:
         max_retries: int | None = None,
         verify: bool | str = True,
     ) -> None:
+        refuse_empty_key(api_key)
         self._given = (client, async_client)
         self._source = (api_key, base_url, timeout, max_retries, verify)
         self._client = client
@@ -164,6 +166,12 @@ class RAGFlowConnection(BaseModel):
     ``async_client`` (they keep their own)."""
 
     _factory: ClientFactory | None = PrivateAttr(default=None)
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_not_empty(cls, api_key: SecretStr | None) -> SecretStr | None:
+        refuse_empty_key(api_key)  # "" is not "use RAGFLOW_API_KEY"
+        return api_key
 
     @property
     def _clients(self) -> ClientFactory:

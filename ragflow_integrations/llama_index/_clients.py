@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations._api_key import refuse_empty_key
 from ragflow_integrations._loop_clients import PerLoopAsyncClients
 
 CONNECTION_OPTIONS = ("timeout", "max_retries", "verify")
@@ -64,6 +65,7 @@ class ClientPair:
         max_retries: int | None = None,
         verify: bool | str | None = None,
     ) -> None:
+        refuse_empty_key(api_key)
         if client is not None and not isinstance(client, RAGFlow):
             raise TypeError(
                 f"client must be a ragflow_integrations.RAGFlow, got {type(client).__name__}; "

@@ -514,3 +514,28 @@ async def test_async_loader_requests_a_bounded_window_ahead(
         assert count.now == 0
     finally:
         await http.aclose()
+
+
+# ---------------------------------------------------------------------------- api keys
+
+
+@pytest.mark.parametrize("empty", ["", SecretStr("")])
+def test_an_explicitly_empty_key_is_an_error_not_the_environment(
+    site: Site, monkeypatch: pytest.MonkeyPatch, empty: str | SecretStr
+) -> None:
+    monkeypatch.setenv("RAGFLOW_API_KEY", site.server.api_key)  # a working key to fall back to
+    monkeypatch.setenv("RAGFLOW_BASE_URL", site.server.base_url)
+    assert RAGFlowRetriever(dataset_ids=[site.dataset_id]).invoke("tea")  # unset: the env's
+    makers = {
+        "RAGFlowRetriever": lambda: RAGFlowRetriever(api_key=empty, dataset_ids=[site.dataset_id]),
+        "ChatRAGFlow": lambda: ChatRAGFlow(api_key=empty, chat_id=site.chat_id),
+        "RAGFlowSearchTool": lambda: RAGFlowSearchTool(api_key=empty, dataset_ids=["x"]),
+        "RAGFlowToolkit": lambda: RAGFlowToolkit(api_key=empty),
+        "RAGFlowLoader": lambda: RAGFlowLoader(site.dataset_id, api_key=empty),
+        "RAGFlowVectorStore": lambda: RAGFlowVectorStore(site.dataset_id, api_key=empty),
+        "RAGFlow": lambda: RAGFlow(api_key=""),
+    }
+    for name, make in makers.items():
+        with pytest.raises(ValueError, match="(api_key is empty|No RAGFlow API key)") as caught:
+            make()
+        assert "RAGFLOW_API_KEY" in str(caught.value), name

@@ -102,3 +102,35 @@ async def test_async_reader_overlaps_chunk_requests_in_order_and_bounded(
     assert sync_count.sent == async_count.sent == 43  # one a document, two more for the long one
     assert sync_count.most == 1, sync_count
     assert ASYNC_WINDOW // 2 <= async_count.most <= ASYNC_WINDOW + 1, async_count
+
+
+# ---------------------------------------------------------------------------- api keys
+
+
+def test_an_explicitly_empty_key_is_an_error_not_the_environment(
+    server: LocalRAGFlowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragflow_integrations.llama_index import (
+        RAGFlowChatEngine,
+        RAGFlowIndex,
+        RAGFlowLLM,
+        RAGFlowRetriever,
+    )
+
+    monkeypatch.setenv("RAGFLOW_API_KEY", server.api_key)  # a working key to fall back to
+    monkeypatch.setenv("RAGFLOW_BASE_URL", server.base_url)
+    with RAGFlow() as client:
+        dataset = client.create_dataset("empty-key")
+    makers = {
+        "RAGFlowRetriever": lambda: RAGFlowRetriever(dataset_ids=[dataset.id], api_key=""),
+        "RAGFlowLLM": lambda: RAGFlowLLM("c" * 32, api_key=""),
+        "RAGFlowReader": lambda: RAGFlowReader(dataset.id, api_key=""),
+        "RAGFlowToolSpec": lambda: RAGFlowToolSpec([dataset.id], api_key=""),
+        "RAGFlowChatEngine": lambda: RAGFlowChatEngine("c" * 32, api_key=""),
+        "RAGFlowIndex": lambda: RAGFlowIndex(dataset_id=dataset.id, api_key=""),
+    }
+    for name, make in makers.items():
+        with pytest.raises(ValueError, match=r"api_key is empty: .* RAGFLOW_API_KEY") as caught:
+            make()
+        assert "RAGFLOW_API_KEY" in str(caught.value), name
+    RAGFlowRetriever(dataset_ids=[dataset.id]).retrieve("anything")  # unset: the env's key
