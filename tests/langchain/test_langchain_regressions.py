@@ -536,6 +536,6 @@ def test_an_explicitly_empty_key_is_an_error_not_the_environment(
         "RAGFlow": lambda: RAGFlow(api_key=""),
     }
     for name, make in makers.items():
-        with pytest.raises(ValueError, match="(api_key is empty|No RAGFlow API key)") as caught:
+        with pytest.raises(ValueError, match=r"(api_key is empty|No RAGFlow API key)") as caught:
             make()
         assert "RAGFLOW_API_KEY" in str(caught.value), name
