@@ -29,7 +29,11 @@ from llama_index.core.llms.llm import LLM
 
 from ragflow_integrations import AsyncRAGFlow, Chunk, Message, RAGFlow, StreamEvent
 from ragflow_integrations._agent_sessions import adiscard_agent_sessions, discard_agent_sessions
-from ragflow_integrations.llama_index._clients import ClientPair, reject_unknown
+from ragflow_integrations.llama_index._clients import (
+    ClientPair,
+    pickled_clients,
+    reject_unknown,
+)
 from ragflow_integrations.llama_index._nodes import chunks_to_reference_dicts
 
 DEFAULT_CONTEXT_WINDOW = 8192
@@ -103,6 +107,12 @@ class RAGFlowLLM(LLM):
     @classmethod
     def class_name(cls) -> str:
         return "RAGFlowLLM"
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle with the server, key and options it was built with (not the environment's)."""
+        clients = pickled_clients("RAGFlowLLM", state)
+        super().__setstate__(state)
+        self._clients = clients
 
     @property
     def metadata(self) -> LLMMetadata:

@@ -19,7 +19,11 @@ from ragflow_integrations import (
 )
 from ragflow_integrations import Document as RAGFlowDocument
 from ragflow_integrations._chunk_prefetch import adocuments_with_chunks
-from ragflow_integrations.llama_index._clients import ClientPair, reject_unknown
+from ragflow_integrations.llama_index._clients import (
+    ClientPair,
+    pickled_clients,
+    reject_unknown,
+)
 from ragflow_integrations.llama_index._nodes import exclusions
 from ragflow_integrations.mapping import chunk_to_record
 
@@ -88,6 +92,12 @@ class RAGFlowReader(BasePydanticReader):
     @classmethod
     def class_name(cls) -> str:
         return "RAGFlowReader"
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle with the server, key and options it was built with (not the environment's)."""
+        clients = pickled_clients("RAGFlowReader", state)
+        super().__setstate__(state)
+        self._clients = clients
 
     # ----- sync -------------------------------------------------------------------------------
     def lazy_load_data(self, *args: Any, **load_kwargs: Any) -> Iterator[LIDocument]:

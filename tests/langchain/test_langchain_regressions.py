@@ -539,3 +539,44 @@ def test_an_explicitly_empty_key_is_an_error_not_the_environment(
         with pytest.raises(ValueError, match=r"(api_key is empty|No RAGFlow API key)") as caught:
             make()
         assert "RAGFLOW_API_KEY" in str(caught.value), name
+
+
+# ---------------------------------------------------------------------------- pickles
+
+
+def test_pickles_keep_the_server_they_were_built_for(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A component keeps the server it was built for, also when that was the default one (no
+    base_url, no RAGFLOW_BASE_URL): a pickle loaded where the environment names another server
+    must not send its key there."""
+    for name in ("RAGFLOW_BASE_URL", "RAGFLOW_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    key = {"api_key": site.server.api_key}
+    defaults = [
+        RAGFlowRetriever(dataset_ids=[site.dataset_id], **key),
+        ChatRAGFlow(chat_id=site.chat_id, **key),
+        RAGFlowLoader(site.dataset_id, **key),
+        RAGFlowVectorStore(site.dataset_id, show_progress=False, **key),
+    ]
+    built = [
+        RAGFlowRetriever(dataset_ids=[site.dataset_id], **site.connection),
+        ChatRAGFlow(chat_id=site.chat_id, **site.connection),
+        RAGFlowLoader(site.dataset_id, mode="documents", **site.connection),
+        RAGFlowVectorStore(site.dataset_id, show_progress=False, **site.connection),
+    ]
+    pickles = [pickle.dumps(component) for component in defaults + built]
+    with LocalRAGFlowServer() as elsewhere:
+        monkeypatch.setenv("RAGFLOW_BASE_URL", elsewhere.base_url)
+        monkeypatch.setenv("RAGFLOW_API_KEY", elsewhere.api_key)
+        elsewhere.inject_fault("*", status=500)  # anything sent there fails loudly
+        loaded = [pickle.loads(blob) for blob in pickles]
+        for component in loaded[:4]:
+            assert component._clients.sync.base_url == "http://localhost:9380/api/v1"
+        retriever, model, loader, store = loaded[4:]
+        for component in loaded[4:]:
+            assert component._clients.sync.base_url.startswith(site.server.base_url)
+        assert retriever.invoke("green tea") and asyncio.run(retriever.ainvoke("green tea"))
+        assert model.invoke("green tea?").content
+        assert len(loader.load()) == len(TEXTS)
+        assert store.similarity_search("green tea", k=1)

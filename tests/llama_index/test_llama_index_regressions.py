@@ -134,3 +134,74 @@ def test_an_explicitly_empty_key_is_an_error_not_the_environment(
             make()
         assert "RAGFLOW_API_KEY" in str(caught.value), name
     RAGFlowRetriever(dataset_ids=[dataset.id]).retrieve("anything")  # unset: the env's key
+
+
+# ---------------------------------------------------------------------------- pickles
+
+
+@pytest.fixture(scope="module")
+def facts(server: LocalRAGFlowServer) -> dict[str, str]:
+    """A parsed dataset and a chat on ``server``: ids by name."""
+    with RAGFlow(**_connection(server)) as client:
+        dataset = client.create_dataset("pickles")
+        uploaded = dataset.upload_documents(
+            [{"display_name": "owl.txt", "blob": b"Snowy owls hunt lemmings in the Arctic."}]
+        )
+        dataset.parse_documents([d.id for d in uploaded], timeout=60, poll_interval=0.05)
+        chat = client.create_chat("Owls", dataset_ids=[dataset.id])
+    return {"dataset": dataset.id, "chat": chat.id}
+
+
+async def test_unpickled_components_keep_their_server_and_key(
+    server: LocalRAGFlowServer, facts: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pickle
+
+    from ragflow_integrations.llama_index import (
+        RAGFlowChatEngine,
+        RAGFlowIndex,
+        RAGFlowLLM,
+        RAGFlowRetriever,
+    )
+
+    own = _connection(server)
+    built = {
+        "llm": RAGFlowLLM(facts["chat"], **own),
+        "reader": RAGFlowReader(facts["dataset"], **own),
+        "retriever": RAGFlowRetriever(dataset_ids=[facts["dataset"]], **own),
+        "index": RAGFlowIndex(dataset_id=facts["dataset"], **own),
+        "engine": RAGFlowChatEngine(facts["chat"], **own),
+        "tools": RAGFlowToolSpec([facts["dataset"]], **own),
+    }
+    pickles = {name: pickle.dumps(component) for name, component in built.items()}
+    with LocalRAGFlowServer() as elsewhere:  # the environment now names another server and key
+        monkeypatch.setenv("RAGFLOW_BASE_URL", elsewhere.base_url)
+        monkeypatch.setenv("RAGFLOW_API_KEY", elsewhere.api_key)
+        elsewhere.inject_fault("*", status=500)  # anything sent there fails loudly
+        loaded = {name: pickle.loads(blob) for name, blob in pickles.items()}
+        for name, component in loaded.items():
+            assert component._clients.sync.base_url.startswith(server.base_url), name
+        llm, reader = loaded["llm"], loaded["reader"]
+        assert "lemmings" in llm.complete("What do snowy owls hunt?").text
+        assert "lemmings" in (await llm.acomplete("What do snowy owls hunt?")).text
+        assert [d.id_ for d in reader.load_data()] == [d.id_ for d in await reader.aload_data()]
+        assert "lemmings" in reader.load_data()[0].text
+        for retriever in (loaded["retriever"], loaded["index"].as_retriever()):
+            assert "lemmings" in retriever.retrieve("owls")[0].get_content()
+            assert "lemmings" in (await retriever.aretrieve("owls"))[0].get_content()
+        assert "lemmings" in str(loaded["engine"].chat("What do snowy owls hunt?"))
+        assert "lemmings" in await loaded["tools"].asearch_knowledge_base("owls")
+
+
+def test_a_pickle_without_its_connection_is_refused() -> None:
+    import pickle
+
+    from ragflow_integrations.llama_index import RAGFlowLLM
+
+    llm = RAGFlowLLM("c" * 32, api_key="a-key", base_url="http://127.0.0.1:9")
+    state = llm.__getstate__()
+    del state["__pydantic_private__"]["_clients"]
+    blank = RAGFlowLLM.__new__(RAGFlowLLM)
+    with pytest.raises(TypeError, match="carries no RAGFlow connection .* build the RAGFlowLLM"):
+        blank.__setstate__(state)
+    assert pickle.loads(pickle.dumps(llm))._clients.sync.base_url.startswith("http://127.0.0.1:9")
