@@ -13,7 +13,6 @@ from ragflow_integrations import AsyncRAGFlow, RAGFlow
 from ragflow_integrations._api_key import refuse_empty_key
 from ragflow_integrations._loop_clients import PerLoopAsyncClients
 
-
 DEFAULT_BASE_URL = "http://localhost:9380"  # RAGFlow's own default, as the client's
 _base_url_from_env = from_env(["RAGFLOW_BASE_URL", "RAGFLOW_API_BASE"], default=DEFAULT_BASE_URL)
 """The server a component talks to when given none, fixed when it is built (the client's chain:
