@@ -202,6 +202,6 @@ def test_a_pickle_without_its_connection_is_refused() -> None:
     state = llm.__getstate__()
     del state["__pydantic_private__"]["_clients"]
     blank = RAGFlowLLM.__new__(RAGFlowLLM)
-    with pytest.raises(TypeError, match="carries no RAGFlow connection .* build the RAGFlowLLM"):
+    with pytest.raises(TypeError, match=r"carries no RAGFlow connection .* build the RAGFlowLLM"):
         blank.__setstate__(state)
     assert pickle.loads(pickle.dumps(llm))._clients.sync.base_url.startswith("http://127.0.0.1:9")
