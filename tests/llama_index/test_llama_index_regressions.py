@@ -18,6 +18,7 @@ from adapter_fixtures import (
     many_datasets,
     slow_documents,
 )
+from pydantic import BaseModel
 
 from ragflow_integrations import RAGFlow
 from ragflow_integrations._chunk_prefetch import ASYNC_WINDOW
@@ -205,3 +206,76 @@ def test_a_pickle_without_its_connection_is_refused() -> None:
     with pytest.raises(TypeError, match=r"carries no RAGFlow connection .* build the RAGFlowLLM"):
         blank.__setstate__(state)
     assert pickle.loads(pickle.dumps(llm))._clients.sync.base_url.startswith("http://127.0.0.1:9")
+
+
+# ------------------------------------------------------------------ what RAGFlow cannot do
+
+
+class _Answer(BaseModel):
+    """A structured answer."""
+
+    text: str
+
+
+async def test_structured_output_and_tool_calls_are_refused_like_chat_ragflow(
+    server: LocalRAGFlowServer, facts: dict[str, str]
+) -> None:
+    from llama_index.core.prompts import PromptTemplate
+    from llama_index.core.tools import FunctionTool
+
+    from ragflow_integrations.llama_index import RAGFlowLLM
+
+    llm = RAGFlowLLM(facts["chat"], **_connection(server))
+    prompt = PromptTemplate("Describe {topic}.")
+    tool = FunctionTool.from_defaults(fn=lambda city: f"Sunny in {city}", name="weather")
+    refusals = {
+        "structured_predict": lambda: llm.structured_predict(_Answer, prompt, topic="owls"),
+        "stream_structured_predict": lambda: llm.stream_structured_predict(
+            _Answer, prompt, topic="owls"
+        ),
+        "as_structured_llm": lambda: llm.as_structured_llm(_Answer),
+        "predict_and_call": lambda: llm.predict_and_call([tool], "Weather in Oslo?"),
+    }
+    for name, call in refusals.items():
+        with pytest.raises(NotImplementedError, match="RAGFlowLLM cannot") as caught:
+            call()
+        assert "function-calling LLM" in str(caught.value), name
+    for acall in (
+        lambda: llm.astructured_predict(_Answer, prompt, topic="owls"),
+        lambda: llm.astream_structured_predict(_Answer, prompt, topic="owls"),
+        lambda: llm.apredict_and_call([tool], "Weather in Oslo?"),
+    ):
+        with pytest.raises(NotImplementedError, match="RAGFlowLLM cannot"):
+            await acall()
+    assert "lemmings" in llm.complete("What do snowy owls hunt?").text  # plain chat still works
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:inspect")  # the agent workflow's own
+@pytest.mark.filterwarnings("ignore:is_running called from within a step:DeprecationWarning")
+@pytest.mark.parametrize("streaming", [True, False])
+async def test_react_agent_over_ragflow_llm_is_refused_not_answered_without_tools(
+    server: LocalRAGFlowServer, facts: dict[str, str], streaming: bool
+) -> None:
+    from llama_index.core.agent.workflow import AgentWorkflow, ReActAgent
+    from llama_index.core.tools import FunctionTool
+
+    from ragflow_integrations.llama_index import RAGFlowLLM
+
+    used: list[str] = []
+
+    def weather(city: str) -> str:
+        """Today's weather in a city."""
+        used.append(city)
+        return f"Sunny in {city}"
+
+    llm = RAGFlowLLM(facts["chat"], **_connection(server))
+    tools = [FunctionTool.from_defaults(fn=weather)]
+    agents = [
+        ReActAgent(tools=tools, llm=llm, streaming=streaming),
+        AgentWorkflow.from_tools_or_functions(tools, llm=llm),  # picks ReActAgent for this LLM
+    ]
+    for agent in agents:
+        with pytest.raises(Exception, match="RAGFlowLLM cannot drive an agent") as caught:
+            await agent.run("What is the weather in Oslo?")
+        assert "function-calling LLM" in str(caught.value)
+    assert used == []
