@@ -4,7 +4,9 @@ keeps them bounded, without timing anything)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +15,16 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations.testing import LocalRAGFlowServer
 
-SLOW_CHUNKS = "/datasets/*/documents/*/chunks"
-"""The chunk-list route :func:`slow_documents` datasets answer late on."""
+LATENCY = 0.05
+"""Added to every chunk-list request of ``slow_site``: overlapped requests wait it out together."""
+
+SlowSite = tuple[LocalRAGFlowServer, str, list[str]]
+
+
+def connection(server: LocalRAGFlowServer) -> dict[str, Any]:
+    return {"api_key": server.api_key, "base_url": server.base_url}
 
 
 def many_datasets(client: RAGFlow, count: int) -> list[str]:
@@ -33,20 +42,26 @@ def many_datasets(client: RAGFlow, count: int) -> list[str]:
     ]
 
 
-def slow_documents(client: RAGFlow) -> tuple[str, list[str]]:
-    """A parsed dataset of 40 one-chunk documents and one of 250 chunks (three chunk pages);
-    returns its id and the document ids in listing order."""
-    dataset = client.create_dataset("slow", parser_config={"chunk_token_num": 6, "delimiter": "\n"})
-    files = [
-        {"display_name": f"d{n:02d}.txt", "blob": f"Note {n} is short.".encode()} for n in range(40)
-    ]
-    lines = "\n".join(f"Line {n} of the long manual here." for n in range(250))
-    files.insert(20, {"display_name": "long.txt", "blob": lines.encode()})
-    uploaded = dataset.upload_documents(files)
-    dataset.parse_documents([d.id for d in uploaded], timeout=60, poll_interval=0.05)
-    listed = [d.id for d in dataset.iter_documents(run="DONE")]
-    assert len(listed) == 41
-    return dataset.id, listed
+@contextlib.contextmanager
+def slow_site_running() -> Iterator[SlowSite]:
+    """A server, a parsed dataset of 40 one-chunk documents and one of 250 chunks (three chunk
+    pages), and the document ids in listing order; chunk lists are answered ``LATENCY`` late."""
+    with LocalRAGFlowServer() as server, RAGFlow(**connection(server)) as client:
+        dataset = client.create_dataset(
+            "slow", parser_config={"chunk_token_num": 6, "delimiter": "\n"}
+        )
+        files = [
+            {"display_name": f"d{n:02d}.txt", "blob": f"Note {n} is short.".encode()}
+            for n in range(40)
+        ]
+        lines = "\n".join(f"Line {n} of the long manual here." for n in range(250))
+        files.insert(20, {"display_name": "long.txt", "blob": lines.encode()})
+        uploaded = dataset.upload_documents(files)
+        dataset.parse_documents([d.id for d in uploaded], timeout=60, poll_interval=0.05)
+        listed = [d.id for d in dataset.iter_documents(run="DONE")]
+        assert len(listed) == 41
+        server.inject_fault("/datasets/*/documents/*/chunks", "GET", latency=LATENCY)
+        yield server, dataset.id, listed
 
 
 @dataclass

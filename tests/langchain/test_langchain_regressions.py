@@ -20,12 +20,14 @@ from urllib.parse import urlparse
 import psutil
 import pytest
 from adapter_fixtures import (
-    SLOW_CHUNKS,
+    LATENCY,
     InFlight,
+    SlowSite,
+    connection,
     counting_async_client,
     counting_client,
     many_datasets,
-    slow_documents,
+    slow_site_running,
 )
 from langchain_core.documents import Document
 from langchain_core.messages import ToolMessage
@@ -426,16 +428,16 @@ def test_socket_helper_sees_sync_connections(site: Site) -> None:
 
 
 def test_toolkit_descriptions_stay_short_over_150_datasets() -> None:
-    with LocalRAGFlowServer() as server, RAGFlow(**_connection(server)) as client:
+    with LocalRAGFlowServer() as server, RAGFlow(**connection(server)) as client:
         few = many_datasets(client, 5)
-        toolkit = RAGFlowToolkit(dataset_ids=few, **_connection(server))
+        toolkit = RAGFlowToolkit(dataset_ids=few, **connection(server))
         search, listing = toolkit.get_tools()
         assert all(dataset_id in search.description for dataset_id in few)
         assert "Knowledge base 4: manuals, release notes" in search.description
         assert len(search.description) <= 2000 and "more datasets" not in search.description
 
         ids = few + many_datasets(client, 145)
-        search, listing = RAGFlowToolkit(**_connection(server)).get_tools()
+        search, listing = RAGFlowToolkit(**connection(server)).get_tools()
     assert sorted(search.dataset_ids) == sorted(ids)  # every dataset is still searched
     assert len(search.description) <= 2000, len(search.description)
     named = [dataset_id for dataset_id in ids if dataset_id in search.description]
@@ -448,39 +450,29 @@ def test_toolkit_descriptions_stay_short_over_150_datasets() -> None:
     assert catalogue.count("customers' frequent questions.") == 300  # full descriptions there
 
 
-def _connection(server: LocalRAGFlowServer) -> dict[str, Any]:
-    return {"api_key": server.api_key, "base_url": server.base_url}
-
-
 # ------------------------------------------------------------------- loader concurrency
-
-LATENCY = 0.05  # on every chunk-list request: overlapped requests wait it out together
 
 
 @pytest.fixture(scope="module")
-def slow_site() -> Iterator[tuple[LocalRAGFlowServer, str, list[str]]]:
-    """The server, the dataset and its documents (in listing order) of ``slow_documents``, chunk
-    lists answered ``LATENCY`` late."""
-    with LocalRAGFlowServer() as server, RAGFlow(**_connection(server)) as client:
-        dataset_id, listed = slow_documents(client)
-        server.inject_fault(SLOW_CHUNKS, "GET", latency=LATENCY)
-        yield server, dataset_id, listed
+def slow_site() -> Iterator[SlowSite]:
+    with slow_site_running() as site:
+        yield site
 
 
 @pytest.mark.parametrize("mode", ["documents", "chunks"])
 async def test_async_loader_overlaps_chunk_requests_in_order_and_bounded(
-    slow_site: tuple[LocalRAGFlowServer, str, list[str]], mode: str
+    slow_site: SlowSite, mode: str
 ) -> None:
     server, dataset_id, listed = slow_site
     sync_count, async_count = InFlight("/chunks"), InFlight("/chunks")
     expected = listed
     if mode == "chunks":
-        with RAGFlow(**_connection(server)) as plain:
+        with RAGFlow(**connection(server)) as plain:
             dataset = plain.get_dataset(id=dataset_id)
             expected = [c.id for i in listed for c in dataset.list_documents(id=i)[0].iter_chunks()]
-    with counting_client(sync_count, **_connection(server)) as client:
+    with counting_client(sync_count, **connection(server)) as client:
         loaded = RAGFlowLoader(dataset_id, mode=mode, client=client).load()
-    aclient, http = counting_async_client(async_count, **_connection(server))
+    aclient, http = counting_async_client(async_count, **connection(server))
     try:
         aloaded = [d async for d in RAGFlowLoader(dataset_id, mode=mode, async_client=aclient)
                    .alazy_load()]  # fmt: skip
@@ -499,11 +491,11 @@ async def test_async_loader_overlaps_chunk_requests_in_order_and_bounded(
 
 
 async def test_async_loader_requests_a_bounded_window_ahead(
-    slow_site: tuple[LocalRAGFlowServer, str, list[str]],
+    slow_site: SlowSite,
 ) -> None:
     server, dataset_id, listed = slow_site
     count = InFlight("/chunks")
-    aclient, http = counting_async_client(count, **_connection(server))
+    aclient, http = counting_async_client(count, **connection(server))
     try:
         pages = RAGFlowLoader(dataset_id, mode="documents", async_client=aclient).alazy_load()
         first = [await anext(pages) for _ in range(3)]
@@ -580,3 +572,95 @@ def test_pickles_keep_the_server_they_were_built_for(
         assert model.invoke("green tea?").content
         assert len(loader.load()) == len(TEXTS)
         assert store.similarity_search("green tea", k=1)
+
+
+# ------------------------------------------------------------------- vector store filter
+
+TEAS = {
+    "sencha": (
+        "Sencha is a green tea steamed right after picking.",
+        {"kind": "green", "year": 2019},
+    ),
+    "matcha": ("Matcha is a green tea ground into a fine powder.", {"kind": "green", "year": 2023}),
+    "assam": ("Assam is a black tea with a malty taste.", {"kind": "black", "year": 2021}),
+    "oolong": ("Oolong tea is partly oxidised, between green and black.", {"kind": "oolong"}),
+}
+
+
+@pytest.fixture(scope="module")
+def tea_store(site: Site) -> RAGFlowVectorStore:
+    return RAGFlowVectorStore.from_texts(
+        [text for text, _ in TEAS.values()],
+        metadatas=[meta for _, meta in TEAS.values()],
+        ids=list(TEAS),
+        dataset_name="tea-filters",
+        show_progress=False,
+        poll_interval=0.05,
+        **site.connection,
+    )
+
+
+FILTERS = [
+    ({"kind": "green"}, {"sencha", "matcha"}),
+    ({"kind": {"$eq": "black"}}, {"assam"}),
+    ({"kind": {"$ne": "green"}}, {"assam", "oolong"}),
+    ({"kind": {"$in": ["black", "oolong"]}}, {"assam", "oolong"}),
+    ({"kind": {"$nin": ["green"]}}, {"assam", "oolong"}),
+    ({"year": {"$gt": 2019}}, {"matcha", "assam"}),
+    ({"year": {"$gte": 2021, "$lt": 2023}}, {"assam"}),
+    ({"year": {"$lte": 2019}}, {"sencha"}),
+    ({"kind": "green", "year": {"$gt": 2020}}, {"matcha"}),
+    ({"$and": [{"kind": "green"}, {"year": {"$lt": 2020}}]}, {"sencha"}),
+    ({"$or": [{"kind": "black"}, {"kind": "oolong"}]}, {"assam", "oolong"}),
+    ({"$or": [{"year": {"$gte": 2023}}, {"$or": [{"kind": "black"}]}]}, {"matcha", "assam"}),
+    ({"kind": {"$contains": "oolo"}}, {"oolong"}),
+    ({}, set(TEAS)),
+]
+
+
+@pytest.mark.parametrize(("filter", "expected"), FILTERS, ids=[str(f) for f, _ in FILTERS])
+async def test_similarity_search_filter_matches_only_those_documents(
+    tea_store: RAGFlowVectorStore, filter: dict[str, Any], expected: set[str]
+) -> None:
+    every = {"k": 10, "similarity_threshold": 0.0, "filter": filter}  # all four match "tea"
+    found = {d.id for d in tea_store.similarity_search("tea", **every)}
+    afound = {d.id for d in await tea_store.asimilarity_search("tea", **every)}
+    scored = {d.id for d, _ in tea_store.similarity_search_with_score("tea", **every)}
+    assert found == afound == scored == expected
+    retriever = tea_store.as_retriever(search_kwargs=every)
+    assert {d.id for d in retriever.invoke("tea")} == expected
+
+
+async def test_filter_combines_with_metadata_condition_and_refuses_what_ragflow_cannot(
+    tea_store: RAGFlowVectorStore,
+) -> None:
+    green = {
+        "logic": "and",
+        "conditions": [{"name": "kind", "comparison_operator": "=", "value": "green"}],
+    }
+    both = tea_store.similarity_search(
+        "tea", k=10, similarity_threshold=0.0, filter={"year": {"$gt": 2020}},
+        metadata_condition=green,
+    )  # fmt: skip
+    assert [d.id for d in both] == ["matcha"]
+    refused = [
+        ({"$not": {"kind": "green"}}, "cannot express '\\$not'"),
+        ({"kind": {"$exists": True}}, "supported operators"),
+        ({"kind": {"$like": "gr%"}}, "supported operators"),
+        ({"$and": [{"$or": [{"kind": "green"}, {"kind": "black"}]}, {"year": 2021}]}, "OR of"),
+        ({"kind": ["green", "black"]}, "use \\$in"),
+        ({"kind": {"$in": "green"}}, "takes a list"),
+        ({"kind": None}, "one string or number"),
+        ({"meta": {"kind": "green"}}, "nested fields"),
+        ({"$or": []}, "non-empty list"),
+    ]
+    for filter, message in refused:
+        with pytest.raises(ValueError, match=message):
+            tea_store.similarity_search("tea", filter=filter)
+        with pytest.raises(ValueError, match=message):
+            await tea_store.asimilarity_search("tea", filter=filter)
+    with pytest.raises(TypeError, match="filter must be a dict"):
+        tea_store.similarity_search("tea", filter="kind = green")
+    either = {"logic": "or", "conditions": [*green["conditions"], *green["conditions"]]}
+    with pytest.raises(ValueError, match="cannot combine the OR filter"):
+        tea_store.similarity_search("tea", filter={"year": 2021}, metadata_condition=either)

@@ -7,16 +7,16 @@ kept by pickles, refusals of what RAGFlow cannot do (structured output, ReAct ag
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from adapter_fixtures import (
-    SLOW_CHUNKS,
     InFlight,
+    SlowSite,
+    connection,
     counting_async_client,
     counting_client,
     many_datasets,
-    slow_documents,
+    slow_site_running,
 )
 from pydantic import BaseModel
 
@@ -26,10 +26,6 @@ from ragflow_integrations.llama_index import RAGFlowReader, RAGFlowToolSpec
 from ragflow_integrations.testing import LocalRAGFlowServer
 
 pytestmark = pytest.mark.live
-
-
-def _connection(server: LocalRAGFlowServer) -> dict[str, Any]:
-    return {"api_key": server.api_key, "base_url": server.base_url}
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +38,16 @@ def server() -> Iterator[LocalRAGFlowServer]:
 
 
 async def test_tool_spec_descriptions_stay_within_llama_index_limit() -> None:
-    with LocalRAGFlowServer() as own, RAGFlow(**_connection(own)) as client:
+    with LocalRAGFlowServer() as own, RAGFlow(**connection(own)) as client:
         few = many_datasets(client, 3)
-        spec = RAGFlowToolSpec(few, describe_datasets=True, **_connection(own))
+        spec = RAGFlowToolSpec(few, describe_datasets=True, **connection(own))
         description = spec.to_tool_list()[0].metadata.description
         assert all(dataset_id in description for dataset_id in few)
         assert "Knowledge base 2: manuals, release notes" in description
         assert "more datasets" not in description
 
         ids = few + many_datasets(client, 147)
-        spec = RAGFlowToolSpec(ids, describe_datasets=True, **_connection(own))
+        spec = RAGFlowToolSpec(ids, describe_datasets=True, **connection(own))
         for tools in (spec.to_tool_list(), await spec.to_tool_list_async()):
             search = tools[0].metadata
             assert len(search.description) <= 1024, len(search.description)
@@ -67,28 +63,22 @@ async def test_tool_spec_descriptions_stay_within_llama_index_limit() -> None:
 
 # ------------------------------------------------------------------------------ reader
 
-LATENCY = 0.05  # on every chunk-list request: overlapped requests wait it out together
-
 
 @pytest.fixture(scope="module")
-def slow_site() -> Iterator[tuple[LocalRAGFlowServer, str, list[str]]]:
-    """The server, the dataset and its documents (in listing order) of ``slow_documents``, chunk
-    lists answered ``LATENCY`` late."""
-    with LocalRAGFlowServer() as own, RAGFlow(**_connection(own)) as client:
-        dataset_id, listed = slow_documents(client)
-        own.inject_fault(SLOW_CHUNKS, "GET", latency=LATENCY)
-        yield own, dataset_id, listed
+def slow_site() -> Iterator[SlowSite]:
+    with slow_site_running() as site:
+        yield site
 
 
 @pytest.mark.parametrize("mode", ["documents", "chunks"])
 async def test_async_reader_overlaps_chunk_requests_in_order_and_bounded(
-    slow_site: tuple[LocalRAGFlowServer, str, list[str]], mode: str
+    slow_site: SlowSite, mode: str
 ) -> None:
     own, dataset_id, listed = slow_site
     sync_count, async_count = InFlight("/chunks"), InFlight("/chunks")
-    with counting_client(sync_count, **_connection(own)) as client:
+    with counting_client(sync_count, **connection(own)) as client:
         loaded = RAGFlowReader(dataset_id, mode=mode, client=client).load_data()
-    aclient, http = counting_async_client(async_count, **_connection(own))
+    aclient, http = counting_async_client(async_count, **connection(own))
     try:
         aloaded = await RAGFlowReader(dataset_id, mode=mode, async_client=aclient).aload_data()
     finally:
@@ -97,7 +87,7 @@ async def test_async_reader_overlaps_chunk_requests_in_order_and_bounded(
     assert [d.text for d in loaded] == [d.text for d in aloaded]
     owners = list(dict.fromkeys(d.metadata["document_id"] for d in loaded))
     assert owners == listed  # documents (and each document's chunks) in listing order
-    with RAGFlow(**_connection(own)) as plain:
+    with RAGFlow(**connection(own)) as plain:
         chunks = sum(d.chunk_count for d in plain.get_dataset(id=dataset_id).iter_documents())
     assert chunks > 41 and len(loaded) == (41 if mode == "documents" else chunks)
     assert sync_count.sent == async_count.sent == 43  # one a document, two more for the long one
@@ -143,7 +133,7 @@ def test_an_explicitly_empty_key_is_an_error_not_the_environment(
 @pytest.fixture(scope="module")
 def facts(server: LocalRAGFlowServer) -> dict[str, str]:
     """A parsed dataset and a chat on ``server``: ids by name."""
-    with RAGFlow(**_connection(server)) as client:
+    with RAGFlow(**connection(server)) as client:
         dataset = client.create_dataset("pickles")
         uploaded = dataset.upload_documents(
             [{"display_name": "owl.txt", "blob": b"Snowy owls hunt lemmings in the Arctic."}]
@@ -165,7 +155,7 @@ async def test_unpickled_components_keep_their_server_and_key(
         RAGFlowRetriever,
     )
 
-    own = _connection(server)
+    own = connection(server)
     built = {
         "llm": RAGFlowLLM(facts["chat"], **own),
         "reader": RAGFlowReader(facts["dataset"], **own),
@@ -225,7 +215,7 @@ async def test_structured_output_and_tool_calls_are_refused_like_chat_ragflow(
 
     from ragflow_integrations.llama_index import RAGFlowLLM
 
-    llm = RAGFlowLLM(facts["chat"], **_connection(server))
+    llm = RAGFlowLLM(facts["chat"], **connection(server))
     prompt = PromptTemplate("Describe {topic}.")
     tool = FunctionTool.from_defaults(fn=lambda city: f"Sunny in {city}", name="weather")
     refusals = {
@@ -268,7 +258,7 @@ async def test_react_agent_over_ragflow_llm_is_refused_not_answered_without_tool
         used.append(city)
         return f"Sunny in {city}"
 
-    llm = RAGFlowLLM(facts["chat"], **_connection(server))
+    llm = RAGFlowLLM(facts["chat"], **connection(server))
     tools = [FunctionTool.from_defaults(fn=weather)]
     agents = [
         ReActAgent(tools=tools, llm=llm, streaming=streaming),
