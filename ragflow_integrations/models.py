@@ -458,7 +458,10 @@ class _ChatFields(_Model):
 
 
 class Message(_Model):
-    """An answer (or one streamed step of it: ``content`` is the whole answer so far)."""
+    """An answer (or one streamed step of it: ``content`` is the whole answer so far, always the
+    concatenation of the deltas; ``final_content`` is set on a streamed final message when the
+    server's last answer rewrote the streamed text, as RAGFlow before v0.24 does to insert
+    citation markers)."""
 
     id: str | None = None
     role: str = "assistant"
@@ -470,6 +473,7 @@ class Message(_Model):
     doc_aggs: list[Any] = Field(default_factory=list)
     session_id: str | None = None
     final: bool = True
+    final_content: str | None = None
     usage: dict[str, Any] | None = None
 
 
@@ -725,8 +729,7 @@ class Chat(_ChatFields):
 
     def update(self, update_message: Mapping[str, Any]) -> Chat:
         """Update (seed nested ``llm``/``prompt``/``avatar`` accepted); refreshes self."""
-        data = self._c._run(ops.update_chat(self.id, update_message))
-        self._merge(data if data else ops.merge_update(update_message))
+        self._merge(self._c._run(ops.update_chat(self.id, update_message)))
         return self
 
     def create_session(self, name: str = "New session", **extra: Any) -> Session:
@@ -1122,8 +1125,7 @@ class AsyncChat(_ChatFields):
 
     async def update(self, update_message: Mapping[str, Any]) -> AsyncChat:
         """Update (seed nested ``llm``/``prompt``/``avatar`` accepted); refreshes self."""
-        data = await self._c._run(ops.update_chat(self.id, update_message))
-        self._merge(data if data else ops.merge_update(update_message))
+        self._merge(await self._c._run(ops.update_chat(self.id, update_message)))
         return self
 
     async def create_session(self, name: str = "New session", **extra: Any) -> AsyncSession:

@@ -30,9 +30,11 @@ from ..errors import (
     ParseTimeoutError,
     RAGFlowError,
     ResponseDecodeError,
+    RouteNotFoundError,
     UploadError,
 )
 from .features import ServerFeatures
+from .metadata_filter import metadata_matches
 from .paging import PageWalker, as_int
 from .request import FileTuple, RequestSpec, check_json, check_text, make_params, path_segment
 from .sse import StreamEvent, StreamMode, reference_chunks, split_think
@@ -97,6 +99,17 @@ def call(method: str, path: str, **kwargs: Any) -> Call:
 
 def data_of(body: Any) -> Any:
     return body.get("data") if isinstance(body, Mapping) else body
+
+
+def updated_state(response: Any, reread: Callable[[], Op], *needed: str) -> Op:
+    """What the server holds after an update: the answer's object when it has one (with every
+    key of ``needed``), else the object read again (RAGFlow v0.22 answers some updates with a
+    bare ``{"code": 0}``; v0.27 leaves ``meta_fields`` out of an updated document)."""
+    data = data_of(response)
+    if isinstance(data, Mapping) and data and all(key in data for key in needed):
+        return dict(data)
+    fresh = yield from reread()
+    return dict(fresh) if isinstance(fresh, Mapping) else {}
 
 
 def object_of(body: Any, what: str) -> dict[str, Any]:
@@ -339,12 +352,13 @@ def message_dict(
 
 
 def probe_features(server_version: str | None = None) -> Op:
-    """``GET /system/version``; a 404 means a server older than v0.25."""
+    """``GET /system/version``; a missing route means a server older than v0.25 (HTTP 404 there
+    or, as RAGFlow v0.22-v0.24 answer unknown routes, HTTP 200 with code 100 ``<NotFound …>``)."""
     if server_version:
         return ServerFeatures.from_version(server_version)
     try:
         body = yield call("GET", "/system/version", auth=False, idempotent=True)
-    except NotFoundError:
+    except RouteNotFoundError:
         return ServerFeatures.from_version(None)
     version = data_of(body)
     return ServerFeatures.from_version(str(version) if version else None)
@@ -378,11 +392,16 @@ def walk(
     keep: Callable[[Mapping[str, Any]], bool] | None = None,
     defaults: Mapping[str, Any] | None = None,
     window_after_keep: bool = False,
+    filtered: bool = False,
+    enrich: Callable[[list[dict[str, Any]]], Op] | None = None,
 ) -> Op:
     """Emit the objects of the window ``[offset, offset+limit)`` page by page (≤ 100 per page).
 
     ``window_after_keep``: the window counts only the items ``keep`` accepts (a filter the
     server cannot apply), so every server page is walked, lazily, until the window is full.
+    ``filtered``: the query filters by id/name, and a "not found" answer (how some servers say
+    that nothing matched: RAGFlow v0.22 for datasets, chats and agents) means an empty list.
+    ``enrich``: a step run on each page's items (dicts, changed in place) before they are built.
     """
     walker = PageWalker(offset, limit)
     skip, left = 0, None
@@ -398,18 +417,27 @@ def walk(
             response = yield call(method, path, json=body, idempotent=True)
         else:
             query = make_params(**params, page=page, page_size=page_size)
-            response = yield call(method, path, params=query)
+            try:
+                response = yield call(method, path, params=query)
+            except NotFoundError as exc:
+                if filtered and not isinstance(exc, RouteNotFoundError):
+                    return None
+                raise
         items, total = items_of(data_of(response), *keys)
         if total is None and total_key and isinstance(response, Mapping):
             raw_total = response.get(total_key)
             total = raw_total if isinstance(raw_total, int) else None
-        for item in walker.accept(items, total):
-            if not isinstance(item, Mapping) or (keep is not None and not keep(item)):
-                continue
+        page_items = [
+            dict(item)
+            for item in walker.accept(items, total)
+            if isinstance(item, Mapping) and (keep is None or keep(item))
+        ]
+        if enrich is not None and page_items:
+            yield from enrich(page_items)
+        for data in page_items:
             if skip:
                 skip -= 1
                 continue
-            data = dict(item)
             for key, value in (defaults or {}).items():
                 data.setdefault(key, value)
             yield Emit(ctx.wrap(kind, data))
@@ -529,8 +557,7 @@ def update_dataset(dataset_id: str, update_message: Mapping[str, Any]) -> Op:
     if not body:
         return {}
     response = yield call("PUT", f"/datasets/{seg(dataset_id)}", json=body)
-    data = data_of(response)
-    return dict(data) if isinstance(data, Mapping) else {}
+    return (yield from updated_state(response, lambda: get_dataset(_RawContext(), id=dataset_id)))
 
 
 def get_dataset(ctx: Context, id: str | None = None, name: str | None = None) -> Op:
@@ -546,13 +573,13 @@ def get_dataset(ctx: Context, id: str | None = None, name: str | None = None) ->
             response = yield call("GET", f"/datasets/{seg(id)}")
             return ctx.wrap("dataset", object_of(response, "a dataset"))
         response = yield call("GET", "/datasets", params=make_params(id=id, name=name))
-    except APIError as exc:
-        if exc.code in (102, 109, 404) or exc.status_code == 404:
-            raise NotFoundError(
-                f"Dataset with {what} not found (or not accessible with this key): {exc.message}",
-                **exc.context(),
-            ) from exc
-        raise
+    except NotFoundError as exc:
+        if isinstance(exc, RouteNotFoundError):
+            raise
+        raise NotFoundError(
+            f"Dataset with {what} not found (or not accessible with this key): {exc.message}",
+            **exc.context(),
+        ) from exc
     items, _ = items_of(data_of(response))
     if not items:
         raise NotFoundError(f"Dataset with {what} not found", method="GET", path="/datasets")
@@ -578,6 +605,7 @@ def walk_datasets(
             offset=offset,
             limit=limit,
             total_key="total_datasets",
+            filtered=bool(id or name),
         )
     )
 
@@ -654,7 +682,12 @@ def _apply_meta_fields(
         updated = yield call(
             features.update_method, f"{path}/{seg(doc['id'])}", json={"meta_fields": dict(meta)}
         )
-        doc.update(data_of(updated) or {"meta_fields": dict(meta)})
+        row = data_of(updated)
+        row = dict(row) if isinstance(row, Mapping) else {}
+        # v0.27 answers the document row without ``meta_fields`` (metadata lives apart): the
+        # value the server accepted is the one sent.
+        row.setdefault("meta_fields", dict(meta))
+        doc.update(row)
 
 
 def upload_documents(
@@ -745,6 +778,15 @@ def walk_documents(
 ) -> Op:
     import json
 
+    condition = (
+        dict(metadata_condition)
+        if metadata_condition is not None and active_condition(metadata_condition)
+        else None
+    )
+    client_filter = False
+    if condition is not None:
+        features: ServerFeatures = yield FEATURES
+        client_filter = not features.document_metadata_filter
     params: dict[str, Any] = {
         "id": id,
         "ids": list(ids) if ids else None,
@@ -753,10 +795,12 @@ def walk_documents(
         "desc": desc,
         "name": name,
         "run": run,
-        "metadata_condition": (
-            json.dumps(metadata_condition) if active_condition(metadata_condition) else None
-        ),
+        "metadata_condition": json.dumps(condition) if condition is not None else None,
     }
+
+    def matches(item: Mapping[str, Any]) -> bool:
+        return metadata_matches(item.get("meta_fields"), condition)
+
     return (
         yield from walk(
             ctx,
@@ -767,6 +811,8 @@ def walk_documents(
             limit=limit,
             keys=("docs",),
             defaults={"dataset_id": dataset_id},
+            keep=matches if client_filter else None,
+            window_after_keep=client_filter,
         )
     )
 
@@ -801,8 +847,10 @@ def update_document(dataset_id: str, document_id: str, update_message: Any) -> O
         f"/datasets/{seg(dataset_id)}/documents/{seg(document_id)}",
         json=body,
     )
-    data = data_of(response)
-    return dict(data) if isinstance(data, Mapping) else {}
+    needed = ("meta_fields",) if "meta_fields" in body else ()
+    return (
+        yield from updated_state(response, lambda: get_document(dataset_id, document_id), *needed)
+    )
 
 
 def get_document(dataset_id: str, document_id: str) -> Op:
@@ -1111,6 +1159,62 @@ def retrieval_body(
     return body
 
 
+def _metadata_wanted(body: Mapping[str, Any]) -> tuple[bool, set[str] | None]:
+    """Whether ``reference_metadata`` asks for document metadata, and for which fields."""
+    preference = body.get("reference_metadata")
+    if not isinstance(preference, Mapping) or not preference.get("include"):
+        return False, None
+    fields = preference.get("fields")
+    if fields is None:
+        return True, None
+    return True, {f for f in fields if isinstance(f, str)} if isinstance(fields, list) else set()
+
+
+def document_metadata_filler(
+    body: Mapping[str, Any],
+) -> Callable[[list[dict[str, Any]]], Op] | None:
+    """For servers before v0.26, which ignore ``reference_metadata``: a step that gives
+    retrieved chunks their document's ``meta_fields`` as ``document_metadata``, as newer servers
+    do (one documents request per distinct document of a retrieval, never one per chunk)."""
+    wanted, fields = _metadata_wanted(body)
+    if not wanted or fields == set():
+        return None
+    known: dict[str, dict[str, Any]] = {}
+
+    def fill(chunks: list[dict[str, Any]]) -> Op:
+        features: ServerFeatures = yield FEATURES
+        if features.retrieval_document_metadata:
+            return None
+        for chunk in chunks:
+            doc_id, dataset_id = chunk.get("document_id"), chunk.get("dataset_id")
+            if chunk.get("document_metadata") or not doc_id or not dataset_id:
+                continue
+            if doc_id not in known:
+                known[doc_id] = yield from _document_meta_fields(str(dataset_id), str(doc_id))
+            meta = known[doc_id]
+            if fields is not None:
+                meta = {k: v for k, v in meta.items() if k in fields}
+            if meta:
+                chunk["document_metadata"] = dict(meta)
+        return None
+
+    return fill
+
+
+def _document_meta_fields(dataset_id: str, document_id: str) -> Op:
+    try:
+        response = yield call(
+            "GET",
+            f"/datasets/{seg(dataset_id)}/documents",
+            params=make_params(id=document_id, page=1, page_size=1),
+        )
+    except NotFoundError:  # deleted since it was retrieved
+        return {}
+    items, _ = items_of(data_of(response), "docs")
+    meta = items[0].get("meta_fields") if items and isinstance(items[0], Mapping) else None
+    return dict(meta) if isinstance(meta, Mapping) else {}
+
+
 def walk_retrieval(
     ctx: Context, body: Mapping[str, Any], offset: int = 1, limit: int | None = None
 ) -> Op:
@@ -1125,6 +1229,7 @@ def walk_retrieval(
             keys=("chunks",),
             method="POST",
             json_body=body,
+            enrich=document_metadata_filler(body),
         )
     )
 
@@ -1137,10 +1242,14 @@ def retrieve_page(ctx: Context, body: Mapping[str, Any], page: int, page_size: i
         "POST", "/retrieval", json=dict(body, page=page, page_size=page_size), idempotent=True
     )
     data = object_of(response, "a retrieval result")
-    chunks, total = items_of(data, "chunks")
+    items, total = items_of(data, "chunks")
+    chunks = [dict(c) for c in items if isinstance(c, Mapping)]
+    fill = document_metadata_filler(body)
+    if fill is not None and chunks:
+        yield from fill(chunks)
     aggs = data.get("doc_aggs") if isinstance(data, Mapping) else None
     return {
-        "chunks": [ctx.wrap("chunk", dict(c)) for c in chunks if isinstance(c, Mapping)],
+        "chunks": [ctx.wrap("chunk", c) for c in chunks],
         "total": total if total is not None else len(chunks),
         "doc_aggs": list(aggs) if isinstance(aggs, list) else [],
     }
@@ -1235,8 +1344,7 @@ def update_chat(chat_id: str, update_message: Any) -> Op:
     features: ServerFeatures = yield FEATURES
     body = translate_chat_body(message, features)
     response = yield call(features.update_method, f"/chats/{seg(chat_id)}", json=body)
-    data = data_of(response)
-    return dict(data) if isinstance(data, Mapping) else {}
+    return (yield from updated_state(response, lambda: get_chat(_RawContext(), chat_id)))
 
 
 def get_chat(ctx: Context, chat_id: str) -> Op:
@@ -1247,13 +1355,13 @@ def get_chat(ctx: Context, chat_id: str) -> Op:
             response = yield call("GET", f"/chats/{seg(chat_id)}")
             return ctx.wrap("chat", object_of(response, "a chat"))
         response = yield call("GET", "/chats", params=make_params(id=chat_id))
-    except APIError as exc:
-        if exc.code in (102, 109) or exc.status_code == 404:
-            raise NotFoundError(
-                f"Chat {chat_id} not found (or not accessible with this key): {exc.message}",
-                **exc.context(),
-            ) from exc
-        raise
+    except NotFoundError as exc:
+        if isinstance(exc, RouteNotFoundError):
+            raise
+        raise NotFoundError(
+            f"Chat {chat_id} not found (or not accessible with this key): {exc.message}",
+            **exc.context(),
+        ) from exc
     items, _ = items_of(data_of(response), "chats")
     if not items:
         raise NotFoundError(f"Chat {chat_id} not found", method="GET", path="/chats")
@@ -1271,7 +1379,16 @@ def walk_chats(
 ) -> Op:
     params = {"orderby": orderby, "desc": desc, "id": id, "name": name}
     return (
-        yield from walk(ctx, "chat", "/chats", params, offset=offset, limit=limit, keys=("chats",))
+        yield from walk(
+            ctx,
+            "chat",
+            "/chats",
+            params,
+            offset=offset,
+            limit=limit,
+            keys=("chats",),
+            filtered=bool(id or name),
+        )
     )
 
 
@@ -1333,10 +1450,11 @@ def delete_sessions(ctx: Context, chat_id: str, ids: Sequence[str] | None, delet
 def update_session(chat_id: str, session_id: str, update_message: Any) -> Op:
     body = merge_update(update_message)
     features: ServerFeatures = yield FEATURES
-    yield call(
+    response = yield call(
         features.update_method, f"/chats/{seg(chat_id)}/sessions/{seg(session_id)}", json=body
     )
-    return body
+    data = data_of(response)  # v0.22 answers a bare {"code": 0}: the renamed fields are sent
+    return dict(data) if isinstance(data, Mapping) and data else body
 
 
 def _messages(messages: Any, name: str = "messages") -> list[dict[str, Any]]:
@@ -1407,6 +1525,7 @@ def event_mapper(ctx: Context, as_message: bool) -> Callable[[StreamEvent], Any]
                 "final": event.final,
                 "session_id": event.session_id,
                 "id": event.message_id,
+                "final_content": event.final_content,
             },
         )
 
@@ -1433,6 +1552,21 @@ def chat_completion(
     for key, value in extra.items():
         check_json(value, key)  # before a temporary session is created
     features: ServerFeatures = yield FEATURES
+    if features.stateless_needs_session and session_id is None and len(msgs) > 1:
+        # ``reference_metadata`` is a v0.26 option that these servers ignore on every route.
+        dropped = sorted(k for k in extra if k != "reference_metadata")
+        if dropped:
+            _warn_once(
+                f"history-route:{dropped}",
+                "This RAGFlow server (before v0.25) takes a conversation's history only on its "
+                "OpenAI-compatible route, which cannot carry %s: the whole conversation is sent "
+                "there and those options are NOT applied. To apply them, send one question in "
+                "a session (session_id=...).",
+                ", ".join(dropped),
+            )
+        return (
+            yield from _completion_with_history(ctx, features, chat_id, msgs, stream, as_message)
+        )
     temp_session: str | None = None
     body: dict[str, Any] = {"stream": stream, **extra}
     if features.stateless_needs_session:
@@ -1481,6 +1615,71 @@ def chat_completion(
     return message
 
 
+def _openai_body(
+    msgs: list[dict[str, Any]], stream: bool, extra_body: dict[str, Any]
+) -> dict[str, Any]:
+    """An OpenAI-compatible completion body; ``reference`` goes both where v0.24+ read it
+    (``extra_body``) and where v0.22-v0.23 read it (the top level)."""
+    return {
+        "model": "model",
+        "messages": msgs,
+        "stream": stream,
+        "reference": bool(extra_body.get("reference")),
+        "extra_body": extra_body,
+    }
+
+
+def _completion_with_history(
+    ctx: Context,
+    features: ServerFeatures,
+    chat_id: str,
+    msgs: list[dict[str, Any]],
+    stream: bool,
+    as_message: bool = False,
+) -> Op:
+    """A stateless completion with history on a server before v0.25: their native route reads
+    one question of a session, their OpenAI-compatible route the whole conversation (with its
+    references when asked); the answer comes back as the native forms."""
+    spec = RequestSpec(
+        "POST",
+        features.openai_route.format(chat_id=seg(chat_id)),
+        json=_openai_body(msgs, stream, {"reference": True}),
+        stream=stream,
+        envelope=False,
+    )
+    if stream:
+        return StreamPlan(spec, "chat", "delta", event_mapper(ctx, as_message))
+    response = yield Call(spec)
+    choices = response.get("choices") if isinstance(response, Mapping) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, Mapping) else None
+    if not isinstance(message, Mapping):
+        raise ResponseDecodeError(
+            f"Expected an OpenAI-style completion with choices[0].message, got "
+            f"{str(response)[:100]!r}",
+            method=spec.method,
+            path=spec.path,
+        )
+    content = message.get("content")
+    reasoning, text = split_think(content if isinstance(content, str) else "")
+    reasoning = str(message.get("reasoning_content") or "") or reasoning
+    data = message_dict(text, message.get("reference"), reasoning=reasoning)
+    usage = response.get("usage")
+    if isinstance(usage, Mapping):
+        data["usage"] = dict(usage)
+    return ctx.wrap("message", data)
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(key: str, message: str, *args: Any) -> None:
+    """Log a warning once per process for ``key``."""
+    if key not in _WARNED:
+        _WARNED.add(key)
+        logger.warning(message, *args)
+
+
 class _RawContext:
     """A context that returns plain dicts (for internal helper calls)."""
 
@@ -1505,13 +1704,7 @@ def openai_chat_completion(
     extra = dict(extra or {})
     extra_body.update(as_dict(extra.pop("extra_body", None), "extra_body"))
     features: ServerFeatures = yield FEATURES
-    body = {
-        "model": model,
-        "messages": msgs,
-        "stream": stream,
-        "extra_body": extra_body,
-        **extra,
-    }
+    body = {**_openai_body(msgs, stream, extra_body), "model": model, **extra}
     spec = RequestSpec(
         "POST",
         features.openai_route.format(chat_id=seg(chat_id)),
@@ -1576,6 +1769,7 @@ def walk_agents(
             keys=("canvas", "agents"),
             keep=exact if client_filter else _is_agent,
             window_after_keep=client_filter,
+            filtered=bool(id or title),
         )
     )
 
@@ -1741,7 +1935,12 @@ def delete_knowledge_graph(dataset_id: str) -> Op:
 
 
 def ping() -> Op:
-    body = yield call("GET", "/system/ping", raw=True, auth=False)
+    """``GET /api/v1/system/ping``, or the web API's ``/v1/system/ping`` on servers before v0.25
+    (their API has no ping route)."""
+    try:
+        body = yield call("GET", "/system/ping", raw=True, auth=False)
+    except RouteNotFoundError:
+        body = yield call("GET", "/v1/system/ping", raw=True, auth=False, absolute_path=True)
     return bytes(body).strip().strip(b'"').lower() == b"pong"
 
 
@@ -1762,7 +1961,7 @@ def health() -> Op:
         try:
             body = yield Call(spec)
             break
-        except NotFoundError:
+        except RouteNotFoundError:
             continue
         except APIError as exc:
             return {"status": "unhealthy", "status_code": exc.status_code, "message": exc.message}
