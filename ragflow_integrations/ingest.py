@@ -18,10 +18,15 @@ from datetime import date, time
 from enum import Enum
 from typing import Any
 
-from ._core import ops
-from ._core.ops import Context, Op, ProgressCallback
+from ._core.ops import Context, Op
 from .errors import APIConnectionError, APIError, RAGFlowError, ResponseDecodeError, UploadError
 from .models import AsyncDataSet, AsyncDocument, DataSet, Document
+from .resources.documents import (
+    ProgressCallback,
+    parse_documents_start,
+    upload_documents,
+    wait_for_parsing,
+)
 
 __all__ = ["IngestItem", "aingest_documents", "ingest_documents", "to_meta_fields"]
 
@@ -177,7 +182,7 @@ def ingest_op(
     for start in range(0, len(items), batch_size):
         batch = items[start : start + batch_size]
         try:
-            docs = yield from ops.upload_documents(ctx, dataset_id, [_as_upload(i) for i in batch])
+            docs = yield from upload_documents(ctx, dataset_id, [_as_upload(i) for i in batch])
         except UploadError as exc:  # partial batch: keep what was stored, go on
             docs, first_error = list(exc.uploaded), first_error or exc
             failed += exc.failed
@@ -190,7 +195,7 @@ def ingest_op(
         if not docs:
             continue
         try:
-            yield from ops.parse_documents_start(dataset_id, [d.id for d in docs])
+            yield from parse_documents_start(dataset_id, [d.id for d in docs])
         except BATCH_FAILURES as exc:  # stored but (maybe) not parsing: report them, go on
             unparsed.extend(docs)
             first_error = first_error or exc
@@ -199,7 +204,7 @@ def ingest_op(
     if not wait:
         return uploaded
     return (
-        yield from ops.wait_for_parsing(
+        yield from wait_for_parsing(
             ctx,
             dataset_id,
             [d.id for d in uploaded],

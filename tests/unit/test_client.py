@@ -22,7 +22,8 @@ from ragflow_integrations import (
     UploadError,
 )
 from ragflow_integrations._core.features import ServerFeatures
-from ragflow_integrations._core.ops import translate_chat_body, translate_parser_config
+from ragflow_integrations.resources.chats import translate_chat_body
+from ragflow_integrations.resources.documents import translate_parser_config
 
 from .fakes import API_KEY, FakeServer, Recorded, err, ok, sync_client
 
