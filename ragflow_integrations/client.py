@@ -23,6 +23,7 @@ from .resources.chats import (
     OpenAICompletions,
 )
 from .resources.datasets import AsyncDatasets, Datasets
+from .resources.memories import AsyncMemories, AsyncMemoryMessages, Memories, MemoryMessages
 from .resources.retrieval import AsyncRetrieval, Retrieval
 from .resources.system import AsyncSystem, System
 
@@ -38,6 +39,8 @@ class RAGFlow(
     OpenAICompletions,
     Agents,
     AgentCompletions,
+    Memories,
+    MemoryMessages,
     SyncAPIClient,
 ):
     """Synchronous client.
@@ -62,6 +65,8 @@ class AsyncRAGFlow(
     AsyncOpenAICompletions,
     AsyncAgents,
     AsyncAgentCompletions,
+    AsyncMemories,
+    AsyncMemoryMessages,
     AsyncAPIClient,
 ):
     """Asynchronous client (httpx); same methods as :class:`RAGFlow`, awaited."""
