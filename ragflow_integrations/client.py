@@ -10,9 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._base_client import DEFAULT_BASE_URL as DEFAULT_BASE_URL  # importable from here, as before
+from ._base_client import DEFAULT_BASE_URL as DEFAULT_BASE_URL
 from ._base_client import AsyncAPIClient, SyncAPIClient
+from ._core.features import ServerFeatures as ServerFeatures
+from ._core.request import DEFAULT_CONNECT_TIMEOUT as DEFAULT_CONNECT_TIMEOUT
+from ._core.request import DEFAULT_READ_TIMEOUT as DEFAULT_READ_TIMEOUT
+from ._core.sse import StreamEvent as StreamEvent
+from .errors import RAGFlowError as RAGFlowError
 from .models import ASYNC_KINDS, SYNC_KINDS
+from .models import Agent as Agent
+from .models import AsyncAgent as AsyncAgent
+from .models import AsyncChat as AsyncChat
+from .models import AsyncChunk as AsyncChunk
+from .models import AsyncDataSet as AsyncDataSet
+from .models import Chat as Chat
+from .models import Chunk as Chunk
+from .models import DataSet as DataSet
+from .models import Document as Document
+from .models import Message as Message
+from .models import RetrievalResult as RetrievalResult
 from .resources.agents import AgentCompletions, Agents, AsyncAgentCompletions, AsyncAgents
 from .resources.chats import (
     AsyncChatCompletions,
@@ -22,11 +38,14 @@ from .resources.chats import (
     Chats,
     OpenAICompletions,
 )
+from .resources.datasets import DEFAULT_SEED_EMBEDDING as DEFAULT_SEED_EMBEDDING
 from .resources.datasets import AsyncDatasets, Datasets
 from .resources.memories import AsyncMemories, AsyncMemoryMessages, Memories, MemoryMessages
 from .resources.retrieval import AsyncRetrieval, Retrieval
 from .resources.system import AsyncSystem, System
 
+# The names imported ``as`` themselves stay importable from here, as before the client was split
+# by API group (models, constants, StreamEvent, ServerFeatures, RAGFlowError).
 __all__ = ["AsyncRAGFlow", "RAGFlow"]
 
 
