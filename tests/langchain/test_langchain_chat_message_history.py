@@ -38,20 +38,19 @@ def server() -> Iterator[LocalRAGFlowServer]:
 
 
 @pytest.fixture
-def rag(server: LocalRAGFlowServer) -> Iterator[RAGFlow]:
-    with RAGFlow(api_key=server.api_key, base_url=server.base_url) as client:
-        yield client
-
-
-@pytest.fixture
 def memory_id(rag: RAGFlow) -> str:
     return rag.create_memory("history", ["raw"], *MODELS).id
 
 
-def history(server: LocalRAGFlowServer, memory_id: str, session: str, **kw: Any) -> Any:
-    return RAGFlowChatMessageHistory(
-        memory_id, session, api_key=server.api_key, base_url=server.base_url, **kw
-    )
+@pytest.fixture(scope="module")
+def rag(server: LocalRAGFlowServer) -> Iterator[RAGFlow]:
+    """One client (one pool) for every history of this module, closed at its end."""
+    with RAGFlow(api_key=server.api_key, base_url=server.base_url) as client:
+        yield client
+
+
+def history(rag: RAGFlow, memory_id: str, session: str, **kw: Any) -> Any:
+    return RAGFlowChatMessageHistory(memory_id, session, client=rag, **kw)
 
 
 def shape(messages: list[BaseMessage]) -> list[dict[str, Any]]:
@@ -73,9 +72,9 @@ CALLS: list[list[BaseMessage]] = [
 ]
 
 
-def test_round_trip_matches_in_memory_history(server: LocalRAGFlowServer, memory_id: str) -> None:
+def test_round_trip_matches_in_memory_history(rag: RAGFlow, memory_id: str) -> None:
     reference = InMemoryChatMessageHistory()
-    stored = history(server, memory_id, "s-sync")
+    stored = history(rag, memory_id, "s-sync")
     for call in CALLS:
         reference.add_messages(call)
         stored.add_messages(call)
@@ -87,9 +86,9 @@ def test_round_trip_matches_in_memory_history(server: LocalRAGFlowServer, memory
     assert [m.type for m in stored.messages][:3] == ["human", "ai", "human"]
 
 
-async def test_async_round_trip_matches(server: LocalRAGFlowServer, memory_id: str) -> None:
+async def test_async_round_trip_matches(rag: RAGFlow, memory_id: str) -> None:
     reference = InMemoryChatMessageHistory()
-    stored = history(server, memory_id, "s-async")
+    stored = history(rag, memory_id, "s-async")
     for call in CALLS:
         await reference.aadd_messages(call)
         await stored.aadd_messages(call)
@@ -97,10 +96,8 @@ async def test_async_round_trip_matches(server: LocalRAGFlowServer, memory_id: s
     assert shape(stored.messages) == shape(reference.messages)
 
 
-def test_turns_are_stored_as_ragflow_turns(
-    server: LocalRAGFlowServer, rag: RAGFlow, memory_id: str
-) -> None:
-    stored = history(server, memory_id, "readable", user_id="u1")
+def test_turns_are_stored_as_ragflow_turns(rag: RAGFlow, memory_id: str) -> None:
+    stored = history(rag, memory_id, "readable", user_id="u1")
     stored.add_messages([HumanMessage("hi"), AIMessage("hello"), SystemMessage("rules")])
     contents = [m.content for m in rag.get_recent_messages([memory_id], session_id="readable")]
     assert contents == [
@@ -111,31 +108,25 @@ def test_turns_are_stored_as_ragflow_turns(
     assert [m.agent_id for m in found] == ["langchain"]
 
 
-def test_sessions_agents_and_users_are_kept_apart(
-    server: LocalRAGFlowServer, memory_id: str
-) -> None:
+def test_sessions_agents_and_users_are_kept_apart(rag: RAGFlow, memory_id: str) -> None:
     names = ["s1", "s10", "user 42: a/b", "-dash", "s1*"]
     for name in names:
-        history(server, memory_id, name).add_messages([HumanMessage(f"I am {name}")])
-    history(server, memory_id, "s1", agent_id="other").add_messages([HumanMessage("other agent")])
-    history(server, memory_id, "s1", user_id="u2").add_messages([HumanMessage("user u2")])
+        history(rag, memory_id, name).add_messages([HumanMessage(f"I am {name}")])
+    history(rag, memory_id, "s1", agent_id="other").add_messages([HumanMessage("other agent")])
+    history(rag, memory_id, "s1", user_id="u2").add_messages([HumanMessage("user u2")])
     for name in names:
-        got = [m.content for m in history(server, memory_id, name).messages]
+        got = [m.content for m in history(rag, memory_id, name).messages]
         assert got[0] == f"I am {name}" and "other agent" not in got
-    assert [m.content for m in history(server, memory_id, "s1", user_id="u2").messages] == [
-        "user u2"
-    ]
-    assert [m.content for m in history(server, memory_id, "s1", agent_id="other").messages] == [
+    assert [m.content for m in history(rag, memory_id, "s1", user_id="u2").messages] == ["user u2"]
+    assert [m.content for m in history(rag, memory_id, "s1", agent_id="other").messages] == [
         "other agent"
     ]
 
 
-async def test_clear_forgets_the_session_only(
-    server: LocalRAGFlowServer, rag: RAGFlow, memory_id: str
-) -> None:
+async def test_clear_forgets_the_session_only(rag: RAGFlow, memory_id: str) -> None:
     semantic = rag.create_memory("extracting", ["raw", "semantic"], *MODELS).id
     for target in (memory_id, semantic):
-        mine, other = history(server, target, "mine"), history(server, target, "mine-2")
+        mine, other = history(rag, target, "mine"), history(rag, target, "mine-2")
         mine.add_messages([HumanMessage("Tell me"), AIMessage("Paris is the capital of France.")])
         other.add_messages([HumanMessage("keep me")])
         mine.clear()
@@ -148,10 +139,8 @@ async def test_clear_forgets_the_session_only(
         assert len(other.messages) == 1
 
 
-async def test_more_than_100_turns_read_back_in_order(
-    server: LocalRAGFlowServer, memory_id: str
-) -> None:
-    stored = history(server, memory_id, "long")
+async def test_more_than_100_turns_read_back_in_order(rag: RAGFlow, memory_id: str) -> None:
+    stored = history(rag, memory_id, "long")
     turns: list[BaseMessage] = []
     for i in range(103):
         turns += [HumanMessage(f"question {i}"), AIMessage(f"answer {i}")]
@@ -173,15 +162,13 @@ def _chain(seen: list[list[BaseMessage]]) -> Any:
     return prompt | RunnableLambda(record) | model
 
 
-def test_runnable_with_message_history_sees_the_first_turn(
-    server: LocalRAGFlowServer, memory_id: str
-) -> None:
+def test_runnable_with_message_history_sees_the_first_turn(rag: RAGFlow, memory_id: str) -> None:
     seen: list[list[BaseMessage]] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         chain = RunnableWithMessageHistory(
             _chain(seen),
-            lambda session_id: history(server, memory_id, session_id),
+            lambda session_id: history(rag, memory_id, session_id),
             input_messages_key="question",
             history_messages_key="history",
         )
@@ -195,7 +182,7 @@ def test_runnable_with_message_history_sees_the_first_turn(
         "Coriander is a herb.",
         "What did I ask?",
     ]
-    stored = history(server, memory_id, "two-turns").messages
+    stored = history(rag, memory_id, "two-turns").messages
     assert [(m.type, m.content) for m in stored] == [
         ("human", "What is coriander?"),
         ("ai", "Coriander is a herb."),
@@ -204,15 +191,13 @@ def test_runnable_with_message_history_sees_the_first_turn(
     ]
 
 
-async def test_runnable_with_message_history_async(
-    server: LocalRAGFlowServer, memory_id: str
-) -> None:
+async def test_runnable_with_message_history_async(rag: RAGFlow, memory_id: str) -> None:
     seen: list[list[BaseMessage]] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         chain = RunnableWithMessageHistory(
             _chain(seen),
-            lambda session_id: history(server, memory_id, session_id),
+            lambda session_id: history(rag, memory_id, session_id),
             input_messages_key="question",
             history_messages_key="history",
         )

@@ -31,8 +31,9 @@ def server() -> Iterator[LocalRAGFlowServer]:
         yield running
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def rag(server: LocalRAGFlowServer) -> Iterator[RAGFlow]:
+    """One client (one pool) for every block of this module, closed at its end."""
     with RAGFlow(api_key=server.api_key, base_url=server.base_url) as client:
         yield client
 
@@ -42,10 +43,8 @@ def memory_id(rag: RAGFlow) -> str:
     return rag.create_memory("llama-memory", ["raw"], *MODELS).id
 
 
-def block(server: LocalRAGFlowServer, memory_id: str, **fields: Any) -> RAGFlowMemoryBlock:
-    return RAGFlowMemoryBlock(
-        memory_id=memory_id, api_key=server.api_key, base_url=server.base_url, **fields
-    )
+def block(rag: RAGFlow, memory_id: str, **fields: Any) -> RAGFlowMemoryBlock:
+    return RAGFlowMemoryBlock(memory_id=memory_id, client=rag, **fields)
 
 
 def small_memory(session_id: str, memory_block: RAGFlowMemoryBlock) -> Memory:
@@ -59,10 +58,8 @@ def small_memory(session_id: str, memory_block: RAGFlowMemoryBlock) -> Memory:
     )
 
 
-def test_flushed_messages_become_ragflow_turns_and_come_back(
-    server: LocalRAGFlowServer, rag: RAGFlow, memory_id: str
-) -> None:
-    memory = small_memory("user-1", block(server, memory_id))
+def test_flushed_messages_become_ragflow_turns_and_come_back(rag: RAGFlow, memory_id: str) -> None:
+    memory = small_memory("user-1", block(rag, memory_id))
     memory.put_messages(PAST)
     stored = rag.get_recent_messages([memory_id])
     assert [(m.session_id, m.agent_id, m.content) for m in stored] == [
@@ -80,45 +77,45 @@ def test_flushed_messages_become_ragflow_turns_and_come_back(
     assert [m.content for m in messages[1:]] == [PAST[2].content, PAST[3].content]
     assert "coriander" not in str(memory.get(input="What about rivers?")[0].content)
 
-    later = small_memory("user-1-next-week", block(server, memory_id))
+    later = small_memory("user-1-next-week", block(rag, memory_id))
     assert "coriander" in str(later.get(input="Which herb?")[0].content)  # across sessions
-    scoped = small_memory("user-2", block(server, memory_id, session_scoped=True))
+    scoped = small_memory("user-2", block(rag, memory_id, session_scoped=True))
     assert scoped.get(input="Which herb?") == []
-    other_agent = small_memory("user-1", block(server, memory_id, agent_id="someone-else"))
+    other_agent = small_memory("user-1", block(rag, memory_id, agent_id="someone-else"))
     assert other_agent.get(input="Which herb?") == []
 
 
-def test_chat_engine_recalls_an_earlier_session(server: LocalRAGFlowServer, memory_id: str) -> None:
+def test_chat_engine_recalls_an_earlier_session(rag: RAGFlow, memory_id: str) -> None:
     first = SimpleChatEngine.from_defaults(
-        llm=MockLLM(), memory=small_memory("monday", block(server, memory_id))
+        llm=MockLLM(), memory=small_memory("monday", block(rag, memory_id))
     )
     first.chat("Remember that my cat is called Pixel.")
     first.chat("Also that I prefer green tea over coffee.")
     first.chat("Thanks, that is all for today.")
     second = SimpleChatEngine.from_defaults(
-        llm=MockLLM(), memory=small_memory("tuesday", block(server, memory_id))
+        llm=MockLLM(), memory=small_memory("tuesday", block(rag, memory_id))
     )
     answer = str(second.chat("What is my cat called?"))  # MockLLM echoes its prompt
     assert "<RAGFlowMemory>" in answer and "my cat is called Pixel" in answer
 
 
-async def test_chat_engine_async(server: LocalRAGFlowServer, rag: RAGFlow, memory_id: str) -> None:
+async def test_chat_engine_async(rag: RAGFlow, memory_id: str) -> None:
     first = SimpleChatEngine.from_defaults(
-        llm=MockLLM(), memory=small_memory("async-1", block(server, memory_id))
+        llm=MockLLM(), memory=small_memory("async-1", block(rag, memory_id))
     )
     await first.achat("My flight to Oslo leaves on Friday.")
     await first.achat("Please book a taxi to the airport.")
     await first.achat("Thank you, goodbye.")
     assert any(m.session_id == "async-1" for m in rag.get_recent_messages([memory_id]))
     second = SimpleChatEngine.from_defaults(
-        llm=MockLLM(), memory=small_memory("async-2", block(server, memory_id))
+        llm=MockLLM(), memory=small_memory("async-2", block(rag, memory_id))
     )
     answer = str(await second.achat("When does my flight to Oslo leave?"))
     assert "flight to Oslo leaves on Friday" in answer
 
 
-async def test_direct_put_and_get(server: LocalRAGFlowServer, rag: RAGFlow, memory_id: str) -> None:
-    memory_block = block(server, memory_id, top_n=1)
+async def test_direct_put_and_get(rag: RAGFlow, memory_id: str) -> None:
+    memory_block = block(rag, memory_id, top_n=1)
     await memory_block.aput(PAST)  # no session given: the default one
     assert {m.session_id for m in rag.get_recent_messages([memory_id])} == {"llama_index"}
     recalled = await memory_block.aget([ChatMessage(role="user", content="herb or river?")])
