@@ -10,7 +10,6 @@ validated and otherwise have no effect. See ``memory_messages`` for the extracti
 
 from __future__ import annotations
 
-import json
 from pathlib import PurePath
 from typing import Any
 
@@ -29,13 +28,26 @@ from ..memory_messages import (
 )
 from ..memory_store import MemoryStore, memory_store
 from ._common import NICKNAME, TENANT_ID, ServerState, endpoint, state_of
+from ._memory_checks import (
+    DEFAULT_SIZE,
+    INTERNAL,
+    MEMORY_TYPES,
+    NAME_LIMIT,
+    argument_error,
+    body_of,
+    check_ids,
+    check_name,
+    check_types,
+    float_arg,
+    page_number,
+    page_size,
+    page_size_or_100,
+    query_ids,
+    require,
+    settings_of,
+    split_values,
+)
 
-MEMORY_TYPES = ("raw", "semantic", "episodic", "procedural")  # bit flags 1, 2, 4, 8
-NAME_LIMIT = 128
-SIZE_LIMIT = 10 * 1024 * 1024
-DEFAULT_SIZE = 5 * 1024 * 1024
-MAX_PAGE_SIZE = 100
-MAX_IDS = 100
 UPDATABLE = (
     "name",
     "permissions",
@@ -82,16 +94,8 @@ def ok(data: Any = None, message: Any = True) -> JSONResponse:
     return JSONResponse({"code": 0, "message": message, "data": data})
 
 
-def argument_error(message: str) -> ApiError:
-    """``get_error_argument_result``: code 101, no data key."""
-    return ApiError(101, message)
-
-
 def not_found(memory_id: Any) -> ApiError:
     return ApiError(404, f"Memory '{memory_id}' not found.", data=None)
-
-
-INTERNAL = ApiError(500, "Internal server error", data=None)
 
 
 def default_system_prompt(memory_types: list[str]) -> str:
@@ -111,88 +115,6 @@ def _store(request: Request) -> tuple[ServerState, MemoryStore]:
     return state, memory_store(state.extra, state.store)
 
 
-async def _body(request: Request, *, validated: bool) -> Json:
-    """The JSON object body. Routes with required fields see a bad body as an empty one."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        if validated:
-            return {}
-        raise ApiError(100, "<BadRequest '400: Bad Request'>", data=None) from None
-    if isinstance(value, dict):
-        return value
-    if validated:
-        return {}
-    raise ApiError(100, "TypeError('JSON payload must be an object.')", data=None)
-
-
-def _require(req: Json, *names: str) -> None:
-    missing = [n for n in names if n not in req]
-    if missing:
-        raise ApiError(101, f"required argument are missing: {','.join(missing)}; ", data=None)
-
-
-def _page(value: Any, default: int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number >= 1 else default
-
-
-def _page_size(value: Any, default: int = 30) -> int:
-    """RAGFlow's REST page size: bad or < 1 means 30, > 100 raises ValueError."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return 30
-    if number < 1:
-        return 30
-    if number > MAX_PAGE_SIZE:
-        raise ValueError(f"page_size must be less than or equal to {MAX_PAGE_SIZE}")
-    return number
-
-
-def _page_size_or_100(value: Any) -> int:
-    """A page size read outside RAGFlow's try block: the ValueError is a code 100 answer."""
-    try:
-        return _page_size(value)
-    except ValueError as exc:
-        raise ApiError(100, repr(exc), data=None) from None
-
-
-def _check_ids(values: list[Any], field: str) -> None:
-    if len(values) > MAX_IDS:
-        raise argument_error(f"{field} must contain at most {MAX_IDS} IDs")
-
-
-def split_values(values: Any) -> list[Any]:
-    """Ids given as a list and/or comma-separated strings."""
-    if not values:
-        return []
-    if isinstance(values, str):
-        values = [values]
-    out: list[Any] = []
-    for value in values:
-        if not value:
-            continue
-        if isinstance(value, str):
-            out.extend(v.strip() for v in value.split(",") if v.strip())
-        else:
-            out.append(value)
-    return out
-
-
-def _query_ids(request: Request, name: str) -> list[str]:
-    values = request.query_params.getlist(name)
-    if len(values) == 1 and "," in values[0]:
-        values = values[0].split(",")
-    return values
-
-
 def _unique_name(ms: MemoryStore, name: str, own_id: str | None = None) -> str:
     """RAGFlow's ``duplicate_name``: "x" -> "x(1)" -> "x(2)", before a suffix ("a(1).b")."""
     taken = {m["name"].lower() for m in ms.all_memories() if m["id"] != own_id}
@@ -207,23 +129,6 @@ def _unique_name(ms: MemoryStore, name: str, own_id: str | None = None) -> str:
                 main, counter = head.rstrip(), int(number)
         current = f"{main}({counter + 1}){suffix}"
     return current
-
-
-def _check_name(name: Any) -> str:
-    clean = str(name.strip())  # a non-string name fails here, as in RAGFlow (a code 500)
-    if not clean:
-        raise argument_error("Memory name cannot be empty or whitespace.")
-    if len(clean) > NAME_LIMIT:
-        raise argument_error(f"Memory name '{clean}' exceeds limit of {NAME_LIMIT}.")
-    return clean
-
-
-def _check_types(value: Any) -> list[str]:
-    wanted = set(value)
-    invalid = wanted - set(MEMORY_TYPES)
-    if invalid:
-        raise argument_error(f"Memory type '{invalid}' is not supported.")
-    return [t for t in MEMORY_TYPES if t in wanted]
 
 
 def memory_view(memory: Json, *, owner_name: str | None = None) -> Json:
@@ -251,13 +156,13 @@ def _existing(ms: MemoryStore, ids: Any) -> list[Json]:
 @endpoint
 async def create_memory(request: Request) -> Response:
     _, ms = _store(request)
-    req = await _body(request, validated=True)
-    _require(req, "name", "memory_type", "embd_id", "llm_id")
+    req = await body_of(request, validated=True)
+    require(req, "name", "memory_type", "embd_id", "llm_id")
     try:
-        name = _check_name(req["name"])
+        name = check_name(req["name"])
         if not isinstance(req["memory_type"], list):
             raise argument_error("Memory type must be a list.")
-        types = _check_types(req["memory_type"])
+        types = check_types(req["memory_type"])
     except ApiError:
         raise
     except Exception:
@@ -289,60 +194,15 @@ async def create_memory(request: Request) -> Response:
     return ok(memory_view(memory))
 
 
-def _settings(new: Json, memory: Json) -> Json:
-    """Validate an update (RAGFlow's order and messages); returns the fields it sets."""
-    out: Json = {}
-    if "name" in new:
-        out["name"] = _check_name(new["name"])
-    if new.get("permissions"):
-        if new["permissions"] not in ("me", "team"):
-            raise argument_error(f"Unknown permission '{new['permissions']}'.")
-        out["permissions"] = new["permissions"]
-    for key in ("llm_id", "embd_id"):
-        if new.get(key):
-            out[key] = new[key]
-    if new.get("memory_type"):
-        out["memory_type"] = _check_types(new["memory_type"])
-    if new.get("memory_size"):
-        if not 0 < int(new["memory_size"]) <= SIZE_LIMIT:
-            raise argument_error(f"Memory size should be in range (0, {SIZE_LIMIT}] Bytes.")
-        out["memory_size"] = int(new["memory_size"])
-    if new.get("forgetting_policy"):
-        if new["forgetting_policy"] != "FIFO":
-            policy = new["forgetting_policy"]
-            raise argument_error(f"Forgetting policy '{policy}' is not supported.")
-        out["forgetting_policy"] = new["forgetting_policy"]
-    if "temperature" in new:
-        temperature = float(new["temperature"])
-        if not 0 <= temperature <= 1:
-            raise argument_error("Temperature should be in range [0, 1].")
-        out["temperature"] = temperature
-    for key in ("avatar", "description", "system_prompt", "user_prompt"):
-        if key in new:
-            out[key] = new[key]
-    changed: Json = {}
-    for key, value in out.items():
-        current = memory.get(key)
-        if key == "embd_id":
-            if str(current or "").strip() != str(value).strip():
-                changed[key] = str(value).strip()
-        elif isinstance(value, list) and isinstance(current, list):
-            if sorted(map(str, current)) != sorted(map(str, value)):
-                changed[key] = value
-        elif current != value:
-            changed[key] = value
-    return changed
-
-
 @endpoint
 async def update_memory(request: Request) -> Response:
     _, ms = _store(request)
     memory_id = request.path_params["memory_id"]
-    req = await _body(request, validated=False)
+    req = await body_of(request, validated=False)
     new = {k: req[k] for k in UPDATABLE if k in req}
     memory = find_memory(ms, memory_id)
     try:
-        changed = _settings(new, memory)
+        changed = settings_of(new, memory)
     except ApiError:
         raise
     except Exception:
@@ -380,11 +240,11 @@ async def list_memories(request: Request) -> Response:
         values = params.getlist(name)
         return values[0] if values else None
 
-    page = _page(params.get("page", 1), 1)
-    size = _page_size_or_100(first("page_size") or 30)
+    page = page_number(params.get("page", 1), 1)
+    size = page_size_or_100(first("page_size") or 30)
     for field in ("owner_ids", "ids"):
         values = [v.strip() for v in str(first(field) or "").split(",") if v.strip()]
-        _check_ids(values, field)
+        check_ids(values, field)
     items = ms.all_memories()
     ids = split_values(first("ids"))
     if ids:
@@ -423,11 +283,11 @@ async def get_memory_config(request: Request) -> Response:
 async def list_memory_messages(request: Request) -> Response:
     state, ms = _store(request)
     memory_id = request.path_params["memory_id"]
-    agent_ids = _query_ids(request, "agent_id")
+    agent_ids = query_ids(request, "agent_id")
     keywords = (request.query_params.get("keywords") or "").strip()
-    page = _page(request.query_params.get("page", 1), 1)
-    size = _page_size_or_100(request.query_params.get("page_size", 50))
-    _check_ids(agent_ids, "agent_id")
+    page = page_number(request.query_params.get("page", 1), 1)
+    size = page_size_or_100(request.query_params.get("page_size", 50))
+    check_ids(agent_ids, "agent_id")
     memory = find_memory(ms, memory_id)
     raws = [
         m
@@ -467,8 +327,8 @@ async def list_memory_messages(request: Request) -> Response:
 @endpoint
 async def add_message(request: Request) -> Response:
     _, ms = _store(request)
-    req = await _body(request, validated=True)
-    _require(req, "memory_id", "agent_id", "session_id", "user_input", "agent_response")
+    req = await body_of(request, validated=True)
+    require(req, "memory_id", "agent_id", "session_id", "user_input", "agent_response")
     memories = _existing(ms, req["memory_id"])
     if not memories:
         raise ApiError(500, "Some messages failed to add. Detail:Memory not found.", data=None)
@@ -508,8 +368,8 @@ async def forget_message(request: Request) -> Response:
 @endpoint
 async def update_message(request: Request) -> Response:
     _, ms = _store(request)
-    req = await _body(request, validated=True)
-    _require(req, "status")
+    req = await body_of(request, validated=True)
+    require(req, "status")
     if not isinstance(req["status"], bool):
         raise argument_error("Status must be a boolean.")
     memory = find_memory(ms, request.path_params["memory_id"])
@@ -518,23 +378,16 @@ async def update_message(request: Request) -> Response:
     return ok()
 
 
-def _float_arg(request: Request, name: str, default: float) -> float:
-    try:
-        return float(request.query_params.get(name, default))
-    except ValueError as exc:
-        raise ApiError(100, repr(exc), data=None) from None
-
-
 @endpoint
 async def search_messages(request: Request) -> Response:
     _, ms = _store(request)
-    memory_ids = _query_ids(request, "memory_id")
+    memory_ids = query_ids(request, "memory_id")
     query = request.query_params.get("query")
-    _float_arg(request, "similarity_threshold", 0.2)
-    _float_arg(request, "keywords_similarity_weight", 0.7)
-    _check_ids(memory_ids, "memory_id")
+    float_arg(request, "similarity_threshold", 0.2)
+    float_arg(request, "keywords_similarity_weight", 0.7)
+    check_ids(memory_ids, "memory_id")
     try:
-        top_n = _page_size(int(request.query_params.get("top_n", 5)))
+        top_n = page_size(int(request.query_params.get("top_n", 5)))
     except ValueError as exc:
         raise argument_error(str(exc)) from None
     memories = _existing(ms, memory_ids)
@@ -564,10 +417,10 @@ async def search_messages(request: Request) -> Response:
 @endpoint
 async def recent_messages(request: Request) -> Response:
     _, ms = _store(request)
-    memory_ids = _query_ids(request, "memory_id")
-    _check_ids(memory_ids, "memory_id")
+    memory_ids = query_ids(request, "memory_id")
+    check_ids(memory_ids, "memory_id")
     try:
-        limit = _page_size(int(request.query_params.get("limit", 10)))
+        limit = page_size(int(request.query_params.get("limit", 10)))
     except ValueError as exc:
         raise argument_error(str(exc)) from None
     if not memory_ids:
