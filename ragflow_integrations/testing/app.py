@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from ._util import read_json
 from .faults import FaultMiddleware, FaultRegistry
-from .routes import agents, chats, chunks, completions, datasets, documents, system
+from .routes import agents, chats, chunks, completions, datasets, documents, memories, system
 from .routes._common import (
     ServerState,
     guarded,
@@ -73,7 +73,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 def build_app(state: ServerState, faults: FaultRegistry) -> Any:
     """The ASGI app (Starlette wrapped in the fault middleware)."""
     api: list[BaseRoute] = []
-    for module in (system, datasets, documents, chunks, chats, completions, agents):
+    for module in (system, datasets, documents, chunks, chats, completions, agents, memories):
         api.extend(module.routes(state))
     api.extend(_admin_routes())
     app = Starlette(

@@ -135,6 +135,7 @@ def test_public_names_import_without_llama_index() -> None:
     assert done.stdout.strip().split(",") == [
         "ChatRAGFlow",
         "RAGFlowAskTool",
+        "RAGFlowChatMessageHistory",
         "RAGFlowListDatasetsTool",
         "RAGFlowLoader",
         "RAGFlowRetriever",
