@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from ragflow_integrations.langchain._client import RAGFlowConnection
 from ragflow_integrations.langchain.chat_models import ChatRAGFlow, reference_documents
 from ragflow_integrations.langchain.retrievers import SEARCH_PARAMS, RAGFlowSearchParams
+from ragflow_integrations.mapping import DOCUMENT_ID_KEY, DOCUMENT_NAME_KEY
 
 MAX_SOURCE_CHARS = 1500
 
@@ -52,7 +53,8 @@ def format_sources(documents: list[Document], *, max_chars: int = MAX_SOURCE_CHA
         return "No matching passages found."
     blocks = []
     for number, doc in enumerate(documents, start=1):
-        name = doc.metadata.get("document_name") or doc.metadata.get("document_id") or "source"
+        meta = doc.metadata
+        name = meta.get(DOCUMENT_NAME_KEY) or meta.get(DOCUMENT_ID_KEY) or "source"
         text = doc.page_content.strip()
         if len(text) > max_chars:
             text = text[:max_chars].rstrip() + " …"
