@@ -322,7 +322,8 @@ def test_vector_store_ids_repeated_empty_texts_and_from_documents(site: Site) ->
     )
     assert ids == ["dup", "dup"]
     stored = site.client.get_dataset(id=dataset.id).list_documents()
-    assert [(d.name, d.meta_fields) for d in stored] == [("dup.txt", {"langchain_id": "dup"})]
+    assert [(d.name, d.meta_fields["ragflow_langchain_id"]) for d in stored] == [("dup.txt", "dup")]
+    assert set(stored[0].meta_fields) == {"ragflow_langchain_id", "ragflow_written_at"}
     assert [d.page_content for d in store.get_by_ids(["dup"])] == ["second"]
 
     with pytest.raises(ValueError, match=r"\['empty'\] have an empty page_content"):
