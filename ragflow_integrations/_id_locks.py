@@ -128,9 +128,9 @@ class IdLocks:
 
     def _give_up(self, key: Hashable, slot: _Slot, waiter: _Waiter) -> None:
         with self._mutex:
-            if waiter.granted:
+            if waiter.granted:  # handed over just as the wait ended: pass it on
                 self._hand_over(key, slot)
-            else:
+            elif waiter in slot.waiters:
                 slot.waiters.remove(waiter)
 
     def _release(self, key: Hashable) -> None:
@@ -141,8 +141,8 @@ class IdLocks:
         """Give the lock to the first waiter that can still take it, or free it (mutex held)."""
         while slot.waiters:
             waiter = slot.waiters.popleft()
-            waiter.granted = True
-            if waiter.wake():
+            if waiter.wake():  # the waiter checks ``granted`` only under the mutex we hold
+                waiter.granted = True
                 slot.owner_loop = waiter.loop
                 return
         del self._slots[key]
