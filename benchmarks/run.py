@@ -15,6 +15,7 @@ from benchmarks import (
     bench_adapters,
     bench_concurrency,
     bench_import,
+    bench_index_lookups,
     bench_ingestion,
     bench_loader,
     bench_overhead,
@@ -38,6 +39,7 @@ SECTIONS: list[tuple[str, tuple[str, ...], str]] = [
     ("Streaming", ("stream.langchain", "stream.session"), "streaming"),
     ("Async concurrency", ("async.concurrent", "async.vs_httpx", "async.vs_sync"), "concurrency"),
     ("Ingestion", ("ingest.vectorstore",), "ingestion"),
+    ("Ingestion", ("ingest.index_insert",), "index_lookups"),
     ("Loader memory", ("loader.memory",), "loader"),
     ("Local server", bench_server.ROW_KEYS, "server"),
 ]
@@ -61,6 +63,7 @@ RUNNERS: dict[str, Section] = {
     "streaming": bench_streaming.run,
     "concurrency": bench_concurrency.run,
     "ingestion": bench_ingestion.run,
+    "index_lookups": bench_index_lookups.run,
     "loader": bench_loader.run,
     "server": bench_server.run,
 }
