@@ -70,7 +70,8 @@ def run(context: Context) -> list[Row]:
     finally:
         client.close()
         fixtures.close()
-    ours, baseline = statistics.median(counts[large]), statistics.median(counts[small])
+    ours = float(statistics.median(counts[large]))
+    baseline = float(statistics.median(counts[small]))
     row = Row(
         "ingest.index_insert",
         "Ingestion",
