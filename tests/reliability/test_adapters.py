@@ -301,7 +301,7 @@ def _race_sink(framework: str, client: RAGFlow, aclient: AsyncRAGFlow, dataset_i
             lambda n: store.add_documents(doc(n), ids=["same"]),
             lambda n: store.aadd_documents(doc(n), ids=["same"]),
             search,
-            'add_documents(ids=["same"])',
+            'RAGFlowVectorStore.{}add_documents(ids=["same"])',
         )
     from llama_index.core import Document as LIDocument
 
@@ -320,7 +320,7 @@ def _race_sink(framework: str, client: RAGFlow, aclient: AsyncRAGFlow, dataset_i
         lambda n: index.insert(node(n)),
         lambda n: index.ainsert(node(n)),
         retrieve,
-        'insert(Document(id_="same"))',
+        'RAGFlowIndex.{}insert(Document(id_="same"))',
     )
 
 
@@ -356,10 +356,10 @@ async def test_concurrent_upserts_of_one_id_leave_one_copy(
     assert errors == [], errors
     assert copies == ["same.txt"], copies
     assert found == ["same"], found
-    verb = "async " if style == "async tasks" else ""
     ledger(
         area="adapters",
-        fault=f"{RACE_WRITERS} concurrent {verb}{framework} {call} ({style})",
+        fault=f"{RACE_WRITERS} concurrent {call.format('a' if style == 'async tasks' else '')} "
+        f"({style})",
         injected=RACE_WRITERS,
         requests_sent=len(wire.to(f"/datasets/{dataset.id}/documents", "POST")),
         caller_saw=f"{RACE_WRITERS - len(errors)} of {RACE_WRITERS} returned, no error",
