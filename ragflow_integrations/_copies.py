@@ -28,7 +28,10 @@ __all__ = [
 ]
 
 ID_LOOKUP_BATCH = 40
-"""Caller ids per filtered listing (the filter travels in the query string: keep the URL short)."""
+"""Caller ids per filtered listing at most (the filter travels in the query string)."""
+ID_LOOKUP_CHARS = 1200
+"""Characters of caller ids per filtered listing at most (long ids: fewer per request), so the
+URL stays a few KB long (its condition names each id twice: new and legacy key)."""
 
 Copies = dict[str, list[Any]]
 """Caller id -> the RAGFlow documents stored under it."""
@@ -56,9 +59,23 @@ def lookup_condition(key: str, ids: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def _batches(ids: Iterable[str], size: int = ID_LOOKUP_BATCH) -> list[list[str]]:
-    unique = list(dict.fromkeys(str(i) for i in ids))
-    return [unique[start : start + size] for start in range(0, len(unique), size)]
+def _batches(ids: Iterable[str]) -> list[list[str]]:
+    """Distinct ``ids`` in order, cut into batches of at most ``ID_LOOKUP_BATCH`` ids and
+    ``ID_LOOKUP_CHARS`` characters (a longer id gets a batch of its own)."""
+    batches: list[list[str]] = []
+    current: list[str] = []
+    length = 0
+    for wanted_id in dict.fromkeys(str(i) for i in ids):
+        if current and (
+            len(current) == ID_LOOKUP_BATCH or length + len(wanted_id) > ID_LOOKUP_CHARS
+        ):
+            batches.append(current)
+            current, length = [], 0
+        current.append(wanted_id)
+        length += len(wanted_id)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def _collect(found: Copies, documents: Iterable[Any], key: str, wanted: set[str]) -> None:
