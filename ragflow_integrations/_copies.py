@@ -9,12 +9,14 @@ always checked again on the client: RAGFlow compares text case-insensitively.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 from ragflow_integrations import APIError, AsyncDataSet, AsyncDocument, DataSet, Document
-from ragflow_integrations.mapping import LEGACY_KEYS, caller_id
+from ragflow_integrations.ingest import IngestItem
+from ragflow_integrations.mapping import LEGACY_KEYS, WRITTEN_AT_KEY, caller_id, written_at
 
 logger = logging.getLogger("ragflow_integrations")
 
@@ -25,6 +27,7 @@ __all__ = [
     "find_copies",
     "lock_keys",
     "rename_quietly",
+    "stamped",
 ]
 
 ID_LOOKUP_BATCH = 40
@@ -40,6 +43,16 @@ Copies = dict[str, list[Any]]
 def lock_keys(key: str, dataset_id: str, ids: Iterable[str]) -> list[Hashable]:
     """The :data:`~ragflow_integrations._id_locks.WRITE_LOCKS` keys of ``ids`` in one dataset."""
     return [(key, dataset_id, str(i)) for i in ids]
+
+
+def stamped(items: Sequence[IngestItem]) -> list[IngestItem]:
+    """``items`` with the write stamp (``ragflow_written_at``) of now: taken under the ids' locks,
+    right before the upload, so that the newest copy is the one uploaded last."""
+    stamp = written_at()
+    return [
+        dataclasses.replace(item, meta_fields={**item.meta_fields, WRITTEN_AT_KEY: stamp})
+        for item in items
+    ]
 
 
 def _stored_names(key: str) -> list[str]:

@@ -27,6 +27,7 @@ from ragflow_integrations._copies import (
     find_copies,
     lock_keys,
     rename_quietly,
+    stamped,
 )
 from ragflow_integrations._id_locks import WRITE_LOCKS
 from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
@@ -40,7 +41,6 @@ from ragflow_integrations.mapping import (
     newest_copy,
     split_stored,
     stored_meta_fields,
-    written_at,
 )
 
 __all__ = ["DEFAULT_ID_KEY", "ID_LOOKUP_BATCH", "RAGFlowVectorStore"]
@@ -169,15 +169,12 @@ class RAGFlowVectorStore(VectorStore):
                 "file; leave them out or give them text (nothing was uploaded)"
             )
         latest = dict(zip(final_ids, documents, strict=True))  # a repeated id: the last wins
-        stamp = written_at()
         items = [
             IngestItem(
                 name=f"{doc_id}.txt",
                 blob=doc.page_content.encode("utf-8"),
                 meta_fields=stored_meta_fields(
-                    doc.metadata,
-                    {self.id_key: doc_id, WRITTEN_AT_KEY: stamp},
-                    what=f"document {doc_id!r}:",
+                    doc.metadata, {self.id_key: doc_id}, what=f"document {doc_id!r}:"
                 ),
             )
             for doc_id, doc in latest.items()
@@ -249,7 +246,7 @@ class RAGFlowVectorStore(VectorStore):
         dataset = self._clients.sync.get_dataset(id=self.dataset_id)
         with WRITE_LOCKS.hold(self._locks(ids)):
             stale = [d.id for docs in self._find(dataset, ids).values() for d in docs]
-            added = ingest_documents(dataset, items, **self._ingest_options(kwargs))
+            added = ingest_documents(dataset, stamped(items), **self._ingest_options(kwargs))
             if stale:  # replaced only once the new versions parsed
                 dataset.delete_documents(ids=stale)
                 for document in self._renamed(added, items):
@@ -395,7 +392,7 @@ class RAGFlowVectorStore(VectorStore):
         dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
         async with WRITE_LOCKS.ahold(self._locks(ids)):
             stale = [d.id for docs in (await self._afind(dataset, ids)).values() for d in docs]
-            added = await aingest_documents(dataset, items, **self._ingest_options(kwargs))
+            added = await aingest_documents(dataset, stamped(items), **self._ingest_options(kwargs))
             if stale:
                 await dataset.delete_documents(ids=stale)
                 for document in self._renamed(added, items):

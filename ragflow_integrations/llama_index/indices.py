@@ -45,6 +45,7 @@ from ragflow_integrations._copies import (
     find_copies,
     lock_keys,
     rename_quietly,
+    stamped,
 )
 from ragflow_integrations._id_locks import WRITE_LOCKS
 from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
@@ -55,13 +56,11 @@ from ragflow_integrations.mapping import (
     EXCLUDED_LLM_KEY,
     REF_DOC_HASH_KEY,
     REF_DOC_ID_KEY,
-    WRITTEN_AT_KEY,
     caller_id,
     document_metadata,
     newest_copy,
     split_stored,
     stored_meta_fields,
-    written_at,
 )
 
 logger = logging.getLogger(__name__)
@@ -326,8 +325,7 @@ class RAGFlowIndex(BaseManagedIndex):
         """Upload and parse ``documents``, then delete their old copies (under their locks)."""
         if not documents:
             return []
-        stamp = written_at()
-        uploaded = self._upsert_items([_to_ingest_item(d, stamp) for d in documents])
+        uploaded = self._upsert_items([_to_ingest_item(d) for d in documents])
         for document in documents:
             self.docstore.set_document_hash(document.id_, document.hash)
         return [str(d.id) for d in uploaded]
@@ -336,8 +334,7 @@ class RAGFlowIndex(BaseManagedIndex):
         """Async twin of :meth:`_upsert_documents`."""
         if not documents:
             return []
-        stamp = written_at()
-        uploaded = await self._aupsert_items([_to_ingest_item(d, stamp) for d in documents])
+        uploaded = await self._aupsert_items([_to_ingest_item(d) for d in documents])
         for document in documents:
             await self.docstore.aset_document_hash(document.id_, document.hash)
         return [str(d.id) for d in uploaded]
@@ -365,7 +362,7 @@ class RAGFlowIndex(BaseManagedIndex):
         """
         if not items:
             return []
-        uploaded = ingest_documents(self._dataset, items, **self._ingest_kwargs())
+        uploaded = ingest_documents(self._dataset, stamped(items), **self._ingest_kwargs())
         if stale_ids:
             self._dataset.delete_documents(ids=list(stale_ids))
             for new_copy, name in _renamed(uploaded, items):
@@ -379,7 +376,7 @@ class RAGFlowIndex(BaseManagedIndex):
         if not items:
             return []
         dataset = await self._adataset()
-        uploaded = await aingest_documents(dataset, items, **self._ingest_kwargs())
+        uploaded = await aingest_documents(dataset, stamped(items), **self._ingest_kwargs())
         if stale_ids:
             await dataset.delete_documents(ids=list(stale_ids))
             for new_copy, name in _renamed(uploaded, items):
@@ -496,8 +493,7 @@ class RAGFlowIndex(BaseManagedIndex):
         with WRITE_LOCKS.hold(self._locks(ids)):
             stored = _stored_hashes(find_copies(self._dataset, REF_DOC_ID_KEY, ids))
             flags, stale, fresh, extra = _plan_refresh(documents, stored)
-            stamp = written_at()
-            self._replace_items([_to_ingest_item(d, stamp) for d in fresh], stale)
+            self._replace_items([_to_ingest_item(d) for d in fresh], stale)
             if extra:
                 self._dataset.delete_documents(ids=extra)
         for document in fresh:
@@ -513,8 +509,7 @@ class RAGFlowIndex(BaseManagedIndex):
         async with WRITE_LOCKS.ahold(self._locks(ids)):
             stored = _stored_hashes(await afind_copies(dataset, REF_DOC_ID_KEY, ids))
             flags, stale, fresh, extra = _plan_refresh(documents, stored)
-            stamp = written_at()
-            await self._areplace_items([_to_ingest_item(d, stamp) for d in fresh], stale)
+            await self._areplace_items([_to_ingest_item(d) for d in fresh], stale)
             if extra:
                 await dataset.delete_documents(ids=extra)
         for document in fresh:
@@ -674,16 +669,12 @@ class RAGFlowIndex(BaseManagedIndex):
 _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 
-def _to_ingest_item(document: Document, stamp: str) -> IngestItem:
+def _to_ingest_item(document: Document) -> IngestItem:
     """A LlamaIndex ``Document`` as a ``.txt`` upload carrying its metadata, id and hash.
 
     ``ValueError`` for metadata keys with the reserved ``ragflow_`` prefix.
     """
-    package: dict[str, Any] = {
-        REF_DOC_ID_KEY: document.id_,
-        REF_DOC_HASH_KEY: document.hash,
-        WRITTEN_AT_KEY: stamp,
-    }
+    package: dict[str, Any] = {REF_DOC_ID_KEY: document.id_, REF_DOC_HASH_KEY: document.hash}
     # the document's own prompt/embedding exclusions, restored on retrieved nodes
     if document.excluded_llm_metadata_keys:
         package[EXCLUDED_LLM_KEY] = list(document.excluded_llm_metadata_keys)
@@ -725,7 +716,7 @@ def _file_item(
 ) -> IngestItem:
     """The upload for the file at ``path`` whose content ``blob`` the caller has read."""
     file = Path(path)
-    package = {REF_DOC_ID_KEY: ref_doc_id or file.name, WRITTEN_AT_KEY: written_at()}
+    package = {REF_DOC_ID_KEY: ref_doc_id or file.name}
     meta_fields = stored_meta_fields(metadata or {}, package, what=f"file {file.name!r}:")
     return IngestItem(name=file.name, blob=blob, meta_fields=meta_fields)
 

@@ -340,7 +340,7 @@ async def test_insert_of_an_existing_id_replaces_it_and_duplicates_are_listed_an
         # A duplicate left behind by an older version (uploaded around the index).
         ingest.ingest_documents(
             dataset,
-            [indices_module._to_ingest_item(DOCS[1], "20260101T000000.0Z")],
+            [indices_module._to_ingest_item(DOCS[1])],
             poll_interval=0.05,
         )
         info = index.ref_doc_info["doc-basil"]

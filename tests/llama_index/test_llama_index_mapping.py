@@ -91,7 +91,7 @@ def test_document_upload_carries_id_hash_and_metadata() -> None:
         text="hello",
         metadata={"file_name": "notes/a b?.md", "n": 3, "flag": True, "tags": ["x"], "d": {"k": 1}},
     )
-    item = _to_ingest_item(document, "20260101T000000.0Z")
+    item = _to_ingest_item(document)
 
     assert item.name == "notes_a b_.md"
     assert item.blob == b"hello"
@@ -101,7 +101,7 @@ def test_document_upload_carries_id_hash_and_metadata() -> None:
     assert item.meta_fields["flag"] == "true"
     assert item.meta_fields["tags"] == ["x"]
     assert item.meta_fields["d"] == '{"k": 1}'
-    assert item.meta_fields["ragflow_written_at"] == "20260101T000000.0Z"
+    assert "ragflow_written_at" not in item.meta_fields  # stamped under the lock, at upload
     assert REF_DOC_ID_KEY == "ragflow_ref_doc_id" and REF_DOC_HASH_KEY == "ragflow_ref_doc_hash"
     assert _file_name(Document(id_="abc", text="x")) == "abc.txt"
 
