@@ -21,6 +21,7 @@ from benchmarks import (
     bench_overhead,
     bench_server,
     bench_streaming,
+    bench_sync,
 )
 from benchmarks._context import Context, prepare_corpus
 from benchmarks._harness import SIZES, Row, environment
@@ -40,6 +41,7 @@ SECTIONS: list[tuple[str, tuple[str, ...], str]] = [
     ("Async concurrency", ("async.concurrent", "async.vs_httpx", "async.vs_sync"), "concurrency"),
     ("Ingestion", ("ingest.vectorstore",), "ingestion"),
     ("Ingestion", ("ingest.index_insert",), "index_lookups"),
+    ("Folder sync", ("sync.resync",), "sync"),
     ("Loader memory", ("loader.memory",), "loader"),
     ("Local server", bench_server.ROW_KEYS, "server"),
 ]
@@ -64,6 +66,7 @@ RUNNERS: dict[str, Section] = {
     "concurrency": bench_concurrency.run,
     "ingestion": bench_ingestion.run,
     "index_lookups": bench_index_lookups.run,
+    "sync": bench_sync.run,
     "loader": bench_loader.run,
     "server": bench_server.run,
 }

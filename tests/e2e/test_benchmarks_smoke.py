@@ -31,6 +31,7 @@ REQUIRED_ROWS = (
     "async.vs_sync",
     "ingest.vectorstore",
     "ingest.index_insert",
+    "sync.resync",
     "loader.memory",
     "server.retrieval",
     "server.startup",
