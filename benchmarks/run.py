@@ -43,6 +43,7 @@ SECTIONS: list[tuple[str, tuple[str, ...], str]] = [
     ("Ingestion", ("ingest.index_insert",), "index_lookups"),
     ("Folder sync", ("sync.resync",), "sync"),
     ("Loader memory", ("loader.memory",), "loader"),
+    ("Loader under latency", ("loader.async_latency",), "loader_latency"),
     ("Local server", bench_server.ROW_KEYS, "server"),
 ]
 
@@ -68,6 +69,7 @@ RUNNERS: dict[str, Section] = {
     "index_lookups": bench_index_lookups.run,
     "sync": bench_sync.run,
     "loader": bench_loader.run,
+    "loader_latency": bench_loader.run_latency,
     "server": bench_server.run,
 }
 

@@ -30,6 +30,7 @@ from ragflow_integrations._copies import (
     stamped,
 )
 from ragflow_integrations._id_locks import WRITE_LOCKS
+from ragflow_integrations._metadata_filters import and_conditions, from_dict_filter
 from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
 from ragflow_integrations.langchain._client import ClientFactory
 from ragflow_integrations.langchain.retrievers import RAGFlowRetriever
@@ -213,6 +214,10 @@ class RAGFlowVectorStore(VectorStore):
         )
         retriever = RAGFlowRetriever(dataset_ids=[self.dataset_id], **clients)
         overrides = {**self.search_kwargs, **kwargs}
+        if "filter" in overrides:  # LangChain's dict filter, as RAGFlow's metadata_condition
+            overrides["metadata_condition"] = and_conditions(
+                overrides.get("metadata_condition"), from_dict_filter(overrides.pop("filter"))
+            )
         if k is not None:
             overrides["k"] = k
         overrides.setdefault("k", DEFAULT_K)
@@ -289,7 +294,12 @@ class RAGFlowVectorStore(VectorStore):
         metadata is the document's own plus the chunk's under ``ragflow_`` keys
         (``ragflow_chunk_id``, ``ragflow_similarity``, ``ragflow_document_name``, ...). Chunks of
         older copies of one id (see the class docstring) are left out. Keyword arguments are
-        retriever parameters (``similarity_threshold``, ``metadata_condition``, ...).
+        retriever parameters (``similarity_threshold``, ``metadata_condition``, ...) and
+        ``filter``, a LangChain dict filter on the documents' metadata: ``{"topic": "tea"}``,
+        ``{"year": {"$gte": 2020}}`` (``$eq $ne $gt $gte $lt $lte $in $nin $contains``),
+        ``{"$and": [...]}`` / ``{"$or": [...]}``, sent as RAGFlow's ``metadata_condition`` (one
+        flat AND or OR: other forms raise ``ValueError``; string comparisons are
+        case-insensitive, as RAGFlow's).
         """
         retriever, overrides = self._retriever(k, kwargs)
         found = retriever._search(query, overrides, caller_keys=[self.id_key])

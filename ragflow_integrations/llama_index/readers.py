@@ -19,7 +19,12 @@ from ragflow_integrations import (
     RAGFlow,
 )
 from ragflow_integrations import Document as RAGFlowDocument
-from ragflow_integrations.llama_index._clients import ClientPair, reject_unknown
+from ragflow_integrations._chunk_prefetch import adocuments_with_chunks
+from ragflow_integrations.llama_index._clients import (
+    ClientPair,
+    pickled_clients,
+    reject_unknown,
+)
 from ragflow_integrations.llama_index._nodes import exclusions, source_of
 from ragflow_integrations.mapping import (
     CHUNK_COUNT_KEY,
@@ -42,7 +47,8 @@ class RAGFlowReader(BasePydanticReader):
     server order, id = the RAGFlow document id); ``mode="chunks"`` yields one ``Document`` per chunk
     (id = the chunk id). Memory stays constant in the dataset size: documents and
     chunks are fetched one page at a time (at most one document's chunks are held in
-    ``documents`` mode).
+    ``documents`` mode). The async methods request the first chunk page of up to 16 documents
+    ahead (same documents, same order), so they do not pay one round trip per document.
 
     The metadata is the document's own, exactly as stored, plus the package's values under the
     reserved ``ragflow_`` prefix (``ragflow_document_id``, ``ragflow_document_name``,
@@ -103,6 +109,12 @@ class RAGFlowReader(BasePydanticReader):
     def class_name(cls) -> str:
         return "RAGFlowReader"
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle with the server, key and options it was built with (not the environment's)."""
+        clients = pickled_clients("RAGFlowReader", state)
+        super().__setstate__(state)
+        self._clients = clients
+
     # ----- sync -------------------------------------------------------------------------------
     def lazy_load_data(self, *args: Any, **load_kwargs: Any) -> Iterator[LIDocument]:
         """Yield the dataset's content one ``Document`` at a time."""
@@ -136,13 +148,13 @@ class RAGFlowReader(BasePydanticReader):
         Unlike the base class (which runs the sync loader in a thread), this uses the async client.
         """
         dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
-        async for document in self._aiter_selected(dataset):
+        async for document, chunks in adocuments_with_chunks(self._aiter_selected(dataset)):
             meta = _document_metadata(document)
             if self.mode == "chunks":
-                async for chunk in document.iter_chunks():
+                async for chunk in chunks:
                     yield _chunk_document(chunk, meta)
             else:
-                texts = [chunk.content or "" async for chunk in document.iter_chunks()]
+                texts = [chunk.content or "" async for chunk in chunks]
                 yield _whole_document(document.id, texts, meta, self.chunk_separator)
 
     async def _aiter_selected(self, dataset: AsyncDataSet) -> AsyncIterator[AsyncDocument]:

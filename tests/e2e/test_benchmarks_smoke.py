@@ -33,6 +33,7 @@ REQUIRED_ROWS = (
     "ingest.index_insert",
     "sync.resync",
     "loader.memory",
+    "loader.async_latency",
     "server.retrieval",
     "server.startup",
     "server.parsing",
