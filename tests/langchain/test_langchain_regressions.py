@@ -482,7 +482,7 @@ async def test_async_loader_overlaps_chunk_requests_in_order_and_bounded(
     assert [d.id for d in loaded] == [d.id for d in aloaded] == expected
     assert [d.page_content for d in loaded] == [d.page_content for d in aloaded]
     if mode == "documents":
-        long = next(d for d in loaded if d.metadata["document_name"] == "long.txt")
+        long = next(d for d in loaded if d.metadata["ragflow_document_name"] == "long.txt")
         assert long.page_content.count("of the long manual") == 250
     # one request per document plus two more pages of the long one; async: several at once (the
     # pages ahead, plus the next page of the document being read)
