@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from ._util import read_json
 from .faults import FaultMiddleware, FaultRegistry
+from .routing import MergeSlashes
 from .routes import (
     agents,
     chats,
@@ -112,4 +113,4 @@ def build_app(state: ServerState, faults: FaultRegistry) -> Any:
     )
     app.state.server = state
     app.state.faults = faults
-    return FaultMiddleware(app, faults, state.stand_in)
+    return FaultMiddleware(MergeSlashes(app), faults, state.stand_in)
