@@ -12,7 +12,6 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from ._util import read_json
 from .faults import FaultMiddleware, FaultRegistry
-from .routing import MergeSlashes
 from .routes import (
     agents,
     chats,
@@ -34,6 +33,7 @@ from .routes._common import (
     not_found_body,
     state_of,
 )
+from .routing import MergeSlashes
 
 
 async def _admin_add(request: Request) -> Response:
