@@ -225,3 +225,43 @@ def filter_by_metadata(
         else:
             chosen |= set(ids)
     return list(chosen or [])
+
+
+def _is_schema(obj: Any) -> bool:
+    return isinstance(obj, dict) and (
+        "$schema" in obj
+        or (obj.get("type") == "object" and isinstance(obj.get("properties"), dict))
+    )
+
+
+def _is_field_list(obj: Any) -> bool:
+    if not isinstance(obj, list) or not obj:
+        return False
+    for item in obj:
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not item["key"]:
+            return False
+        if item.get("enum") is not None and not isinstance(item["enum"], list):
+            return False
+        for text in ("description", "descriptions"):
+            if item.get(text) is not None and not isinstance(item[text], str):
+                return False
+    return True
+
+
+def metadata_json_schema(obj: Any) -> dict[str, Any]:
+    """A metadata field list as the JSON schema RAGFlow's document list shows (a schema stays
+    as it is; anything else becomes ``{}``)."""
+    if _is_schema(obj):
+        return dict(obj)
+    if not _is_field_list(obj):
+        return {}
+    properties: dict[str, Any] = {}
+    for item in obj:
+        prop: dict[str, Any] = {
+            "description": item.get("description") or item.get("descriptions") or ""
+        }
+        if item.get("enum"):
+            prop["enum"] = item["enum"]
+            prop["type"] = "string"
+        properties[item["key"]] = prop
+    return {"type": "object", "properties": properties, "additionalProperties": False}

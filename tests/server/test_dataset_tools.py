@@ -178,6 +178,13 @@ def test_metadata_routes(api: Api) -> None:
     )
     assert doc_config["kb_id"] == dataset_id and doc_config["parser_id"] == "naive"
     assert "raptor" not in doc_config["parser_config"]  # RAGFlow drops it on such a merge
+    # documents uploaded now inherit the fields; the list shows them as a JSON schema
+    new_id = api.upload(dataset_id, {"d.txt": b"d"})[0]["id"]
+    assert api.docs(dataset_id, id=new_id)[0]["parser_config"]["metadata"] == {
+        "type": "object",
+        "properties": {"era": {"description": ""}},
+        "additionalProperties": False,
+    }
 
 
 def test_repeated_slashes_redirect(api: Api) -> None:

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .._util import ApiError, Json, json_result, result
-from ..metadata import filter_by_metadata, flattened_metadata
+from ..metadata import filter_by_metadata, flattened_metadata, metadata_json_schema
 from ._common import ServerState, endpoint, state_of
 from .documents import FILE_TYPES, ROW_KEYS, RUN_CODES, RUN_NAMES, list_view, own_dataset
 
@@ -207,7 +207,14 @@ def _list_new(state: ServerState, request: Request, dataset_id: str) -> Response
         docs = [d for d in docs if not d.get("meta_fields")]
     total = len(docs)
     page_docs = _time_window(_page(_order(docs, orderby, desc), page, size), request)
-    return json_result({"total": total, "docs": [list_view(d, old=False) for d in page_docs]})
+    views = [list_view(d, old=False) for d in page_docs]
+    for view in views:
+        if view["parser_config"].get("metadata"):
+            view["parser_config"] = dict(view["parser_config"])
+            view["parser_config"]["metadata"] = metadata_json_schema(
+                view["parser_config"]["metadata"]
+            )
+    return json_result({"total": total, "docs": views})
 
 
 def _filters(state: ServerState, request: Request, dataset_id: str) -> Response:
