@@ -20,6 +20,7 @@ from benchmarks import (
     bench_overhead,
     bench_server,
     bench_streaming,
+    bench_sync,
 )
 from benchmarks._context import Context, prepare_corpus
 from benchmarks._harness import SIZES, Row, environment
@@ -38,7 +39,9 @@ SECTIONS: list[tuple[str, tuple[str, ...], str]] = [
     ("Streaming", ("stream.langchain", "stream.session"), "streaming"),
     ("Async concurrency", ("async.concurrent", "async.vs_httpx", "async.vs_sync"), "concurrency"),
     ("Ingestion", ("ingest.vectorstore",), "ingestion"),
+    ("Folder sync", ("sync.resync",), "sync"),
     ("Loader memory", ("loader.memory",), "loader"),
+    ("Loader under latency", ("loader.async_latency",), "loader_latency"),
     ("Local server", bench_server.ROW_KEYS, "server"),
 ]
 
@@ -61,7 +64,9 @@ RUNNERS: dict[str, Section] = {
     "streaming": bench_streaming.run,
     "concurrency": bench_concurrency.run,
     "ingestion": bench_ingestion.run,
+    "sync": bench_sync.run,
     "loader": bench_loader.run,
+    "loader_latency": bench_loader.run_latency,
     "server": bench_server.run,
 }
 

@@ -9,9 +9,12 @@ even a server or proxy that echoes the ``Authorization`` header cannot put the k
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 __all__ = [
     "APIConnectionError",
@@ -30,6 +33,7 @@ __all__ = [
     "RAGFlowError",
     "RateLimitError",
     "ResponseDecodeError",
+    "RouteNotFoundError",
     "ServerError",
     "StreamError",
     "UploadError",
@@ -70,7 +74,11 @@ class RAGFlowError(Exception):
         }
 
     def hide(self, secret: str) -> None:
-        """Mask ``secret`` as ``***`` in every text this error (and each error it holds) carries."""
+        """Mask ``secret`` as ``***`` in every text this error (and each error it holds) carries.
+
+        See :func:`mask_secret` for where a key is found (a short key is masked as a whole token
+        only, so ordinary words that contain it stay readable).
+        """
         if not secret:
             return
         for name, value in list(vars(self).items()):
@@ -106,10 +114,52 @@ class RAGFlowError(Exception):
 _SHOWN_MESSAGE_CHARS = 2000  # str() shortens a longer server message; .message keeps it whole
 
 
+LONG_SECRET_CHARS = 16
+"""A key at least this long is masked wherever it appears, even inside a longer token."""
+
+
+def mask_secret(text: str, secret: str) -> str:
+    """``text`` with every appearance of ``secret`` replaced by ``***``.
+
+    The key is looked for as sent and as a server or proxy may echo it: JSON-escaped (an echoed
+    ``{"Authorization": "Bearer <key>"}``) and URL-encoded (``?api_key=<key>``). A key of
+    :data:`LONG_SECRET_CHARS` characters or more is masked anywhere; a shorter one only where it
+    stands as a whole token (not inside a longer word): with the key ``"dev"``, ``Bearer dev``,
+    ``api_key=dev``, ``Authorization: dev`` and ``"dev"`` are masked, ``my-devices-list`` is not.
+    """
+    if not secret or not text:
+        return text
+    return _secret_pattern(secret).sub("***", text)
+
+
+@lru_cache(maxsize=32)
+def _secret_pattern(secret: str) -> re.Pattern[str]:
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+    }
+    whole_token = len(secret) < LONG_SECRET_CHARS
+    alternatives = []
+    for form in sorted(forms, key=len, reverse=True):  # the longest form wins at one position
+        pattern = re.escape(form)
+        if whole_token and _WORD.match(form[0]):
+            pattern = r"(?<!\w)" + pattern
+        if whole_token and _WORD.match(form[-1]):
+            pattern += r"(?!\w)"
+        alternatives.append(pattern)
+    return re.compile("|".join(alternatives))
+
+
+_WORD = re.compile(r"\w")
+
+
 def _without(value: Any, secret: str) -> Any:
     """``value`` with ``secret`` masked in its strings (lists, tuples, dicts and errors walked)."""
     if isinstance(value, str):
-        return value.replace(secret, "***")
+        return mask_secret(value, secret)
     if isinstance(value, RAGFlowError):
         value.hide(secret)
         return value
@@ -120,7 +170,7 @@ def _without(value: Any, secret: str) -> Any:
     if type(value) is tuple:
         return tuple(_without(item, secret) for item in value)
     if isinstance(value, Mapping):
-        return {key: _without(item, secret) for key, item in value.items()}
+        return {_without(key, secret): _without(item, secret) for key, item in value.items()}
     return value
 
 
@@ -150,7 +200,16 @@ class PermissionDeniedError(APIError):
 
 class NotFoundError(APIError):
     """The object or route does not exist (HTTP 404, code 404, code 102 saying "not found" or
-    "you don't own …", which RAGFlow answers for a missing id and another tenant's alike)."""
+    "you don't own …", code 108 "lacks permission" and code 109 "no authorization", which RAGFlow
+    answers for a missing id and another tenant's alike)."""
+
+
+class RouteNotFoundError(NotFoundError):
+    """The server has no such route or method: an HTTP 404 page, or (RAGFlow before v0.25) HTTP
+    200 with code 100 ``<NotFound '404: Not Found'>`` / ``<MethodNotAllowed '405: …'>``.
+
+    Usually an older server without this feature, or a ``base_url`` that is not RAGFlow's API.
+    """
 
 
 class ConflictError(APIError):
@@ -306,11 +365,31 @@ _NOT_FOUND_WORDS = (
 )
 
 
-_NOT_OWNED = re.compile(r"\b(?:don't|doesn't|do not|does not) own\b|\blacks permission\b", re.I)
+_NOT_OWNED = re.compile(
+    r"\b(?:don't|doesn't|do not|does not) own\b|\blacks permission\b|^no authorization\b", re.I
+)
+# RAGFlow before v0.25 turns a missing route into HTTP 200, code 100 with Werkzeug's repr.
+_WERKZEUG_MISSING = ("<NotFound '404", "<MethodNotAllowed '405")
 _NOT_OWNED_HINT = (
     "RAGFlow answers this for an id that does not exist as well as for one this API key's "
     "tenant cannot use: check the id."
 )
+
+
+def _is_missing_route(status: int | None, code: int | None, message: str) -> bool:
+    """A route or method the server does not have (not a missing object)."""
+    if code == 100 and message.startswith(_WERKZEUG_MISSING):
+        return True
+    # Quart's / Werkzeug's own 404/405 pages: no envelope code, or code 404 "Not Found: /path".
+    return status in (404, 405) and (code is None or message.startswith("Not Found"))
+
+
+def _route_hint(method: str | None, path: str | None) -> str:
+    where = f"{method} {path}" if method and path else "this route"
+    return (
+        f"The server has no {where}: it may be an older RAGFlow without this feature, or "
+        "base_url may not point at RAGFlow's API (http://host:9380, without /api/v1)."
+    )
 
 
 def _looks_not_found(message: str) -> bool:
@@ -359,16 +438,17 @@ def map_error(
     ):
         cls = AuthenticationError
         message = _with_hint(message, _AUTH_HINT)
+    elif _is_missing_route(status, code, message):
+        cls = RouteNotFoundError
+        message = _with_hint(message, _route_hint(method, path))
+    elif code in (102, 108, 109) and _NOT_OWNED.search(message):
+        cls = NotFoundError  # the same words for a missing id and for another tenant's object
+        message = _with_hint(message, _NOT_OWNED_HINT)
     elif status == 403 or code in (103, 108, 109, 403):
         cls = PermissionDeniedError
         message = _with_hint(message, "The key's tenant does not own this object.")
     elif status == 404 or code == 404:
         cls = NotFoundError
-        if status == 404 and (message.startswith("Not Found") or code is None):
-            message = (
-                f"{message}. The route does not exist: check base_url "
-                "(http://host:9380, without /api/v1) and the server version."
-            )
     elif status == 409 or code == 409:
         cls = ConflictError
     elif status == 429:
@@ -378,9 +458,6 @@ def map_error(
             cls = BadRequestError
         else:
             cls = ServerError
-    elif code == 102 and _NOT_OWNED.search(message):
-        cls = NotFoundError  # the same words for a missing id and for another tenant's object
-        message = _with_hint(message, _NOT_OWNED_HINT)
     elif code == 102:
         cls = NotFoundError if _looks_not_found(message) else DataError
     elif status == 400 or code in (101, 400):

@@ -7,6 +7,9 @@ document is DONE, raising :class:`UploadError`, :class:`DocumentParseError` or
 :class:`ParseTimeoutError`. A failed batch (an error answer, a lost connection, a
 garbled answer) does not stop later ones: every file ends up either in ``UploadError.uploaded``
 (stored; also in ``unparsed`` when its parse could not be started) or in ``UploadError.failed``.
+
+``wait_for_parsing(dataset, ids)`` (``await await_parsing(...)``) is the same wait on its own, for
+documents whose parsing was started elsewhere (an earlier run, ``async_parse_documents``).
 """
 
 from __future__ import annotations
@@ -18,12 +21,24 @@ from datetime import date, time
 from enum import Enum
 from typing import Any
 
-from ._core import ops
-from ._core.ops import Context, Op, ProgressCallback
+from ._core.ops import Context, Op
 from .errors import APIConnectionError, APIError, RAGFlowError, ResponseDecodeError, UploadError
 from .models import AsyncDataSet, AsyncDocument, DataSet, Document
+from .resources.documents import (
+    ProgressCallback,
+    parse_documents_start,
+    upload_documents,
+)
+from .resources.documents import wait_for_parsing as parsing_done
 
-__all__ = ["IngestItem", "aingest_documents", "ingest_documents", "to_meta_fields"]
+__all__ = [
+    "IngestItem",
+    "aingest_documents",
+    "await_parsing",
+    "ingest_documents",
+    "to_meta_fields",
+    "wait_for_parsing",
+]
 
 
 @dataclass(frozen=True)
@@ -165,8 +180,12 @@ def ingest_op(
     batch_size: int = 32,
     on_progress: ProgressCallback | None = None,
     wait: bool = True,
+    parse: bool = True,
 ) -> Op:
-    """The ingestion operation (sans-I/O; see :mod:`ragflow_integrations._core.ops`)."""
+    """The ingestion operation (sans-I/O; see :mod:`ragflow_integrations._core.ops`).
+
+    ``parse=False`` only uploads (no parse request, no wait); ``wait=False`` starts parsing
+    without waiting for it."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
     uploaded: list[Any] = []
@@ -177,7 +196,7 @@ def ingest_op(
     for start in range(0, len(items), batch_size):
         batch = items[start : start + batch_size]
         try:
-            docs = yield from ops.upload_documents(ctx, dataset_id, [_as_upload(i) for i in batch])
+            docs = yield from upload_documents(ctx, dataset_id, [_as_upload(i) for i in batch])
         except UploadError as exc:  # partial batch: keep what was stored, go on
             docs, first_error = list(exc.uploaded), first_error or exc
             failed += exc.failed
@@ -187,19 +206,19 @@ def ingest_op(
             if _outcome_unknown(exc):
                 maybe_stored += [i.name for i in batch]
         uploaded.extend(docs)
-        if not docs:
+        if not docs or not parse:
             continue
         try:
-            yield from ops.parse_documents_start(dataset_id, [d.id for d in docs])
+            yield from parse_documents_start(dataset_id, [d.id for d in docs])
         except BATCH_FAILURES as exc:  # stored but (maybe) not parsing: report them, go on
             unparsed.extend(docs)
             first_error = first_error or exc
     if first_error is not None:
         raise _incomplete(items, uploaded, failed, unparsed, maybe_stored, first_error)
-    if not wait:
+    if not (wait and parse):
         return uploaded
     return (
-        yield from ops.wait_for_parsing(
+        yield from parsing_done(
             ctx,
             dataset_id,
             [d.id for d in uploaded],
@@ -221,8 +240,11 @@ def ingest_documents(
     batch_size: int = 32,
     on_progress: ProgressCallback | None = None,
     wait: bool = True,
+    parse: bool = True,
 ) -> list[Document]:
-    """Upload ``items`` to ``dataset``, parse them, and wait until every one is DONE."""
+    """Upload ``items`` to ``dataset``, parse them, and wait until every one is DONE.
+
+    ``wait=False`` returns once parsing is started; ``parse=False`` only uploads."""
     client = dataset._require_client()
     result: list[Document] = client._run(
         ingest_op(
@@ -235,6 +257,7 @@ def ingest_documents(
             batch_size=batch_size,
             on_progress=on_progress,
             wait=wait,
+            parse=parse,
         )
     )
     return result
@@ -250,6 +273,7 @@ async def aingest_documents(
     batch_size: int = 32,
     on_progress: ProgressCallback | None = None,
     wait: bool = True,
+    parse: bool = True,
 ) -> list[AsyncDocument]:
     """Async twin of :func:`ingest_documents`."""
     client = dataset._require_client()
@@ -264,6 +288,59 @@ async def aingest_documents(
             batch_size=batch_size,
             on_progress=on_progress,
             wait=wait,
+            parse=parse,
+        )
+    )
+    return result
+
+
+def wait_for_parsing(
+    dataset: DataSet,
+    document_ids: Sequence[str],
+    *,
+    timeout: float = 600.0,
+    poll_interval: float = 1.0,
+    show_progress: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> list[Document]:
+    """Wait (one list request per poll) until parsing of ``document_ids``, already started,
+    finished; raises :class:`DocumentParseError` or :class:`ParseTimeoutError` like
+    :meth:`DataSet.parse_documents`, which starts the parse as well."""
+    client = dataset._require_client()
+    result: list[Document] = client._run(
+        parsing_done(
+            client,
+            dataset.id,
+            document_ids,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            show_progress=show_progress,
+            on_progress=on_progress,
+        )
+    )
+    return result
+
+
+async def await_parsing(
+    dataset: AsyncDataSet,
+    document_ids: Sequence[str],
+    *,
+    timeout: float = 600.0,
+    poll_interval: float = 1.0,
+    show_progress: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> list[AsyncDocument]:
+    """Async twin of :func:`wait_for_parsing`."""
+    client = dataset._require_client()
+    result: list[AsyncDocument] = await client._run(
+        parsing_done(
+            client,
+            dataset.id,
+            document_ids,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            show_progress=show_progress,
+            on_progress=on_progress,
         )
     )
     return result

@@ -22,6 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests check behaviour, not speed: on a busy machine (CI's 2 cores, parallel work)
+# input generation can be slow, which must not fail a run.
+settings.register_profile("ragflow", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ragflow")
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"

@@ -54,6 +54,12 @@ class ServerFeatures:
     agent_list_filters: bool
     """``GET /agents`` filters by ``id``/``title`` (before v0.25; newer servers read neither and
     take ``keywords``, so the client filters)."""
+    retrieval_document_metadata: bool
+    """``POST /retrieval`` answers ``reference_metadata: {"include": true}`` with each chunk's
+    ``document_metadata`` (v0.26+; before, the client reads the documents' ``meta_fields``)."""
+    document_metadata_filter: bool
+    """``GET /datasets/{id}/documents`` applies ``metadata_condition`` (v0.22 ignores it and
+    answers every document; there the client applies it to ``meta_fields`` as well)."""
 
     @classmethod
     def from_version(cls, version: str | Version | None) -> ServerFeatures:
@@ -97,4 +103,6 @@ class ServerFeatures:
             health_path="/system/healthz" if new else "/v1/system/healthz",
             dataset_language=new,
             agent_list_filters=not new,
+            retrieval_document_metadata=v >= (0, 26, 0),
+            document_metadata_filter=new,
         )

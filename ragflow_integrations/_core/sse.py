@@ -38,6 +38,10 @@ class StreamEvent:
     session_id: str | None = None
     message_id: str | None = None
     doc_aggs: list[Any] | None = None
+    final_content: str | None = None
+    """On the final event only, when the server's last answer rewrote the streamed text (RAGFlow
+    before v0.24 inserts citation markers such as `` [ID:0]`` into it): that rewritten answer.
+    ``content`` is always the concatenation of the deltas."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -168,6 +172,13 @@ def reference_chunks(reference: Any) -> tuple[list[Any] | None, list[Any] | None
     return chunk_list, aggs if isinstance(aggs, list) else None
 
 
+def _extension(before: str, after: str) -> tuple[str, str]:
+    """``(what after adds to before, after)``; nothing is added when after rewrites before."""
+    if after.startswith(before):
+        return after[len(before) :], after
+    return "", after
+
+
 def _index_key(key: Any) -> tuple[int, str]:
     text = str(key)
     return (int(text), "") if text.isdigit() else (1 << 30, text)
@@ -187,6 +198,8 @@ class StreamNormaliser:
         self.content = ""
         self.reasoning = ""
         self._raw = ""  # cumulative mode: last raw answer
+        self._server_text = ""  # the server's whole answer so far (may differ after a rewrite)
+        self._server_reasoning = ""
         self._thinking = False
         self._final_sent = False
         self._reference: list[Any] | None = None
@@ -196,9 +209,11 @@ class StreamNormaliser:
 
     # -- public ---------------------------------------------------------------------------
     def feed(self, payload: Mapping[str, Any]) -> list[StreamEvent]:
-        """Normalise one decoded payload (chat envelope or agent event)."""
+        """Normalise one decoded payload (chat envelope, agent event or OpenAI-style chunk)."""
         if "event" in payload:
             return self._feed_agent(payload)
+        if "choices" in payload:
+            return self._feed_openai(payload)
         data = payload.get("data") if "code" in payload else payload
         if not isinstance(data, Mapping):
             return []
@@ -240,8 +255,10 @@ class StreamNormaliser:
         self._raw += answer
         if self._thinking:
             self.reasoning += answer
+            self._server_reasoning += answer
             return [self._event("", answer, final=final, raw=data)]
         self.content += answer
+        self._server_text += answer
         return [self._event(answer, "", final=final, raw=data)]
 
     def _looks_cumulative(self, answer: str) -> bool:
@@ -259,13 +276,17 @@ class StreamNormaliser:
     def _replace(
         self, text: str, reasoning: str, *, final: bool, raw: Mapping[str, Any]
     ) -> list[StreamEvent]:
-        delta = text[len(self.content) :] if text.startswith(self.content) else text
-        r_delta = (
-            reasoning[len(self.reasoning) :] if reasoning.startswith(self.reasoning) else reasoning
-        )
-        self.content = text
-        if reasoning:
-            self.reasoning = reasoning
+        """A whole answer so far: what it adds to the last one is the delta.
+
+        An answer that rewrites what was streamed (RAGFlow before v0.24 sends a final answer with
+        citation markers such as `` [ID:0]`` inserted mid-text) cannot be expressed as a delta:
+        ``content`` stays the concatenation of the deltas and the rewritten text becomes
+        ``final_content``; later answers that extend the rewritten text add their new tail.
+        """
+        delta, self._server_text = _extension(self._server_text, text)
+        r_delta, self._server_reasoning = _extension(self._server_reasoning, reasoning)
+        self.content += delta
+        self.reasoning += r_delta
         if not final and not delta and not r_delta:
             return []
         return [self._event(delta, r_delta, final=final, raw=raw)]
@@ -274,6 +295,34 @@ class StreamNormaliser:
         if not final:
             return []
         return [self._event("", "", final=True, raw=data)]
+
+    # -- OpenAI-compatible chunks (a conversation with history on servers before v0.25) -----
+    def _feed_openai(self, payload: Mapping[str, Any]) -> list[StreamEvent]:
+        choices = payload.get("choices")
+        first = choices[0] if isinstance(choices, list) and choices else None
+        choice: Mapping[str, Any] = first if isinstance(first, Mapping) else {}
+        delta = choice.get("delta")
+        body: Mapping[str, Any] = delta if isinstance(delta, Mapping) else {}
+        chunks, aggs = reference_chunks(body.get("reference"))
+        if chunks is not None:
+            self._reference, self._doc_aggs = chunks, aggs
+        events: list[StreamEvent] = []
+        reasoning = body.get("reasoning_content")
+        if isinstance(reasoning, str) and reasoning:
+            self.reasoning += reasoning
+            self._server_reasoning += reasoning
+            events.append(self._event("", reasoning, final=False, raw=payload))
+        text = body.get("content")
+        if isinstance(text, str) and text:
+            self.content += text
+            self._server_text += text
+            events.append(self._event(text, "", final=False, raw=payload))
+        if choice.get("finish_reason") is not None:
+            whole = body.get("final_content")
+            if isinstance(whole, str) and whole:
+                self._server_text = split_think(whole)[1]
+            events.append(self._event("", "", final=True, raw=payload))
+        return events
 
     # -- agents ---------------------------------------------------------------------------
     def _feed_agent(self, payload: Mapping[str, Any]) -> list[StreamEvent]:
@@ -333,5 +382,10 @@ class StreamNormaliser:
             session_id=self.session_id,
             message_id=self.message_id,
             doc_aggs=list(self._doc_aggs or []) if final else None,
+            final_content=(
+                self._server_text
+                if final and self._server_text and self._server_text != self.content
+                else None
+            ),
             raw=dict(raw),
         )

@@ -9,6 +9,8 @@ at the end (``--keep`` keeps it on a live server).
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import re
 import sys
@@ -16,11 +18,11 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any, TextIO
 
 from ragflow_integrations import Chat, Chunk, DataSet, RAGFlow, RAGFlowError
-from ragflow_integrations.demo import sample_documents
 from ragflow_integrations.demo._report import Report, one_line
 
 __all__ = ["main"]
@@ -41,6 +43,7 @@ class Target:
     client: RAGFlow
     description: str
     live: bool
+    api_key: str = field(default="", repr=False)
 
 
 @contextmanager
@@ -50,7 +53,8 @@ def connect(emulate: str, parse_delay: float) -> Iterator[Target]:
     api_key = os.environ.get("RAGFLOW_API_KEY")
     if base_url and api_key:
         with RAGFlow(api_key=api_key, base_url=base_url) as client:
-            yield Target(client, f"RAGFlow at {base_url} (from RAGFLOW_BASE_URL)", live=True)
+            description = f"RAGFlow at {base_url} (from RAGFLOW_BASE_URL)"
+            yield Target(client, description, live=True, api_key=api_key)
         return
     from ragflow_integrations.testing import LocalRAGFlowServer
 
@@ -59,7 +63,8 @@ def connect(emulate: str, parse_delay: float) -> Iterator[Target]:
         RAGFlow(api_key=server.api_key, base_url=server.base_url) as client,
     ):
         description = f"local stand-in server at {server.base_url}, emulating RAGFlow"
-        yield Target(client, f"{description} {server.emulated_version}", live=False)
+        description = f"{description} {server.emulated_version}"
+        yield Target(client, description, live=False, api_key=server.api_key)
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
@@ -149,7 +154,7 @@ class Tour:
 
     # ------------------------------------------------------------------------------- steps
     def ingest(self) -> None:
-        self.report.section("Ingest: create a dataset, upload five documents, parse them")
+        self.report.section("Ingest: sync the sample folder into a new dataset (command line)")
         name = f"ragflow-integrations-demo-{uuid.uuid4().hex[:8]}"
         self.dataset = self.rag.create_dataset(
             name=name,
@@ -158,19 +163,38 @@ class Tour:
             parser_config={"chunk_token_num": 64},
         )
         self.report.field("Dataset", f"{name} (id {self.dataset.id})")
-        uploaded = self.dataset.upload_documents(sample_documents())
-        self.report.write("Parsing (progress bar from parse_documents(show_progress=True)):")
-        parsed = self.dataset.parse_documents(
-            [document.id for document in uploaded],
-            timeout=120,
-            poll_interval=0.2,
-            show_progress=True,
+        data = resources.files("ragflow_integrations.demo").joinpath("data")
+        with resources.as_file(data) as location:
+            folder = min(str(location), os.path.relpath(location), key=len)
+            self.report.write(f"$ ragflow-integrations sync {folder} --dataset {name}")
+            summary = self._sync(folder, name)
+            for line in summary.splitlines():
+                self.report.write("  " + line)
+            again = json.loads(self._sync(folder, name, "--json"))
+        self.report.write(
+            f"Run again over the unchanged folder: {again['counts']['unchanged']} unchanged, "
+            f"nothing uploaded, in {again['seconds']:.2f} s."
         )
+        documents = self.dataset.list_documents()
         rows = [
             (document.name, f"{document.size} B", document.chunk_count, document.run)
-            for document in sorted(parsed, key=lambda document: document.name)
+            for document in sorted(documents, key=lambda document: document.name)
         ]
         self.report.table(["document", "size", "chunks", "status"], rows)
+
+    def _sync(self, folder: str, dataset: str, *extra: str) -> str:
+        """``ragflow-integrations sync`` in this process (its parse progress bar on stderr)."""
+        from ragflow_integrations.cli import main as command_line
+
+        out = io.StringIO()
+        argv = ["sync", folder, "--dataset", dataset, "--poll-interval", "0.2", *extra]
+        if not extra:
+            argv.append("--progress")  # the parse progress bar, on stderr
+        connection = ["--base-url", self.rag.base_url, "--api-key", self.target.api_key]
+        code = command_line([*argv, *connection], stdout=out)
+        if code != 0:
+            raise RuntimeError(f"ragflow-integrations sync failed ({code}):\n{out.getvalue()}")
+        return out.getvalue()
 
     def search(self) -> None:
         self.report.section("Search with the client: RAGFlow.retrieve_page()")

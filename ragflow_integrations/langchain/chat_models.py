@@ -85,6 +85,7 @@ class _Reply:
         "delta",
         "doc_aggs",
         "final",
+        "final_content",
         "message_id",
         "reasoning",
         "references",
@@ -103,6 +104,7 @@ class _Reply:
         message_id: str | None = None,
         usage: UsageMetadata | None = None,
         final: bool = False,
+        final_content: str | None = None,
     ) -> None:
         self.delta = delta
         self.reasoning = reasoning
@@ -112,6 +114,7 @@ class _Reply:
         self.message_id = message_id
         self.usage = usage
         self.final = final
+        self.final_content = final_content
 
 
 class _Call(NamedTuple):
@@ -420,6 +423,9 @@ class ChatRAGFlow(RAGFlowConnection, BaseChatModel):
         metadata["references"] = list(last.references or [])
         if last.doc_aggs:
             metadata["doc_aggs"] = [dict(agg) for agg in last.doc_aggs if isinstance(agg, dict)]
+        if last.final_content:
+            # the server's own final text when it rewrote the streamed answer (see docs)
+            metadata["final_content"] = last.final_content
         return metadata
 
     def _generate(
@@ -602,6 +608,7 @@ def _merge_final(previous: _Reply, reply: _Reply) -> _Reply:
         session_id=reply.session_id or previous.session_id,
         message_id=reply.message_id or previous.message_id,
         usage=reply.usage or previous.usage,
+        final_content=reply.final_content or previous.final_content,
     )
 
 
@@ -721,6 +728,7 @@ def _reply_from_event(event: Any, sessions: set[str]) -> _Reply:
         message_id=event.message_id,
         usage=_usage(getattr(event, "usage", None)),
         final=bool(event.final),
+        final_content=getattr(event, "final_content", None),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import threading
@@ -58,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"base_url: {server.base_url}", flush=True)
         print(f"api_key:  {server.api_key}", flush=True)
         print(f"data_dir: {server.data_dir}", flush=True)
+        print("For the command line and scripts, in another shell:", flush=True)
+        print(f"export RAGFLOW_BASE_URL={shlex.quote(server.base_url)}", flush=True)
+        print(f"export RAGFLOW_API_KEY={shlex.quote(server.api_key)}", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         try:
             while not stop.wait(0.5):

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ragflow_integrations import AuthenticationError, Chat, Message, PermissionDeniedError
+from ragflow_integrations import AuthenticationError, Chat, Message, NotFoundError
 
 from .support import close, drain, make_client, parsed_dataset, ready
 
@@ -102,7 +102,7 @@ async def test_retrieval_and_old_routes(rag: Any, poll_interval: float) -> None:
     assert chunks[0].document_name == "ragflow.txt"
     assert (await ready(rag.get_dataset(ds.id))).id == ds.id
     assert await ready(rag.related_questions("RAGFlow"))
-    with pytest.raises(PermissionDeniedError):
+    with pytest.raises(NotFoundError):
         await ready(rag.get_knowledge_graph("0" * 32))
 
 

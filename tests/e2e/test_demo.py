@@ -72,6 +72,8 @@ def test_demo_runs_every_section_on_the_embedded_server(default_run: tuple[int, 
     assert re.search(r"^Done in \d+\.\d s\.$", output, re.MULTILINE)
 
     ingest = section(output, 1)
+    assert re.search(r"^  added +5 +coffee_brewing.txt, elements.csv, ", ingest, re.MULTILINE)
+    assert "Run again over the unchanged folder: 5 unchanged, nothing uploaded" in ingest
     for name in sample_document_names():
         assert re.search(rf"^  {re.escape(name)}\s+\d+ B\s+[1-9]\d*\s+DONE$", ingest, re.MULTILINE)
 

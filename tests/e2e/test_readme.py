@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,3 +125,46 @@ def test_relative_links_point_at_files_in_the_repository() -> None:
     assert targets, "README links to no repository files"
     missing = [target for target in targets if not (ROOT / target).exists()]
     assert missing == [], f"README links to missing files: {missing}"
+
+
+def section_blocks(title: str) -> list[Block]:
+    """The fenced blocks of the README section headed ``## {title}``."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    first, last = text.count("\n", 0, start), text.count("\n", 0, end if end > 0 else len(text))
+    return [block for block in readme_blocks() if first < block.line <= last]
+
+
+@pytest.mark.live
+def test_command_line_section_runs_as_written(tmp_path: Path) -> None:
+    blocks = [block for block in section_blocks("From the command line") if block.lang == "bash"]
+    assert blocks, "the command-line section has no bash block"
+    with LocalRAGFlowServer() as server:
+        bin_dir = str(Path(sys.executable).parent)  # ragflow-integrations and python
+        env = {
+            **os.environ,
+            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+            "RAGFLOW_BASE_URL": server.base_url,
+            "RAGFLOW_API_KEY": server.api_key,
+        }
+        outputs = []
+        for block in blocks:
+            done = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", block.code],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 0, f"README.md:{block.line}\n{done.stdout}{done.stderr}"
+            outputs.append(done.stdout)
+    output = "".join(outputs)
+    assert re.search(r"^added +2 +expenses.txt, policies/leave.md$", output, re.M), output
+    assert re.search(r"^replaced +1 +expenses.txt$", output, re.M), output
+    assert re.search(r"^0\.\d+ +leave.md +Everyone gets 30 days", output, re.M), output
+    assert "policies/leave.md" in output  # the documents listing shows source paths
+    assert (
+        "10 days" in output.split("How fast")[-1] if "How fast" in output else "10 days" in output
+    )

@@ -22,7 +22,8 @@ from ragflow_integrations import (
     UploadError,
 )
 from ragflow_integrations._core.features import ServerFeatures
-from ragflow_integrations._core.ops import translate_chat_body, translate_parser_config
+from ragflow_integrations.resources.chats import translate_chat_body
+from ragflow_integrations.resources.documents import translate_parser_config
 
 from .fakes import API_KEY, FakeServer, Recorded, err, ok, sync_client
 
@@ -236,9 +237,13 @@ def test_document_update_merges_a_list_and_renames_display_name() -> None:
 
 def test_old_servers_get_put_updates() -> None:
     server = FakeServer(version=None).on("PUT", "/api/v1/datasets/d1/documents/x", ok())
+    stored = {"id": "x", "dataset_id": "d1", "name": "a.txt", "enabled": 1}
+    server.on("GET", "/api/v1/datasets/d1/documents", ok({"docs": [stored], "total": 1}))
     client = sync_client(server)
-    client.wrap("document", {"id": "x", "dataset_id": "d1"}).update({"enabled": True})
+    doc = client.wrap("document", {"id": "x", "dataset_id": "d1"}).update({"enabled": True})
     assert server.calls("PUT")[0].json == {"enabled": 1}
+    # a bare {"code": 0} answer: the document is read again, so it shows what the server holds
+    assert doc.name == "a.txt" and ("id", "x") in server.calls("GET")[-1].query
 
 
 # -- delete safety ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from ragflow_integrations import (
     PermissionDeniedError,
     RateLimitError,
     ResponseDecodeError,
+    RouteNotFoundError,
     ServerError,
 )
 from ragflow_integrations._core.envelope import decode, snippet_of
@@ -70,8 +71,9 @@ def test_success_returns_whole_envelope_even_without_message() -> None:
         ),
         (
             200,
+            # RAGFlow v0.27 answers an unknown (or another tenant's) chat id this way.
             {"code": 109, "message": "no authorization", "data": False},
-            PermissionDeniedError,
+            NotFoundError,
             109,
         ),
         (
@@ -100,11 +102,31 @@ def test_success_returns_whole_envelope_even_without_message() -> None:
             103,
         ),
         (200, {"code": 108, "message": "permission"}, PermissionDeniedError, 108),
+        # RAGFlow v0.22 answers an unknown dataset name or id with 108 "lacks permission".
+        (
+            200,
+            {"code": 108, "message": "User 't' lacks permission for dataset 'nope'"},
+            NotFoundError,
+            108,
+        ),
         (
             404,
             {"code": 404, "message": "Not Found: /api/v1/nope", "data": None, "error": "Not Found"},
-            NotFoundError,
+            RouteNotFoundError,
             404,
+        ),
+        # RAGFlow before v0.25 answers every unknown route and wrong method with code 100.
+        (
+            200,
+            {"code": 100, "data": None, "message": "<NotFound '404: Not Found'>"},
+            RouteNotFoundError,
+            100,
+        ),
+        (
+            200,
+            {"code": 100, "data": None, "message": "<MethodNotAllowed '405: Method Not Allowed'>"},
+            RouteNotFoundError,
+            100,
         ),
         (200, {"code": 409, "message": "conflict"}, ConflictError, 409),
         (429, {"code": 429, "message": "slow down"}, RateLimitError, 429),

@@ -130,6 +130,33 @@ def test_final_event_with_text_replaces_instead_of_appending() -> None:
     assert events[-1].final
 
 
+@pytest.mark.parametrize("mode", ["cumulative", "auto"])
+def test_a_final_answer_that_rewrites_the_text_keeps_deltas_whole(mode: StreamMode) -> None:
+    # RAGFlow v0.22 streams whole answers, and its last one inserts citation markers mid-text.
+    streamed = "RAGFlow is an engine. (canned answer)"
+    rewritten = "RAGFlow is an engine [ID:0]. (canned answer)"
+    payloads = [ev("RAGFlow is an engine."), ev(streamed), ev(rewritten)]
+    events = feed_all(StreamNormaliser(mode), payloads)
+    assert "".join(e.delta for e in events) == events[-1].content == streamed
+    assert events[-1].final and events[-1].final_content == rewritten
+    assert all(e.final_content is None for e in events[:-1])
+
+
+def test_text_after_a_rewrite_is_appended_from_the_rewritten_answer() -> None:
+    answers = ["Hello.", "Hello [ID:0].", "Hello [ID:0]. More"]
+    events = feed_all(StreamNormaliser("cumulative"), [ev(a) for a in answers])
+    assert [e.delta for e in events] == ["Hello.", " More", ""]
+    assert events[-1].content == "Hello. More"
+    assert events[-1].final_content == "Hello [ID:0]. More"
+
+
+@given(answers=st.lists(st.text(max_size=10).filter(lambda s: "<think>" not in s), max_size=8))
+def test_deltas_always_concatenate_to_the_content(answers: list[str]) -> None:
+    for mode in ("cumulative", "auto", "delta"):
+        events = feed_all(StreamNormaliser(mode), [ev(a) for a in answers])  # type: ignore[arg-type]
+        assert "".join(e.delta for e in events) == events[-1].content
+
+
 def test_cumulative_legacy_mode_with_inline_think() -> None:
     answers = [
         "<think>hmm",

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from ragflow_integrations import Chat, UploadError
-from ragflow_integrations._core.ops import avatar_data_uri, doc_ids_param
+from ragflow_integrations.resources.chats import doc_ids_param
+from ragflow_integrations.resources.datasets import avatar_data_uri
 
 from .fakes import FakeServer, Recorded, async_client, err, ok, sync_client
 

@@ -1,0 +1,17 @@
+"""The client by RAGFlow API group: one module (or small package) per group of routes.
+
+Each group holds its sans-I/O operations (generators both drivers run, see ``_core/ops.py``),
+its pydantic objects (sync and async twins) and its client methods (a ``RAGFlow`` mixin and its
+``AsyncRAGFlow`` twin side by side); ``client.py`` composes the mixins.
+
+* ``system.py``: ping, health, version
+* ``datasets.py``: datasets and their knowledge graph
+* ``documents/``: a dataset's documents (``documents.py``) and their parsing (``parsing.py``)
+* ``chunks.py``: a document's chunks
+* ``retrieval.py``: ranked chunks across datasets
+* ``chats/``: assistants (``chats.py``), sessions and conversation (``sessions.py``), the
+  OpenAI-compatible completion (``openai.py``)
+* ``agents/``: agents (``agents.py``), their sessions and runs (``sessions.py``)
+
+docs/architecture.md has the map and says how to add an endpoint.
+"""
