@@ -40,6 +40,7 @@ from .resources.chats import (
 )
 from .resources.datasets import DEFAULT_SEED_EMBEDDING as DEFAULT_SEED_EMBEDDING
 from .resources.datasets import AsyncDatasets, Datasets
+from .resources.memories import AsyncMemories, AsyncMemoryMessages, Memories, MemoryMessages
 from .resources.retrieval import AsyncRetrieval, Retrieval
 from .resources.system import AsyncSystem, System
 
@@ -57,6 +58,8 @@ class RAGFlow(
     OpenAICompletions,
     Agents,
     AgentCompletions,
+    Memories,
+    MemoryMessages,
     SyncAPIClient,
 ):
     """Synchronous client.
@@ -81,6 +84,8 @@ class AsyncRAGFlow(
     AsyncOpenAICompletions,
     AsyncAgents,
     AsyncAgentCompletions,
+    AsyncMemories,
+    AsyncMemoryMessages,
     AsyncAPIClient,
 ):
     """Asynchronous client (httpx); same methods as :class:`RAGFlow`, awaited."""

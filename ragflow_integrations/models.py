@@ -22,6 +22,7 @@ from .resources.datasets import AsyncDataSet, DataSet
 from .resources.documents import AsyncDocument, Document
 from .resources.documents import ParserConfig as ParserConfig  # importable from here, as before
 from .resources.documents import ProgressCallback as ProgressCallback
+from .resources.memories import AsyncMemory, Memory, MemoryMessage
 from .resources.retrieval import RetrievalResult
 
 __all__ = [
@@ -31,11 +32,14 @@ __all__ = [
     "AsyncChunk",
     "AsyncDataSet",
     "AsyncDocument",
+    "AsyncMemory",
     "AsyncSession",
     "Chat",
     "Chunk",
     "DataSet",
     "Document",
+    "Memory",
+    "MemoryMessage",
     "Message",
     "RetrievalResult",
     "Session",
@@ -50,6 +54,8 @@ SYNC_KINDS: dict[str, type[_Model]] = {
     "session": Session,
     "agent": Agent,
     "message": Message,
+    "memory": Memory,
+    "memory_message": MemoryMessage,
 }
 ASYNC_KINDS: dict[str, type[_Model]] = {
     "dataset": AsyncDataSet,
@@ -59,4 +65,6 @@ ASYNC_KINDS: dict[str, type[_Model]] = {
     "session": AsyncSession,
     "agent": AsyncAgent,
     "message": Message,
+    "memory": AsyncMemory,
+    "memory_message": MemoryMessage,
 }

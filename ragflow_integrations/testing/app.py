@@ -17,8 +17,13 @@ from .routes import (
     chats,
     chunks,
     completions,
+    dataset_extras,
+    dataset_tasks,
     datasets,
+    document_metadata,
+    document_parse,
     documents,
+    memories,
     models,
     openai_compat,
     retrieval,
@@ -33,6 +38,7 @@ from .routes._common import (
     route_not_found,
     state_of,
 )
+from .routing import MergeSlashes
 
 
 async def _admin_add(request: Request) -> Response:
@@ -85,10 +91,26 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 def build_app(state: ServerState, faults: FaultRegistry) -> Any:
     """The ASGI app (Starlette wrapped in the fault middleware)."""
     api: list[BaseRoute] = []
-    for module in (system, models, datasets, documents, chunks, retrieval, chats, sessions):
+    for module in (
+        system,
+        models,
+        datasets,
+        dataset_tasks,
+        dataset_extras,
+        document_metadata,  # before documents: `documents/metadatas` is no document id
+        document_parse,
+        documents,
+        chunks,
+        retrieval,
+        chats,
+        sessions,
+        completions,
+        openai_compat,
+        agents,
+        memories,
+    ):
         api.extend(module.routes(state))
-    for module in (completions, openai_compat, agents):
-        api.extend(module.routes(state))
+    api.extend(dataset_tasks.catch_all_routes(state))  # DELETE /datasets/{id}/{type}: last
     api.extend(_admin_routes())
     app = Starlette(
         routes=[Mount("/api/v1", routes=api), *system.web_routes(state), *_admin_routes()],
@@ -96,4 +118,4 @@ def build_app(state: ServerState, faults: FaultRegistry) -> Any:
     )
     app.state.server = state
     app.state.faults = faults
-    return FaultMiddleware(app, faults, state.stand_in)
+    return FaultMiddleware(MergeSlashes(app), faults, state.stand_in)
