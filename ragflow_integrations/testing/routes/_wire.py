@@ -11,11 +11,9 @@ RAGFlow has four envelope builders; their names here say which one a handler mir
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .._util import ApiError, Json
@@ -64,41 +62,6 @@ def unique_ids(ids: list[Any], kind: str) -> tuple[list[Any], list[str]]:
         counts[value] = counts.get(value, 0) + 1
     duplicates = [f"Duplicate {kind} ids: {value}" for value, n in counts.items() if n > 1]
     return list(counts), duplicates
-
-
-async def body_v022(request: Request) -> Any:
-    """v0.22.1's ``request_json()``: the parsed JSON value (any type), ``{}`` when unreadable."""
-    raw = await request.body()
-    try:
-        return json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        return {}
-
-
-async def body_v027(request: Request) -> Json:
-    """v0.27's ``get_request_json()``: an empty body is ``{}``; a JSON string raises
-    AttributeError and any other non-object TypeError (both code 100); a malformed JSON
-    body is werkzeug's BadRequest; a non-JSON body is read as a form."""
-    raw = await request.body()
-    if not raw:
-        return {}
-    content_type = request.headers.get("content-type", "").lower()
-    if not content_type.startswith("application/json"):
-        form = await request.form()
-        return {k: v for k, v in form.items() if isinstance(v, str)}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise ApiError(EXCEPTION_ERROR, "<BadRequest '400: Bad Request'>", data=None) from None
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, str):
-        raise server_error(AttributeError("'str' object has no attribute 'get'"))
-    raise server_error(TypeError("JSON payload must be an object."))
-
-
-async def body_of(request: Request, old: bool) -> Any:
-    return await (body_v022(request) if old else body_v027(request))
 
 
 def as_dict(value: Any) -> Json:

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._util import ApiError, Json, new_id, stamp
+from .._util import ApiError, Json, new_id, read_any_json, read_request_json, stamp
 from ..canvas import LOAD_ERRORS, Canvas, RunResult
 from ..responder import count_tokens
 from ._answer import chunk_format
@@ -31,8 +31,6 @@ from ._wire import (
     ARGUMENT_ERROR,
     OPERATING_ERROR,
     as_dict,
-    body_v022,
-    body_v027,
     data_error,
     get_json_result,
     get_result,
@@ -188,7 +186,7 @@ async def agent_completion_v027(
     request: Request, path_agent_id: str | None, body: Json | None = None
 ) -> Response:
     state = state_of(request)
-    req = dict(body if body is not None else await body_v027(request))
+    req = dict(body if body is not None else await read_request_json(request))
     agent_id = path_agent_id or req.get("agent_id")
     openai_mode = bool(req.pop("openai-compatible", False))
     if not agent_id:
@@ -451,7 +449,7 @@ async def agent_completions_alias(request: Request) -> Response:
 
 @endpoint
 async def agents_openai_alias(request: Request) -> Response:
-    req = dict(await body_v027(request))
+    req = dict(await read_request_json(request))
     req["openai-compatible"] = True
     return await agent_completion_v027(request, request.path_params["agent_id"], body=req)
 
@@ -460,7 +458,7 @@ async def agents_openai_alias(request: Request) -> Response:
 async def agent_completion_v022(request: Request) -> Response:
     state = state_of(request)
     agent_id = request.path_params["agent_id"]
-    req = dict(as_dict(await body_v022(request)))
+    req = dict(as_dict(await read_any_json(request)))
     if "agent_id" in req or "tenant_id" in req:
         key = "agent_id" if "agent_id" in req else "tenant_id"
         raise server_error(
@@ -507,7 +505,7 @@ async def agent_completion_v022(request: Request) -> Response:
 
 async def agents_openai_v022(request: Request) -> Response:
     state = state_of(request)
-    req = await body_v022(request)
+    req = await read_any_json(request)
     absent = [n for n in ("model", "messages") if not isinstance(req, dict) or n not in req]
     if absent:
         return get_json_result(

@@ -13,12 +13,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .._util import Json, new_id, stamp
+from .._util import Json, new_id, read_any_json, read_request_json, stamp
 from ._common import TENANT_ID, ServerState, endpoint, state_of
 from ._wire import (
     as_dict,
-    body_v022,
-    body_v027,
     data_error,
     delete_each,
     deleted_result,
@@ -107,7 +105,7 @@ async def create_agent_session(request: Request) -> Response:
     if state.old:
         return await _create_session_v022(request)
     agent = accessible_agent(state, request.path_params["agent_id"])
-    req = await body_v027(request)
+    req = await read_request_json(request)
     user_id = req.get("user_id") or request.query_params.get("user_id", TENANT_ID)
     session = new_agent_session(state, agent, user_id=str(user_id), name=str(req.get("name", "")))
     view = session_row(session)
@@ -206,12 +204,12 @@ async def delete_agent_sessions(request: Request) -> Response:
     agent_id = request.path_params["agent_id"]
     old = state.old
     if old:
-        req = await body_v022(request)
+        req = await read_any_json(request)
         if find_agent(state, agent_id) is None:
             raise data_error(f"You don't own the agent {agent_id}")
     else:
         accessible_agent(state, agent_id)
-        req = await body_v027(request)
+        req = await read_request_json(request)
         if find_agent(state, agent_id) is None:
             raise data_error(f"You don't own the agent {agent_id}")
     existing = agent_sessions(state, agent_id)

@@ -16,15 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._util import ApiError, Json, new_id, stamp
+from .._util import ApiError, Json, new_id, read_any_json, read_request_json, stamp
 from ..canvas import LOAD_ERRORS, Canvas
 from ._common import NICKNAME, TENANT_ID, ServerState, endpoint, state_of
 from ._wire import (
     ARGUMENT_ERROR,
     OPERATING_ERROR,
     as_dict,
-    body_v022,
-    body_v027,
     data_error,
     get_json_result,
     get_result,
@@ -155,7 +153,7 @@ def versions_of(state: ServerState, agent_id: str) -> list[Json]:
 @endpoint
 async def create_agent(request: Request) -> Response:
     state = state_of(request)
-    req = {k: v for k, v in (await body_v027(request)).items() if v is not None}
+    req = {k: v for k, v in (await read_request_json(request)).items() if v is not None}
     req["canvas_type"] = req.get("canvas_type", "")
     req["canvas_category"] = req.get("canvas_category") or AGENT_CATEGORY
     req["release"] = bool(req.get("release", ""))
@@ -245,7 +243,7 @@ async def get_agent(request: Request) -> Response:
 async def update_agent(request: Request) -> Response:
     state = state_of(request)
     agent = accessible_agent(state, request.path_params["agent_id"])
-    req = {k: v for k, v in (await body_v027(request)).items() if v is not None}
+    req = {k: v for k, v in (await read_request_json(request)).items() if v is not None}
     req["canvas_type"] = req.get("canvas_type", "")
     req["release"] = bool(req.get("release", ""))
     if req.get("dsl") is not None:
@@ -328,7 +326,7 @@ async def get_version(request: Request) -> Response:
 @endpoint
 async def create_agent_v022(request: Request) -> Response:
     state = state_of(request)
-    req = dict(as_dict(await body_v022(request)))
+    req = dict(as_dict(await read_any_json(request)))
     if req.get("dsl") is None:
         return get_json_result(False, code=ARGUMENT_ERROR, message="No DSL data in request.")
     if req.get("title") is None:
@@ -347,7 +345,7 @@ async def create_agent_v022(request: Request) -> Response:
 @endpoint
 async def update_agent_v022(request: Request) -> Response:
     state = state_of(request)
-    req = {k: v for k, v in as_dict(await body_v022(request)).items() if v is not None}
+    req = {k: v for k, v in as_dict(await read_any_json(request)).items() if v is not None}
     agent = find_agent(state, request.path_params["agent_id"])
     if agent is None:
         raise json_error(

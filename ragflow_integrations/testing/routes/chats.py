@@ -14,13 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._util import Json, new_id, stamp
+from .._util import Json, new_id, read_request_json, stamp
 from ._common import NICKNAME, TENANT_ID, ServerState, endpoint, state_of
 from ._views import dataset_view
 from ._wire import (
     ARGUMENT_ERROR,
     AUTHENTICATION_ERROR,
-    body_v027,
     data_error,
     delete_each,
     deleted_json,
@@ -302,7 +301,7 @@ def persisted(req: Json) -> Json:
 @endpoint
 async def create_chat(request: Request) -> Response:
     state = state_of(request)
-    req = dict(await body_v027(request))
+    req = dict(await read_request_json(request))
     if req.get("tenant_id"):
         raise data_error("`tenant_id` must not be provided")
     req["name"] = validate_name(req.get("name"), required=True)
@@ -350,7 +349,7 @@ async def get_chat(request: Request) -> Response:
 async def _update(request: Request, *, patch: bool) -> Response:
     state = state_of(request)
     chat = owned_chat(state, request.path_params["chat_id"])
-    req = dict(await body_v027(request))
+    req = dict(await read_request_json(request))
     if not patch and req.get("tenant_id"):
         raise data_error("`tenant_id` must not be provided")
     if "name" in req:
@@ -475,7 +474,7 @@ async def delete_one_chat(request: Request) -> Response:
 @endpoint
 async def delete_chats(request: Request) -> Response:
     state = state_of(request)
-    req = await body_v027(request)
+    req = await read_request_json(request)
     if not req:
         return get_json_result({})
     ids = req.get("ids")

@@ -17,13 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._util import Json, stamp
+from .._util import Json, read_any_json, stamp
 from ..server import DEFAULT_LLM
 from ._common import TENANT_ID, ServerState, endpoint, state_of
 from ._wire import (
     AUTHENTICATION_ERROR,
     as_dict,
-    body_v022,
     data_error,
     delete_each,
     deleted_result,
@@ -243,7 +242,7 @@ def _store_fields(req: Json) -> Json:
 @endpoint
 async def create_chat(request: Request) -> Response:
     state = state_of(request)
-    req = dict(as_dict(await body_v022(request)))
+    req = dict(as_dict(await read_any_json(request)))
     raw_ids = req.get("dataset_ids", [])
     try:
         ids = [i for i in raw_ids if i]
@@ -287,7 +286,7 @@ async def update_chat(request: Request) -> Response:
     chat = live_chat(state, request.path_params["chat_id"])
     if chat is None:
         raise data_error("You do not own the chat")
-    req = dict(as_dict(await body_v022(request)))
+    req = dict(as_dict(await read_any_json(request)))
     ids = req.get("dataset_ids", [])
     if "show_quotation" in req:
         req["do_refer"] = req.pop("show_quotation")
@@ -361,7 +360,7 @@ async def list_chats(request: Request) -> Response:
 @endpoint
 async def delete_chats(request: Request) -> Response:
     state = state_of(request)
-    req = await body_v022(request)
+    req = await read_any_json(request)
     ids = None if not req else as_dict(req).get("ids")
     if not ids:
         ids = [c["id"] for c in live_chats(state)]  # v0.22.1: no ids means every chat

@@ -23,20 +23,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._util import Json, chunk_id_for, stamp
+from .._util import Json, chunk_id_for, read_any_json, read_request_json, stamp
 from ..store import query_terms
 from ._common import ServerState, endpoint, state_of
-from ._views import document_view
 from ._wire import (
     ARGUMENT_ERROR,
     as_dict,
-    body_v022,
-    body_v027,
     data_error,
     get_result,
     server_error,
     unique_ids,
 )
+from .documents import row_view
 from .retrieval import document_metadata, reference_metadata_option, run_retrieval
 
 __all__ = ["document_metadata", "reference_metadata_option", "routes", "run_retrieval"]
@@ -91,44 +89,6 @@ def _text_matches(chunk: Json, doc: Json, terms: list[str]) -> bool:
     return any(t in words or any(w.startswith(t) for w in words) for t in terms)
 
 
-# the document table's columns (renamed) that the chunk list's ``doc`` carries
-DOC_ROW = (
-    "id",
-    "thumbnail",
-    "dataset_id",
-    "chunk_method",
-    "pipeline_id",
-    "parser_config",
-    "source_type",
-    "type",
-    "created_by",
-    "name",
-    "location",
-    "size",
-    "token_count",
-    "chunk_count",
-    "progress",
-    "progress_msg",
-    "process_begin_at",
-    "process_duration",
-    "suffix",
-    "run",
-    "status",
-    "create_time",
-    "create_date",
-    "update_time",
-    "update_date",
-)
-
-
-def document_row(state: ServerState, doc: Json) -> Json:
-    """The document row (``_map_doc``): v0.22.1 has ``meta_fields`` in it, v0.25+
-    ``content_hash`` instead."""
-    view = document_view(doc)
-    keys = (*DOC_ROW, "meta_fields") if state.old else (*DOC_ROW, "content_hash")
-    return {k: view.get(k) for k in keys}
-
-
 def list_item(state: ServerState, chunk: Json, doc: Json, content: str) -> Json:
     item: Json = {
         "id": chunk["id"],
@@ -172,7 +132,7 @@ async def list_chunks(request: Request) -> Response:
             wanted += [p.strip() for p in raw.split(",") if p.strip() and p.strip() not in wanted]
         if len(wanted) > 100:
             return get_result(code=ARGUMENT_ERROR, message="chunk_ids must contain at most 100 IDs")
-    out: Json = {"total": 0, "chunks": [], "doc": document_row(state, doc)}
+    out: Json = {"total": 0, "chunks": [], "doc": row_view(doc, old=state.old)}
     one = params.get("id")
     if one:
         chunk = state.store.chunks.get(one)
@@ -311,7 +271,7 @@ async def add_chunk(request: Request) -> Response:
     state = state_of(request)
     ds, doc = _owned_doc(state, request)
     new = not state.old
-    req = as_dict(await (body_v027(request) if new else body_v022(request)))
+    req = as_dict(await (read_request_json(request) if new else read_any_json(request)))
     content = req.get("content")
     if new:
         if content is None or not str(content).strip():
@@ -391,7 +351,7 @@ async def update_chunk(request: Request) -> Response:
     chunk = state.store.chunks.get(chunk_id)
     if chunk is None or (not state.old and chunk["document_id"] != doc["id"]):
         raise data_error(f"Can't find this chunk {chunk_id}")
-    req = as_dict(await (body_v022(request) if state.old else body_v027(request)))
+    req = as_dict(await (read_any_json(request) if state.old else read_request_json(request)))
     updated = dict(chunk)
     content = req.get("content") if "content" in req else None
     if state.old and "content" in req:
@@ -446,7 +406,7 @@ async def switch_chunks(request: Request) -> Response:
     dataset_id = request.path_params["dataset_id"]
     if state.store.get("dataset", dataset_id) is None:
         raise data_error(f"You don't own the dataset {dataset_id}.")
-    req = await body_v027(request)
+    req = await read_request_json(request)
     if not req.get("chunk_ids"):
         raise data_error("`chunk_ids` is required.")
     if "available_int" not in req and "available" not in req:
@@ -483,7 +443,7 @@ async def delete_chunks(request: Request) -> Response:
     if state.old:
         return await _delete_v022(request)
     _, doc = _owned_doc(state, request)
-    req = await body_v027(request)
+    req = await read_request_json(request)
     if not req:
         return get_result()
     ids = req.get("chunk_ids")
@@ -513,7 +473,7 @@ async def _delete_v022(request: Request) -> Response:
     doc = state.store.get("document", document_id)
     if doc is None:
         raise server_error(LookupError(f"Can't find the document with ID {document_id}!"))
-    req = as_dict(await body_v022(request))
+    req = as_dict(await read_any_json(request))
     ids = None
     duplicates: list[str] = []
     if "chunk_ids" in req:

@@ -25,14 +25,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from .._util import ApiError, Json, new_id
+from .._util import ApiError, Json, new_id, read_any_json, read_request_json
 from ._answer import Turn, answer_chat
 from ._common import TENANT_ID, ServerState, endpoint, state_of
 from ._wire import (
     ARGUMENT_ERROR,
     AUTHENTICATION_ERROR,
-    body_v022,
-    body_v027,
     data_error,
     get_json_result,
     get_result,
@@ -299,7 +297,7 @@ def check_model_override(state: ServerState, model: str) -> None:
 # ---------------------------------------------------------------- v0.25+
 async def completion_v027(request: Request, path_chat_id: str) -> Response:
     state = state_of(request)
-    req = dict(await body_v027(request))
+    req = dict(await read_request_json(request))
     all_messages, request_msg = normalize_messages(req)
     pass_all = _flag(req, "pass_all_history_messages", "pass_all_history", default=False)
     store = _flag(req, "store_history_messages", "store_history", default=True)
@@ -409,7 +407,7 @@ async def chat_completions_alias(request: Request) -> Response:
 async def completion_v022(request: Request) -> Response:
     state = state_of(request)
     chat_id = request.path_params["chat_id"]
-    body = await body_v022(request)
+    body = await read_any_json(request)
     req: Json = dict(body) if isinstance(body, dict) and body else {"question": ""}
     if not req.get("session_id"):
         req["question"] = ""

@@ -21,15 +21,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._util import ApiError, Json
+from .._util import ApiError, Json, read_any_json, read_request_json
 from ..metadata import metadata_matches
 from ..responder import count_tokens, related_phrases
 from ._answer import Turn, answer_chat, text_of
 from ._common import ServerState, endpoint, is_authorised, public, state_of
 from ._wire import (
     ARGUMENT_ERROR,
-    body_v022,
-    body_v027,
     data_error,
     get_json_result,
     get_result,
@@ -92,7 +90,7 @@ def _reference_list(turn: Turn) -> list[Json]:
 # ---------------------------------------------------------------- v0.25+
 async def openai_v027(request: Request, chat_id: str) -> Response:
     state = state_of(request)
-    req = await body_v027(request)
+    req = await read_request_json(request)
     missing = _missing(req, "model", "messages")
     if missing:
         return get_json_result(code=ARGUMENT_ERROR, message=missing)
@@ -207,7 +205,7 @@ async def openai_chat(request: Request) -> Response:
 async def openai_v022(request: Request) -> Response:
     """``validate_request`` runs before ``token_required`` on this route (v0.22.1)."""
     state = state_of(request)
-    req = await body_v022(request)
+    req = await read_any_json(request)
     missing = _missing(req, "model", "messages")
     if missing:
         return get_json_result(code=ARGUMENT_ERROR, message=missing)
@@ -305,7 +303,7 @@ def _related(state: ServerState, question: str) -> list[str]:
 @endpoint
 async def related_questions_v022(request: Request) -> Response:
     state = state_of(request)
-    req = await body_v022(request)
+    req = await read_any_json(request)
     question = req.get("question") if isinstance(req, dict) else None
     if not question:
         raise data_error("`question` is required.")
@@ -314,7 +312,7 @@ async def related_questions_v022(request: Request) -> Response:
 
 async def _recommend(request: Request) -> Response:
     state = state_of(request)
-    req = await body_v027(request)
+    req = await read_request_json(request)
     missing = _missing(req, "question")
     if missing:
         return get_json_result(code=ARGUMENT_ERROR, message=missing)

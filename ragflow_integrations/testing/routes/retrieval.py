@@ -16,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._util import Json
+from .._util import Json, read_any_json, read_request_json
 from ..metadata import metadata_matches
 from ..store import Hit
 from ._common import ServerState, endpoint, state_of
-from ._wire import as_dict, body_v022, body_v027, data_error, get_result, server_error
+from ._wire import as_dict, data_error, get_result, server_error
 
 
 def run_retrieval(
@@ -190,7 +190,7 @@ async def retrieval(request: Request) -> Response:
         return await _retrieval_v022(request)
     from .chats import page_args
 
-    req = await body_v027(request)
+    req = await read_request_json(request)
     datasets = _datasets(state, req)
     ds_ids = [d["id"] for d in datasets]
     if "question" not in req:
@@ -249,7 +249,7 @@ async def retrieval(request: Request) -> Response:
 
 async def _retrieval_v022(request: Request) -> Response:
     state = state_of(request)
-    req = as_dict(await body_v022(request))
+    req = as_dict(await read_any_json(request))
     datasets = _datasets(state, req)
     ds_ids = [d["id"] for d in datasets]
     if "question" not in req:

@@ -16,13 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._util import ApiError, Json, new_id, stamp
+from .._util import ApiError, Json, new_id, read_any_json, read_request_json, stamp
 from ._common import TENANT_ID, ServerState, endpoint, state_of
 from ._wire import (
     ARGUMENT_ERROR,
     as_dict,
-    body_v022,
-    body_v027,
     data_error,
     delete_each,
     deleted_json,
@@ -123,7 +121,7 @@ def view_v022_listed(session: Json) -> Json:
 async def create_session(request: Request) -> Response:
     state = state_of(request)
     chat = owned_chat(state, request.path_params["chat_id"])
-    req = await body_v027(request)
+    req = await read_request_json(request)
     name = req.get("name", "New session")
     if not isinstance(name, str) or not name.strip():
         raise data_error("`name` can not be empty")
@@ -170,7 +168,7 @@ async def get_session(request: Request) -> Response:
 async def update_session(request: Request) -> Response:
     state = state_of(request)
     chat = owned_chat(state, request.path_params["chat_id"])
-    req = dict(await body_v027(request))
+    req = dict(await read_request_json(request))
     session = find_session(state, request.path_params["session_id"])
     if session is None or session["dialog_id"] != chat["id"]:
         raise data_error("Session not found!")
@@ -197,7 +195,7 @@ async def delete_sessions(request: Request) -> Response:
     state = state_of(request)
     chat = owned_chat(state, request.path_params["chat_id"])
     try:
-        req = await body_v027(request)
+        req = await read_request_json(request)
     except ApiError as exc:
         if "BadRequest" not in exc.message:
             raise
@@ -266,7 +264,7 @@ async def message_feedback(request: Request) -> Response:
     """Thumbs up/down on an assistant answer (``thumbup`` bool, optional ``feedback`` text)."""
     state = state_of(request)
     _, session = _owned_session(state, request)
-    req = await body_v027(request)
+    req = await read_request_json(request)
     thumb = req.get("thumbup")
     if not isinstance(thumb, bool):
         raise data_error("thumbup must be a boolean")
@@ -289,7 +287,7 @@ async def message_feedback(request: Request) -> Response:
 @endpoint
 async def create_session_v022(request: Request) -> Response:
     state = state_of(request)
-    req = as_dict(await body_v022(request))
+    req = as_dict(await read_any_json(request))
     chat = live_chat(state, request.path_params["chat_id"])
     if chat is None:
         raise data_error("You do not own the assistant.")
@@ -309,7 +307,7 @@ async def create_session_v022(request: Request) -> Response:
 @endpoint
 async def update_session_v022(request: Request) -> Response:
     state = state_of(request)
-    req = dict(as_dict(await body_v022(request)))
+    req = dict(as_dict(await read_any_json(request)))
     chat_id = request.path_params["chat_id"]
     session = find_session(state, request.path_params["session_id"])
     if session is None or session["dialog_id"] != chat_id:
@@ -364,7 +362,7 @@ async def delete_sessions_v022(request: Request) -> Response:
     chat_id = request.path_params["chat_id"]
     if live_chat(state, chat_id) is None:
         raise data_error("You don't own the chat")
-    req = await body_v022(request)
+    req = await read_any_json(request)
     ids = as_dict(req).get("ids") if req else None
     if not ids:  # v0.22.1: no ids means every session of the chat
         ids = [s["id"] for s in sessions_of(state, chat_id)]
