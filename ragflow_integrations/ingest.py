@@ -196,7 +196,9 @@ def ingest_op(
     for start in range(0, len(items), batch_size):
         batch = items[start : start + batch_size]
         try:
-            docs = yield from upload_documents(ctx, dataset_id, [_as_upload(i) for i in batch])
+            docs = yield from upload_documents(
+                ctx, dataset_id, [_as_upload(i) for i in batch], reread=not (wait and parse)
+            )
         except UploadError as exc:  # partial batch: keep what was stored, go on
             docs, first_error = list(exc.uploaded), first_error or exc
             failed += exc.failed

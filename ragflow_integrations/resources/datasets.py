@@ -41,8 +41,10 @@ from ..errors import NotFoundError, RouteNotFoundError
 from .chunks import AsyncChunk, Chunk
 from .documents import (
     AsyncDataSetDocuments,
+    AsyncDataSetMetadata,
     AsyncDataSetParsing,
     DataSetDocuments,
+    DataSetMetadata,
     DataSetParsing,
     Document,
     ParserConfig,
@@ -279,7 +281,7 @@ class _DataSetFields(_Model):
         return data
 
 
-class DataSet(_DataSetFields, DataSetDocuments, DataSetParsing, SyncObject):
+class DataSet(_DataSetFields, DataSetDocuments, DataSetParsing, DataSetMetadata, SyncObject):
     """A dataset (knowledge base)."""
 
     ParserConfig: ClassVar[type[ParserConfig]] = ParserConfig
@@ -294,7 +296,9 @@ class DataSet(_DataSetFields, DataSetDocuments, DataSetParsing, SyncObject):
         return self._c.retrieve(question, dataset_ids=[self.id], **kwargs)
 
 
-class AsyncDataSet(_DataSetFields, AsyncDataSetDocuments, AsyncDataSetParsing, AsyncObject):
+class AsyncDataSet(
+    _DataSetFields, AsyncDataSetDocuments, AsyncDataSetParsing, AsyncDataSetMetadata, AsyncObject
+):
     """Async twin of :class:`DataSet`."""
 
     ParserConfig: ClassVar[type[ParserConfig]] = ParserConfig

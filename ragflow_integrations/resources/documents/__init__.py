@@ -1,4 +1,5 @@
-"""Documents: a dataset's files (``documents.py``) and their parsing (``parsing.py``)."""
+"""Documents: a dataset's files (``documents.py``), their parsing (``parsing.py``) and their
+metadata in bulk (``metadata.py``)."""
 
 from .documents import (
     AsyncDataSetDocuments,
@@ -14,6 +15,14 @@ from .documents import (
     upload_documents,
     walk_documents,
 )
+from .metadata import (
+    AsyncDataSetMetadata,
+    AutoMetadataConfig,
+    DataSetMetadata,
+    MetadataFieldSummary,
+    MetadataUpdateResult,
+    set_uploaded_metadata,
+)
 from .parsing import (
     AsyncDataSetParsing,
     DataSetParsing,
@@ -26,6 +35,12 @@ from .parsing import (
 )
 
 __all__ = [
+    "AsyncDataSetMetadata",
+    "AutoMetadataConfig",
+    "DataSetMetadata",
+    "MetadataFieldSummary",
+    "MetadataUpdateResult",
+    "set_uploaded_metadata",
     "AsyncDataSetDocuments",
     "AsyncDataSetParsing",
     "AsyncDocument",
