@@ -30,8 +30,8 @@ from ..._core.ops import (
     seg,
 )
 from ..._core.paging import PageWalker
-from ..._core.waiting import check_wait_arguments, poll_until, progress_bar
 from ..._core.request import make_params
+from ..._core.waiting import check_wait_arguments, poll_until, progress_bar
 from ..._models import AsyncObject, SyncObject
 from ...errors import DocumentParseError, ParseFailure, ParseTimeoutError, RAGFlowError
 
