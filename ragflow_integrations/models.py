@@ -15,28 +15,43 @@ from __future__ import annotations
 
 from ._core.sse import StreamEvent
 from ._models import _Model
-from .resources.agents import Agent, AsyncAgent
-from .resources.chats import AsyncChat, AsyncSession, Chat, Message, Session
+from .resources.agents import Agent, AgentVersion, AsyncAgent
+from .resources.chats import AsyncChat, AsyncMessage, AsyncSession, Chat, Message, Session
 from .resources.chunks import AsyncChunk, Chunk
+from .resources.dataset_indexes import IndexTask
 from .resources.datasets import AsyncDataSet, DataSet
-from .resources.documents import AsyncDocument, Document
+from .resources.documents import (
+    AsyncDocument,
+    AutoMetadataConfig,
+    Document,
+    MetadataFieldSummary,
+    MetadataUpdateResult,
+)
 from .resources.documents import ParserConfig as ParserConfig  # importable from here, as before
 from .resources.documents import ProgressCallback as ProgressCallback
+from .resources.llm_models import LLMModel
 from .resources.retrieval import RetrievalResult
 
 __all__ = [
     "Agent",
+    "AgentVersion",
     "AsyncAgent",
     "AsyncChat",
     "AsyncChunk",
     "AsyncDataSet",
     "AsyncDocument",
+    "AsyncMessage",
     "AsyncSession",
+    "AutoMetadataConfig",
     "Chat",
     "Chunk",
     "DataSet",
     "Document",
+    "IndexTask",
+    "LLMModel",
     "Message",
+    "MetadataFieldSummary",
+    "MetadataUpdateResult",
     "RetrievalResult",
     "Session",
     "StreamEvent",
@@ -50,6 +65,7 @@ SYNC_KINDS: dict[str, type[_Model]] = {
     "session": Session,
     "agent": Agent,
     "message": Message,
+    "llm_model": LLMModel,
 }
 ASYNC_KINDS: dict[str, type[_Model]] = {
     "dataset": AsyncDataSet,
@@ -58,5 +74,6 @@ ASYNC_KINDS: dict[str, type[_Model]] = {
     "chat": AsyncChat,
     "session": AsyncSession,
     "agent": AsyncAgent,
-    "message": Message,
+    "message": AsyncMessage,
+    "llm_model": LLMModel,
 }
