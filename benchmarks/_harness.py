@@ -31,6 +31,7 @@ class Size:
     concurrency: int
     loader_small: int
     loader_large: int
+    loader_latency_documents: int
     stream_rounds: int
     ingest_documents: int
     import_runs: int
@@ -46,6 +47,7 @@ SIZES = {
         concurrency=64,
         loader_small=1_000,
         loader_large=3_000,
+        loader_latency_documents=40,
         stream_rounds=4,
         ingest_documents=20,
         import_runs=3,
@@ -59,6 +61,7 @@ SIZES = {
         concurrency=64,
         loader_small=5_000,
         loader_large=50_000,
+        loader_latency_documents=300,
         stream_rounds=15,
         ingest_documents=500,
         import_runs=15,

@@ -41,6 +41,7 @@ SECTIONS: list[tuple[str, tuple[str, ...], str]] = [
     ("Ingestion", ("ingest.vectorstore",), "ingestion"),
     ("Folder sync", ("sync.resync",), "sync"),
     ("Loader memory", ("loader.memory",), "loader"),
+    ("Loader under latency", ("loader.async_latency",), "loader_latency"),
     ("Local server", bench_server.ROW_KEYS, "server"),
 ]
 
@@ -65,6 +66,7 @@ RUNNERS: dict[str, Section] = {
     "ingestion": bench_ingestion.run,
     "sync": bench_sync.run,
     "loader": bench_loader.run,
+    "loader_latency": bench_loader.run_latency,
     "server": bench_server.run,
 }
 

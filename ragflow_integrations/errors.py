@@ -9,9 +9,12 @@ even a server or proxy that echoes the ``Authorization`` header cannot put the k
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 __all__ = [
     "APIConnectionError",
@@ -74,7 +77,11 @@ class RAGFlowError(Exception):
         }
 
     def hide(self, secret: str) -> None:
-        """Mask ``secret`` as ``***`` in every text this error (and each error it holds) carries."""
+        """Mask ``secret`` as ``***`` in every text this error (and each error it holds) carries.
+
+        See :func:`mask_secret` for where a key is found (a short key is masked as a whole token
+        only, so ordinary words that contain it stay readable).
+        """
         if not secret:
             return
         for name, value in list(vars(self).items()):
@@ -110,10 +117,52 @@ class RAGFlowError(Exception):
 _SHOWN_MESSAGE_CHARS = 2000  # str() shortens a longer server message; .message keeps it whole
 
 
+LONG_SECRET_CHARS = 16
+"""A key at least this long is masked wherever it appears, even inside a longer token."""
+
+
+def mask_secret(text: str, secret: str) -> str:
+    """``text`` with every appearance of ``secret`` replaced by ``***``.
+
+    The key is looked for as sent and as a server or proxy may echo it: JSON-escaped (an echoed
+    ``{"Authorization": "Bearer <key>"}``) and URL-encoded (``?api_key=<key>``). A key of
+    :data:`LONG_SECRET_CHARS` characters or more is masked anywhere; a shorter one only where it
+    stands as a whole token (not inside a longer word): with the key ``"dev"``, ``Bearer dev``,
+    ``api_key=dev``, ``Authorization: dev`` and ``"dev"`` are masked, ``my-devices-list`` is not.
+    """
+    if not secret or not text:
+        return text
+    return _secret_pattern(secret).sub("***", text)
+
+
+@lru_cache(maxsize=32)
+def _secret_pattern(secret: str) -> re.Pattern[str]:
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+    }
+    whole_token = len(secret) < LONG_SECRET_CHARS
+    alternatives = []
+    for form in sorted(forms, key=len, reverse=True):  # the longest form wins at one position
+        pattern = re.escape(form)
+        if whole_token and _WORD.match(form[0]):
+            pattern = r"(?<!\w)" + pattern
+        if whole_token and _WORD.match(form[-1]):
+            pattern += r"(?!\w)"
+        alternatives.append(pattern)
+    return re.compile("|".join(alternatives))
+
+
+_WORD = re.compile(r"\w")
+
+
 def _without(value: Any, secret: str) -> Any:
     """``value`` with ``secret`` masked in its strings (lists, tuples, dicts and errors walked)."""
     if isinstance(value, str):
-        return value.replace(secret, "***")
+        return mask_secret(value, secret)
     if isinstance(value, RAGFlowError):
         value.hide(secret)
         return value
@@ -124,7 +173,7 @@ def _without(value: Any, secret: str) -> Any:
     if type(value) is tuple:
         return tuple(_without(item, secret) for item in value)
     if isinstance(value, Mapping):
-        return {key: _without(item, secret) for key, item in value.items()}
+        return {_without(key, secret): _without(item, secret) for key, item in value.items()}
     return value
 
 

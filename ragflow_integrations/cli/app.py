@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from .. import __version__
+from ..errors import mask_secret
 from . import ask, listing, search, sync
 from .codes import EXIT_CODES_HELP, ExitCode, describe, exit_code_for
 from .context import CommandContext
@@ -77,19 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_MASKED_LENGTH = 6
-"""Shorter keys are not real keys, and masking them would garble every message."""
-
-
 class _MaskKey(logging.Filter):
     def __init__(self, secret: str) -> None:
         super().__init__()
         self.secret = secret
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if len(self.secret) >= _MASKED_LENGTH:
-            record.msg = record.getMessage().replace(self.secret, "***")
-            record.args = None
+        record.msg = _mask(record.getMessage(), self.secret)
+        record.args = None
         return True
 
 
@@ -110,7 +106,8 @@ def _undo_debug_logging(handler: logging.Handler) -> None:
 
 
 def _mask(text: str, secret: str) -> str:
-    return text.replace(secret, "***") if len(secret) >= _MASKED_LENGTH else text
+    """The key masked where a key can appear, without garbling words (see ``mask_secret``)."""
+    return mask_secret(text, secret) if secret else text
 
 
 def main(

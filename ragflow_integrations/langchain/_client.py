@@ -7,10 +7,17 @@ import threading
 from typing import Any, Self
 
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations._api_key import refuse_empty_key
 from ragflow_integrations._loop_clients import PerLoopAsyncClients
+
+DEFAULT_BASE_URL = "http://localhost:9380"  # RAGFlow's own default, as the client's
+_base_url_from_env = from_env(["RAGFLOW_BASE_URL", "RAGFLOW_API_BASE"], default=DEFAULT_BASE_URL)
+"""The server a component talks to when given none, fixed when it is built (the client's chain:
+``RAGFLOW_BASE_URL``, then ``RAGFLOW_API_BASE``, then localhost), so that a copy or a pickle
+loaded elsewhere talks to the same server, whatever the environment says there."""
 
 
 def refuse_pickling_with_clients(*given: RAGFlow | AsyncRAGFlow | None) -> None:
@@ -50,6 +57,7 @@ class ClientFactory:
         max_retries: int | None = None,
         verify: bool | str = True,
     ) -> None:
+        refuse_empty_key(api_key)
         self._given = (client, async_client)
         self._source = (api_key, base_url, timeout, max_retries, verify)
         self._client = client
@@ -61,9 +69,7 @@ class ClientFactory:
         if api_key is None:
             api_key = secret_from_env("RAGFLOW_API_KEY", default=None)()
         self._api_key = api_key
-        self._base_url = (
-            base_url if base_url is not None else from_env("RAGFLOW_BASE_URL", default=None)()
-        )
+        self._base_url = base_url if base_url is not None else _base_url_from_env()
         self._timeout = timeout
         self._max_retries = max_retries
         self._verify = verify
@@ -152,8 +158,9 @@ class RAGFlowConnection(BaseModel):
         default_factory=secret_from_env("RAGFLOW_API_KEY", default=None), repr=False
     )
     """RAGFlow API key; defaults to the ``RAGFLOW_API_KEY`` environment variable."""
-    base_url: str | None = Field(default_factory=from_env("RAGFLOW_BASE_URL", default=None))
-    """Server URL such as ``http://localhost:9380``; defaults to ``RAGFLOW_BASE_URL``."""
+    base_url: str | None = Field(default_factory=_base_url_from_env)
+    """Server URL such as ``http://localhost:9380``; defaults to ``RAGFLOW_BASE_URL`` (then
+    ``RAGFLOW_API_BASE``, then ``http://localhost:9380``), read when the component is built."""
     timeout: float | None = None
     """Request timeout in seconds (client default when None)."""
     max_retries: int = 2
@@ -164,6 +171,12 @@ class RAGFlowConnection(BaseModel):
     ``async_client`` (they keep their own)."""
 
     _factory: ClientFactory | None = PrivateAttr(default=None)
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_not_empty(cls, api_key: SecretStr | None) -> SecretStr | None:
+        refuse_empty_key(api_key)  # "" is not "use RAGFLOW_API_KEY"
+        return api_key
 
     @property
     def _clients(self) -> ClientFactory:

@@ -10,6 +10,7 @@ from langchain_core.documents import Document
 from pydantic import SecretStr
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations._chunk_prefetch import adocuments_with_chunks
 from ragflow_integrations.langchain._client import ClientFactory
 from ragflow_integrations.langchain._convert import effective_condition
 from ragflow_integrations.mapping import chunk_to_record
@@ -136,13 +137,14 @@ class RAGFlowLoader(BaseLoader):
                 yield _whole_document(document, self.separator.join(texts))
 
     async def alazy_load(self) -> AsyncIterator[Document]:
-        """Async twin of :meth:`lazy_load` (native async client)."""
-        async for document in self._aiter_ragflow_documents():
+        """Async twin of :meth:`lazy_load` (native async client): the same ``Document``s in the
+        same order, with the chunk requests of up to 16 documents ahead in flight at once."""
+        async for document, chunks in adocuments_with_chunks(self._aiter_ragflow_documents()):
             if self.mode == "chunks":
-                async for chunk in document.iter_chunks():
+                async for chunk in chunks:
                     yield _chunk_document(chunk, document)
             else:
-                texts = [chunk.content async for chunk in document.iter_chunks()]
+                texts = [chunk.content async for chunk in chunks]
                 yield _whole_document(document, self.separator.join(texts))
 
 

@@ -13,6 +13,7 @@ from langchain_core.documents import Document
 from langchain_core.tools import BaseTool, BaseToolkit, ToolException
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from ragflow_integrations._tool_descriptions import datasets_description, summarise
 from ragflow_integrations.langchain._client import RAGFlowConnection
 from ragflow_integrations.langchain.chat_models import ChatRAGFlow, reference_documents
 from ragflow_integrations.langchain.retrievers import SEARCH_PARAMS, RAGFlowSearchParams
@@ -187,8 +188,11 @@ class RAGFlowAskTool(BaseTool):
 class RAGFlowToolkit(RAGFlowConnection, BaseToolkit):
     """Tools for an agent over RAGFlow: search, list datasets and (with ``chat_id``) ask.
 
-    The datasets (``dataset_ids``, or every dataset the key can see) are fetched once; their
-    names and descriptions are written into the tool descriptions so an agent can pick one.
+    The datasets (``dataset_ids``, or every dataset the key can see) are fetched once. The search
+    tool's description names them with a one-line summary each in at most 2,000 characters (it
+    is sent with every model call): summaries get shorter, then are left out, until all fit; past
+    that the rest are counted and the agent is pointed at ``ragflow_list_datasets``, which
+    returns every dataset with its full description.
 
     Example:
         .. code-block:: python
@@ -263,9 +267,11 @@ class RAGFlowToolkit(RAGFlowConnection, BaseToolkit):
         }
         search = RAGFlowSearchTool(
             dataset_ids=ids,
-            description=(
+            description=datasets_description(
                 "Search these RAGFlow datasets and return numbered passages with their sources. "
-                "Pass dataset_ids to search only some of them.\nDatasets:\n" + catalogue
+                "Pass dataset_ids to search only some of them.\nDatasets:",
+                self.datasets(),
+                listing_tool=RAGFlowListDatasetsTool.model_fields["name"].default,
             ),
             **self.search_kwargs,
             **connection,
@@ -276,13 +282,15 @@ class RAGFlowToolkit(RAGFlowConnection, BaseToolkit):
         ]
         if self.chat_id is not None:
             chat = self._sync_client.get_chat(self.chat_id)
-            about = f" ({chat.description})" if chat.description else ""
+            about = summarise(chat.description)
+            about = f" ({about})" if about else ""
             tools.append(
                 RAGFlowAskTool(
                     model=ChatRAGFlow(chat_id=self.chat_id, **connection),
                     description=(
-                        f"Ask the RAGFlow chat assistant '{chat.name}'{about} a self-contained "
-                        "question; it answers from its datasets and cites its sources."
+                        f"Ask the RAGFlow chat assistant '{summarise(chat.name)}'{about} a "
+                        "self-contained question; it answers from its datasets and cites its "
+                        "sources."
                     ),
                 )
             )

@@ -19,6 +19,7 @@ from langchain_core.vectorstores import VectorStore
 from pydantic import SecretStr
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations._metadata_filters import and_conditions, from_dict_filter
 from ragflow_integrations.ingest import (
     IngestItem,
     aingest_documents,
@@ -218,6 +219,10 @@ class RAGFlowVectorStore(VectorStore):
         )
         retriever = RAGFlowRetriever(dataset_ids=[self.dataset_id], **clients)
         overrides = {**self.search_kwargs, **kwargs}
+        if "filter" in overrides:  # LangChain's dict filter, as RAGFlow's metadata_condition
+            overrides["metadata_condition"] = and_conditions(
+                overrides.get("metadata_condition"), from_dict_filter(overrides.pop("filter"))
+            )
         if k is not None:
             overrides["k"] = k
         overrides.setdefault("k", DEFAULT_K)
@@ -281,7 +286,11 @@ class RAGFlowVectorStore(VectorStore):
 
         ``Document.id`` is the caller id of the stored document the chunk came from
         (``metadata["chunk_id"]`` is the chunk). Keyword arguments are retriever parameters
-        (``similarity_threshold``, ``metadata_condition``, ...).
+        (``similarity_threshold``, ``metadata_condition``, ...) and ``filter``, a LangChain dict
+        filter on the documents' metadata: ``{"topic": "tea"}``, ``{"year": {"$gte": 2020}}``
+        (``$eq $ne $gt $gte $lt $lte $in $nin $contains``), ``{"$and": [...]}`` /
+        ``{"$or": [...]}``, sent as RAGFlow's ``metadata_condition`` (one flat AND or OR: other
+        forms raise ``ValueError``; string comparisons are case-insensitive, as RAGFlow's).
         """
         retriever, overrides = self._retriever(k, kwargs)
         return [self._search_result(doc) for doc in retriever._search(query, overrides)]

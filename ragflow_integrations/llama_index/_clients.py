@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow
+from ragflow_integrations._api_key import refuse_empty_key
 from ragflow_integrations._loop_clients import PerLoopAsyncClients
 
 CONNECTION_OPTIONS = ("timeout", "max_retries", "verify")
@@ -64,6 +65,7 @@ class ClientPair:
         max_retries: int | None = None,
         verify: bool | str | None = None,
     ) -> None:
+        refuse_empty_key(api_key)
         if client is not None and not isinstance(client, RAGFlow):
             raise TypeError(
                 f"client must be a ragflow_integrations.RAGFlow, got {type(client).__name__}; "
@@ -166,6 +168,24 @@ class ClientPair:
         self._loopless = None
         self._lock = threading.Lock()
         self._client_kwargs = dict(state["client_kwargs"])
+
+
+def pickled_clients(component: str, state: Mapping[str, Any]) -> ClientPair:
+    """The clients a pickled pydantic component was built with (its ``_clients``), to restore.
+
+    LlamaIndex's ``BaseComponent.__setstate__`` re-runs ``__init__`` with the pydantic fields
+    only, which would build new clients from ``RAGFLOW_BASE_URL`` / ``RAGFLOW_API_KEY``: the
+    unpickled component would send its requests, with another key, to another server. Components
+    call this first, then put the result back once the base class is done.
+    """
+    clients = (state.get("__pydantic_private__") or {}).get("_clients")
+    if not isinstance(clients, ClientPair):
+        raise TypeError(
+            f"this pickled {component} carries no RAGFlow connection (server, key, options), so "
+            f"it cannot be restored without guessing one from the environment; build the "
+            f"{component} again with api_key= / base_url="
+        )
+    return clients
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

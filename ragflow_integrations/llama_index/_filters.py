@@ -11,22 +11,25 @@ from llama_index.core.vector_stores.types import (
     MetadataFilters,
 )
 
-#: LlamaIndex operator -> RAGFlow ``comparison_operator``. RAGFlow compares strings
-#: case-insensitively and ``YYYY-MM-DD`` strings as dates; ``contains`` is a substring test on the
-#: value (on each item of a list value).
+from ragflow_integrations._metadata_filters import condition as ragflow_condition
+from ragflow_integrations._metadata_filters import metadata_condition
+
+#: LlamaIndex operator -> the shared operator name (``_metadata_filters.OPERATORS`` gives RAGFlow's
+#: ``comparison_operator``). RAGFlow compares strings case-insensitively and ``YYYY-MM-DD``
+#: strings as dates; ``contains`` is a substring test on the value (on each item of a list value).
 OPERATORS: dict[FilterOperator, str] = {
-    FilterOperator.EQ: "=",
-    FilterOperator.NE: "≠",
-    FilterOperator.GT: ">",
-    FilterOperator.GTE: "≥",
-    FilterOperator.LT: "<",
-    FilterOperator.LTE: "≤",
+    FilterOperator.EQ: "eq",
+    FilterOperator.NE: "ne",
+    FilterOperator.GT: "gt",
+    FilterOperator.GTE: "gte",
+    FilterOperator.LT: "lt",
+    FilterOperator.LTE: "lte",
     FilterOperator.IN: "in",
-    FilterOperator.NIN: "not in",
+    FilterOperator.NIN: "nin",
     FilterOperator.CONTAINS: "contains",
     FilterOperator.TEXT_MATCH: "contains",
     FilterOperator.TEXT_MATCH_INSENSITIVE: "contains",
-    FilterOperator.IS_EMPTY: "empty",
+    FilterOperator.IS_EMPTY: "is_empty",
 }
 _SUPPORTED = ", ".join(op.name for op in OPERATORS)
 
@@ -64,12 +67,5 @@ def filters_to_metadata_condition(filters: MetadataFilters) -> dict[str, Any] | 
                 f"RAGFlow has no metadata operator for FilterOperator.{item.operator.name} "
                 f"(key {item.key!r}); supported: {_SUPPORTED}"
             )
-        value: Any = item.value
-        if item.operator in (FilterOperator.IN, FilterOperator.NIN):
-            value = list(value) if isinstance(value, list | tuple) else [value]
-        elif item.operator == FilterOperator.IS_EMPTY:
-            value = None
-        conditions.append({"name": item.key, "comparison_operator": operator, "value": value})
-    if not conditions:
-        return None
-    return {"logic": condition.value, "conditions": conditions}
+        conditions.append(ragflow_condition(item.key, operator, item.value))
+    return metadata_condition(condition.value, conditions)

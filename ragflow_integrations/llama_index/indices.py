@@ -195,6 +195,20 @@ class RAGFlowIndex(BaseManagedIndex):
         # the same dataset bound to the sync client, for the sync methods (no request)
         self._dataset = self._clients.sync.wrap("dataset", dataset.model_dump())
 
+    # ----- pickling ---------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """The index with its dataset as data (a ``DataSet`` holds its client's pool and locks);
+        the clients pickle as their configuration (server, key, options: keep pickles private)."""
+        state = dict(self.__dict__)
+        state["_dataset"] = self._dataset.model_dump()
+        state["_async_dataset"] = state["_async_dataset_client"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle talking to the server and key the index was built with (no request)."""
+        self.__dict__.update(state)
+        self._dataset = self._clients.sync.wrap("dataset", state["_dataset"])
+
     # ----- identity ---------------------------------------------------------------------------
     @property
     def dataset_id(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from llama_index.core.base.llms.generic_utils import (
     achat_to_completion_decorator,
@@ -29,11 +29,28 @@ from llama_index.core.llms.llm import LLM
 
 from ragflow_integrations import AsyncRAGFlow, Chunk, Message, RAGFlow, StreamEvent
 from ragflow_integrations._agent_sessions import adiscard_agent_sessions, discard_agent_sessions
-from ragflow_integrations.llama_index._clients import ClientPair, reject_unknown
+from ragflow_integrations.llama_index._clients import (
+    ClientPair,
+    pickled_clients,
+    reject_unknown,
+)
 from ragflow_integrations.llama_index._nodes import chunks_to_reference_dicts
 
 DEFAULT_CONTEXT_WINDOW = 8192
 DEFAULT_NUM_OUTPUT = 512
+_NO_STRUCTURED_OUTPUT = (
+    "RAGFlowLLM cannot return structured output: RAGFlow chat assistants and agents have no "
+    "tool calling or JSON mode to force a schema. Use a function-calling LLM's "
+    "structured_predict / as_structured_llm, and give it RAGFlow's passages through "
+    "RAGFlowRetriever, a query engine over RAGFlowIndex, or RAGFlowToolSpec"
+)
+_NO_AGENT = (
+    "RAGFlowLLM cannot drive an agent or call tools: RAGFlow answers with the assistant's own "
+    "prompt and drops the system prompt that a ReActAgent (and predict_and_call) sends the tools "
+    "and the Thought/Action format in, so the agent would answer without ever using its tools. "
+    "Give the agent a function-calling LLM, and RAGFlow as its tools: "
+    "RAGFlowToolSpec(...).to_tool_list(), or a QueryEngineTool over RAGFlowIndex"
+)
 
 
 class RAGFlowLLM(LLM):
@@ -43,6 +60,10 @@ class RAGFlowLLM(LLM):
     assistant gets ``pass_all_history``; an agent, which takes one question, gets the last user
     message in a session RAGFlow creates for the call, deleted once the answer or stream ends).
     The server drops system messages, so ``system`` prompts must be configured on the assistant.
+    Hence no agent loop can run on it: a ReActAgent's prompt (its tools and step format) would be
+    dropped and the agent would answer without tools, so such a call raises
+    ``NotImplementedError``, as do ``predict_and_call``, ``structured_predict`` and
+    ``as_structured_llm`` (no tool calling or JSON mode; ``ChatRAGFlow`` refuses the same).
     The assistant's citations come back with every response:
     ``response.raw["reference"]`` and ``response.additional_kwargs["references"]`` (and on the
     message) as a list of ``{"id", "text", "score", "metadata"}`` dicts. Streaming yields
@@ -104,6 +125,12 @@ class RAGFlowLLM(LLM):
     def class_name(cls) -> str:
         return "RAGFlowLLM"
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle with the server, key and options it was built with (not the environment's)."""
+        clients = pickled_clients("RAGFlowLLM", state)
+        super().__setstate__(state)
+        self._clients = clients
+
     @property
     def metadata(self) -> LLMMetadata:
         return LLMMetadata(
@@ -114,8 +141,41 @@ class RAGFlowLLM(LLM):
             model_name=self.model_name,
         )
 
+    # ----- what RAGFlow cannot do ------------------------------------------------------------
+    def structured_predict(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Not supported: RAGFlow has no tool calling or JSON mode to force a schema."""
+        raise NotImplementedError(_NO_STRUCTURED_OUTPUT)
+
+    async def astructured_predict(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Not supported: RAGFlow has no tool calling or JSON mode to force a schema."""
+        raise NotImplementedError(_NO_STRUCTURED_OUTPUT)
+
+    def stream_structured_predict(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Not supported: RAGFlow has no tool calling or JSON mode to force a schema."""
+        raise NotImplementedError(_NO_STRUCTURED_OUTPUT)
+
+    async def astream_structured_predict(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Not supported: RAGFlow has no tool calling or JSON mode to force a schema."""
+        raise NotImplementedError(_NO_STRUCTURED_OUTPUT)
+
+    def as_structured_llm(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Not supported: RAGFlow has no tool calling or JSON mode to force a schema."""
+        raise NotImplementedError(_NO_STRUCTURED_OUTPUT)
+
+    def predict_and_call(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Not supported: RAGFlow cannot call caller-defined tools (LlamaIndex would run a ReAct
+        loop whose system prompt RAGFlow drops)."""
+        raise NotImplementedError(_NO_AGENT)
+
+    async def apredict_and_call(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Not supported: RAGFlow cannot call caller-defined tools."""
+        raise NotImplementedError(_NO_AGENT)
+
     # ----- request building -------------------------------------------------------------------
     def _chat_messages(self, messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
+        if any(m.role == MessageRole.SYSTEM and _is_react_prompt(m.content) for m in messages):
+            # a ReActAgent: RAGFlow would drop its prompt and answer without the tools
+            raise NotImplementedError(_NO_AGENT)
         wire = [
             {"role": m.role.value, "content": m.content or ""}
             for m in messages
@@ -241,6 +301,12 @@ class RAGFlowLLM(LLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
+
+
+def _is_react_prompt(text: str | None) -> bool:
+    """Whether a system prompt asks for ReAct's ``Thought`` / ``Action`` / ``Action Input`` steps
+    (LlamaIndex's ``ReActChatFormatter`` header, default or with a context)."""
+    return bool(text) and "Action Input" in str(text) and "Thought" in str(text)
 
 
 def _message_response(message: Message) -> ChatResponse:

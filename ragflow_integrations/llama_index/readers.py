@@ -18,7 +18,12 @@ from ragflow_integrations import (
     RAGFlow,
 )
 from ragflow_integrations import Document as RAGFlowDocument
-from ragflow_integrations.llama_index._clients import ClientPair, reject_unknown
+from ragflow_integrations._chunk_prefetch import adocuments_with_chunks
+from ragflow_integrations.llama_index._clients import (
+    ClientPair,
+    pickled_clients,
+    reject_unknown,
+)
 from ragflow_integrations.llama_index._nodes import exclusions
 from ragflow_integrations.mapping import chunk_to_record
 
@@ -33,7 +38,8 @@ class RAGFlowReader(BasePydanticReader):
     (id = the chunk id). Either way the metadata holds the document name and id, the dataset id and
     the document's own ``meta_fields``. Memory stays constant in the dataset size: documents and
     chunks are fetched one page at a time (at most one document's chunks are held in
-    ``documents`` mode).
+    ``documents`` mode). The async methods request the first chunk page of up to 16 documents
+    ahead (same documents, same order), so they do not pay one round trip per document.
 
     Documents that are not parsed yet (``run != "DONE"``) are skipped unless ``only_parsed=False``.
     """
@@ -87,6 +93,12 @@ class RAGFlowReader(BasePydanticReader):
     def class_name(cls) -> str:
         return "RAGFlowReader"
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle with the server, key and options it was built with (not the environment's)."""
+        clients = pickled_clients("RAGFlowReader", state)
+        super().__setstate__(state)
+        self._clients = clients
+
     # ----- sync -------------------------------------------------------------------------------
     def lazy_load_data(self, *args: Any, **load_kwargs: Any) -> Iterator[LIDocument]:
         """Yield the dataset's content one ``Document`` at a time."""
@@ -120,13 +132,13 @@ class RAGFlowReader(BasePydanticReader):
         Unlike the base class (which runs the sync loader in a thread), this uses the async client.
         """
         dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
-        async for document in self._aiter_selected(dataset):
+        async for document, chunks in adocuments_with_chunks(self._aiter_selected(dataset)):
             meta = _document_metadata(document)
             if self.mode == "chunks":
-                async for chunk in document.iter_chunks():
+                async for chunk in chunks:
                     yield _chunk_document(chunk, meta)
             else:
-                texts = [chunk.content or "" async for chunk in document.iter_chunks()]
+                texts = [chunk.content or "" async for chunk in chunks]
                 yield _whole_document(document.id, texts, meta, self.chunk_separator)
 
     async def _aiter_selected(self, dataset: AsyncDataSet) -> AsyncIterator[AsyncDocument]:

@@ -11,10 +11,13 @@ from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSp
 from llama_index.core.tools.types import ToolMetadata
 
 from ragflow_integrations import AsyncDataSet, AsyncRAGFlow, Chunk, DataSet, Message, RAGFlow
+from ragflow_integrations._tool_descriptions import DatasetAbout, datasets_description
 from ragflow_integrations.llama_index._clients import ClientPair
 from ragflow_integrations.mapping import chunk_to_record
 
 _MAX_PASSAGE_CHARS = 2000
+MAX_DESCRIPTION_CHARS = 1024
+"""LlamaIndex's limit (``ToolMetadata.to_openai_tool`` refuses longer tool descriptions)."""
 
 
 class RAGFlowToolSpec(BaseToolSpec):
@@ -30,7 +33,9 @@ class RAGFlowToolSpec(BaseToolSpec):
         retrieval_kwargs: Extra ``retrieve`` options (``similarity_threshold``, ``rerank_id``, ...).
         describe_datasets: Fetch the default datasets' names and descriptions once, in
             ``to_tool_list()``, and add them to the search tool's description so the agent knows
-            what the knowledge base covers.
+            what the knowledge base covers: one summarised line per dataset within LlamaIndex's
+            1,024-character tool description limit (summaries get shorter, then are left out,
+            until all fit; past that the rest are counted, and ``list_datasets`` shows them all).
     """
 
     spec_functions: list[SPEC_FUNCTION_TYPE] = ["search_knowledge_base", "list_datasets"]
@@ -106,7 +111,7 @@ class RAGFlowToolSpec(BaseToolSpec):
         self,
         names: list[str],
         func_to_metadata_mapping: dict[str, ToolMetadata] | None,
-        about: list[str],
+        about: list[DatasetAbout],
     ) -> list[FunctionTool]:
         mapping = func_to_metadata_mapping or {}
         tools = []
@@ -123,13 +128,18 @@ class RAGFlowToolSpec(BaseToolSpec):
             )
         return tools
 
-    def _describe(self, name: str, function: Callable[..., Any], about: list[str]) -> str:
+    def _describe(self, name: str, function: Callable[..., Any], about: list[DatasetAbout]) -> str:
         """Signature plus dedented docstring (and ``about`` the default datasets, if asked for)."""
         signature = inspect.signature(function, eval_str=True)
         description = f"{name}{signature}\n{inspect.getdoc(function)}"
         if name != "search_knowledge_base" or not about:
             return description
-        return description + "\nDefault knowledge bases:\n" + "\n".join(about)
+        return datasets_description(
+            description + "\nDefault knowledge bases:",
+            about,
+            listing_tool="list_datasets",
+            max_chars=MAX_DESCRIPTION_CHARS,
+        )
 
     # ----- search -----------------------------------------------------------------------------
     def search_knowledge_base(self, query: str, dataset_ids: list[str] | None = None) -> str:
@@ -196,10 +206,9 @@ class RAGFlowToolSpec(BaseToolSpec):
         return self.chat_id
 
 
-def _about(dataset: DataSet | AsyncDataSet) -> str:
-    """One line naming a default dataset for the search tool's description."""
-    about = (dataset.description or "").strip().replace("\n", " ")
-    return f"- {dataset.name} (id {dataset.id})" + (f": {about}" if about else "")
+def _about(dataset: DataSet | AsyncDataSet) -> DatasetAbout:
+    """``(id, name, description)`` of a default dataset, for the search tool's description."""
+    return dataset.id, dataset.name, dataset.description
 
 
 def _format_passages(chunks: Sequence[Chunk]) -> str:

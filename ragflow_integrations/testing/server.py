@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import secrets
 import shutil
 import socket
@@ -162,6 +163,7 @@ class LocalRAGFlowServer:
 
         if self._data_dir is None:
             self._temp_dir = tempfile.mkdtemp(prefix="ragflow-local-")
+        atexit.register(self.stop)  # a server never stopped leaves no thread state or temp dir
         directory = self.data_dir
         assert directory is not None
         directory.mkdir(parents=True, exist_ok=True)
@@ -237,6 +239,7 @@ class LocalRAGFlowServer:
                 store.put("document", doc)
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         if self._uvicorn is not None:
             self._uvicorn.should_exit = True
         if self._thread is not None:

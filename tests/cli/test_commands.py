@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import API_KEY, POLL, Result, Run, write_files
+from cli_support import API_KEY, POLL, Result, Run, write_files
 from test_sync import unique
 
 from ragflow_integrations import RAGFlow

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Run, Wire, corpus, write_files
+from cli_support import Run, Wire, corpus, write_files
 from test_sync import HASH_KEY, PATH_KEY, by_path, counts, sync, unique
 
 from ragflow_integrations import RAGFlow

@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import POLL, Run, Wire, corpus, write_files
+from cli_support import POLL, Run, Wire, corpus, write_files
 
 from ragflow_integrations import Document, RAGFlow
 from ragflow_integrations.cli import ExitCode

@@ -32,6 +32,7 @@ REQUIRED_ROWS = (
     "ingest.vectorstore",
     "sync.resync",
     "loader.memory",
+    "loader.async_latency",
     "server.retrieval",
     "server.startup",
     "server.parsing",

@@ -19,11 +19,22 @@ from urllib.parse import urlparse
 
 import psutil
 import pytest
+from adapter_fixtures import (
+    LATENCY,
+    InFlight,
+    SlowSite,
+    connection,
+    counting_async_client,
+    counting_client,
+    many_datasets,
+    slow_site_running,
+)
 from langchain_core.documents import Document
 from langchain_core.messages import ToolMessage
 from pydantic import SecretStr
 
 from ragflow_integrations import Message, RAGFlow
+from ragflow_integrations._chunk_prefetch import ASYNC_WINDOW
 from ragflow_integrations.langchain import (
     ChatRAGFlow,
     RAGFlowLoader,
@@ -414,3 +425,242 @@ def test_socket_helper_sees_sync_connections(site: Site) -> None:
     assert _client_connections(site.port) == before + 1
     client.close()
     assert _client_connections(site.port) == before
+
+
+def test_toolkit_descriptions_stay_short_over_150_datasets() -> None:
+    with LocalRAGFlowServer() as server, RAGFlow(**connection(server)) as client:
+        few = many_datasets(client, 5)
+        toolkit = RAGFlowToolkit(dataset_ids=few, **connection(server))
+        search, listing = toolkit.get_tools()
+        assert all(dataset_id in search.description for dataset_id in few)
+        assert "Knowledge base 4: manuals, release notes" in search.description
+        assert len(search.description) <= 2000 and "more datasets" not in search.description
+
+        ids = few + many_datasets(client, 145)
+        search, listing = RAGFlowToolkit(**connection(server)).get_tools()
+    assert sorted(search.dataset_ids) == sorted(ids)  # every dataset is still searched
+    assert len(search.description) <= 2000, len(search.description)
+    named = [dataset_id for dataset_id in ids if dataset_id in search.description]
+    assert 20 <= len(named) < 150
+    assert search.description.endswith(
+        f"… and {150 - len(named)} more datasets (call ragflow_list_datasets to see them all)"
+    )
+    catalogue = listing.invoke({})
+    assert all(dataset_id in catalogue for dataset_id in ids)
+    assert catalogue.count("customers' frequent questions.") == 300  # full descriptions there
+
+
+# ------------------------------------------------------------------- loader concurrency
+
+
+@pytest.fixture(scope="module")
+def slow_site() -> Iterator[SlowSite]:
+    with slow_site_running() as site:
+        yield site
+
+
+@pytest.mark.parametrize("mode", ["documents", "chunks"])
+async def test_async_loader_overlaps_chunk_requests_in_order_and_bounded(
+    slow_site: SlowSite, mode: str
+) -> None:
+    server, dataset_id, listed = slow_site
+    sync_count, async_count = InFlight("/chunks"), InFlight("/chunks")
+    expected = listed
+    if mode == "chunks":
+        with RAGFlow(**connection(server)) as plain:
+            dataset = plain.get_dataset(id=dataset_id)
+            expected = [c.id for i in listed for c in dataset.list_documents(id=i)[0].iter_chunks()]
+    with counting_client(sync_count, **connection(server)) as client:
+        loaded = RAGFlowLoader(dataset_id, mode=mode, client=client).load()
+    aclient, http = counting_async_client(async_count, **connection(server))
+    try:
+        aloaded = [d async for d in RAGFlowLoader(dataset_id, mode=mode, async_client=aclient)
+                   .alazy_load()]  # fmt: skip
+    finally:
+        await http.aclose()
+    assert [d.id for d in loaded] == [d.id for d in aloaded] == expected
+    assert [d.page_content for d in loaded] == [d.page_content for d in aloaded]
+    if mode == "documents":
+        long = next(d for d in loaded if d.metadata["document_name"] == "long.txt")
+        assert long.page_content.count("of the long manual") == 250
+    # one request per document plus two more pages of the long one; async: several at once (the
+    # pages ahead, plus the next page of the document being read)
+    assert sync_count.sent == async_count.sent == 43
+    assert sync_count.most == 1, sync_count
+    assert ASYNC_WINDOW // 2 <= async_count.most <= ASYNC_WINDOW + 1, async_count
+
+
+async def test_async_loader_requests_a_bounded_window_ahead(
+    slow_site: SlowSite,
+) -> None:
+    server, dataset_id, listed = slow_site
+    count = InFlight("/chunks")
+    aclient, http = counting_async_client(count, **connection(server))
+    try:
+        pages = RAGFlowLoader(dataset_id, mode="documents", async_client=aclient).alazy_load()
+        first = [await anext(pages) for _ in range(3)]
+        await asyncio.sleep(3 * LATENCY)  # the requests sent ahead have all come back
+        assert [d.id for d in first] == listed[:3]
+        assert count.sent <= 3 + ASYNC_WINDOW + 1, count  # a window, not every document at once
+        await pages.aclose()  # stopping early leaves no request running
+        assert count.now == 0
+    finally:
+        await http.aclose()
+
+
+# ---------------------------------------------------------------------------- api keys
+
+
+@pytest.mark.parametrize("empty", ["", SecretStr("")])
+def test_an_explicitly_empty_key_is_an_error_not_the_environment(
+    site: Site, monkeypatch: pytest.MonkeyPatch, empty: str | SecretStr
+) -> None:
+    monkeypatch.setenv("RAGFLOW_API_KEY", site.server.api_key)  # a working key to fall back to
+    monkeypatch.setenv("RAGFLOW_BASE_URL", site.server.base_url)
+    assert RAGFlowRetriever(dataset_ids=[site.dataset_id]).invoke("tea")  # unset: the env's
+    makers = {
+        "RAGFlowRetriever": lambda: RAGFlowRetriever(api_key=empty, dataset_ids=[site.dataset_id]),
+        "ChatRAGFlow": lambda: ChatRAGFlow(api_key=empty, chat_id=site.chat_id),
+        "RAGFlowSearchTool": lambda: RAGFlowSearchTool(api_key=empty, dataset_ids=["x"]),
+        "RAGFlowToolkit": lambda: RAGFlowToolkit(api_key=empty),
+        "RAGFlowLoader": lambda: RAGFlowLoader(site.dataset_id, api_key=empty),
+        "RAGFlowVectorStore": lambda: RAGFlowVectorStore(site.dataset_id, api_key=empty),
+        "RAGFlow": lambda: RAGFlow(api_key=""),
+    }
+    for name, make in makers.items():
+        with pytest.raises(ValueError, match=r"(api_key is empty|No RAGFlow API key)") as caught:
+            make()
+        assert "RAGFLOW_API_KEY" in str(caught.value), name
+
+
+# ---------------------------------------------------------------------------- pickles
+
+
+def test_pickles_keep_the_server_they_were_built_for(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A component keeps the server it was built for, also when that was the default one (no
+    base_url, no RAGFLOW_BASE_URL): a pickle loaded where the environment names another server
+    must not send its key there."""
+    for name in ("RAGFLOW_BASE_URL", "RAGFLOW_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    key = {"api_key": site.server.api_key}
+    defaults = [
+        RAGFlowRetriever(dataset_ids=[site.dataset_id], **key),
+        ChatRAGFlow(chat_id=site.chat_id, **key),
+        RAGFlowLoader(site.dataset_id, **key),
+        RAGFlowVectorStore(site.dataset_id, show_progress=False, **key),
+    ]
+    built = [
+        RAGFlowRetriever(dataset_ids=[site.dataset_id], **site.connection),
+        ChatRAGFlow(chat_id=site.chat_id, **site.connection),
+        RAGFlowLoader(site.dataset_id, mode="documents", **site.connection),
+        RAGFlowVectorStore(site.dataset_id, show_progress=False, **site.connection),
+    ]
+    pickles = [pickle.dumps(component) for component in defaults + built]
+    with LocalRAGFlowServer() as elsewhere:
+        monkeypatch.setenv("RAGFLOW_BASE_URL", elsewhere.base_url)
+        monkeypatch.setenv("RAGFLOW_API_KEY", elsewhere.api_key)
+        elsewhere.inject_fault("*", status=500)  # anything sent there fails loudly
+        loaded = [pickle.loads(blob) for blob in pickles]
+        for component in loaded[:4]:
+            assert component._clients.sync.base_url == "http://localhost:9380/api/v1"
+        retriever, model, loader, store = loaded[4:]
+        for component in loaded[4:]:
+            assert component._clients.sync.base_url.startswith(site.server.base_url)
+        assert retriever.invoke("green tea") and asyncio.run(retriever.ainvoke("green tea"))
+        assert model.invoke("green tea?").content
+        assert len(loader.load()) == len(TEXTS)
+        assert store.similarity_search("green tea", k=1)
+
+
+# ------------------------------------------------------------------- vector store filter
+
+TEAS = {
+    "sencha": (
+        "Sencha is a green tea steamed right after picking.",
+        {"kind": "green", "year": 2019},
+    ),
+    "matcha": ("Matcha is a green tea ground into a fine powder.", {"kind": "green", "year": 2023}),
+    "assam": ("Assam is a black tea with a malty taste.", {"kind": "black", "year": 2021}),
+    "oolong": ("Oolong tea is partly oxidised, between green and black.", {"kind": "oolong"}),
+}
+
+
+@pytest.fixture(scope="module")
+def tea_store(site: Site) -> RAGFlowVectorStore:
+    return RAGFlowVectorStore.from_texts(
+        [text for text, _ in TEAS.values()],
+        metadatas=[meta for _, meta in TEAS.values()],
+        ids=list(TEAS),
+        dataset_name="tea-filters",
+        show_progress=False,
+        poll_interval=0.05,
+        **site.connection,
+    )
+
+
+FILTERS = [
+    ({"kind": "green"}, {"sencha", "matcha"}),
+    ({"kind": {"$eq": "black"}}, {"assam"}),
+    ({"kind": {"$ne": "green"}}, {"assam", "oolong"}),
+    ({"kind": {"$in": ["black", "oolong"]}}, {"assam", "oolong"}),
+    ({"kind": {"$nin": ["green"]}}, {"assam", "oolong"}),
+    ({"year": {"$gt": 2019}}, {"matcha", "assam"}),
+    ({"year": {"$gte": 2021, "$lt": 2023}}, {"assam"}),
+    ({"year": {"$lte": 2019}}, {"sencha"}),
+    ({"kind": "green", "year": {"$gt": 2020}}, {"matcha"}),
+    ({"$and": [{"kind": "green"}, {"year": {"$lt": 2020}}]}, {"sencha"}),
+    ({"$or": [{"kind": "black"}, {"kind": "oolong"}]}, {"assam", "oolong"}),
+    ({"$or": [{"year": {"$gte": 2023}}, {"$or": [{"kind": "black"}]}]}, {"matcha", "assam"}),
+    ({"kind": {"$contains": "oolo"}}, {"oolong"}),
+    ({}, set(TEAS)),
+]
+
+
+@pytest.mark.parametrize(("filter", "expected"), FILTERS, ids=[str(f) for f, _ in FILTERS])
+async def test_similarity_search_filter_matches_only_those_documents(
+    tea_store: RAGFlowVectorStore, filter: dict[str, Any], expected: set[str]
+) -> None:
+    every = {"k": 10, "similarity_threshold": 0.0, "filter": filter}  # all four match "tea"
+    found = {d.id for d in tea_store.similarity_search("tea", **every)}
+    afound = {d.id for d in await tea_store.asimilarity_search("tea", **every)}
+    scored = {d.id for d, _ in tea_store.similarity_search_with_score("tea", **every)}
+    assert found == afound == scored == expected
+    retriever = tea_store.as_retriever(search_kwargs=every)
+    assert {d.id for d in retriever.invoke("tea")} == expected
+
+
+async def test_filter_combines_with_metadata_condition_and_refuses_what_ragflow_cannot(
+    tea_store: RAGFlowVectorStore,
+) -> None:
+    green = {
+        "logic": "and",
+        "conditions": [{"name": "kind", "comparison_operator": "=", "value": "green"}],
+    }
+    both = tea_store.similarity_search(
+        "tea", k=10, similarity_threshold=0.0, filter={"year": {"$gt": 2020}},
+        metadata_condition=green,
+    )  # fmt: skip
+    assert [d.id for d in both] == ["matcha"]
+    refused = [
+        ({"$not": {"kind": "green"}}, "cannot express '\\$not'"),
+        ({"kind": {"$exists": True}}, "supported operators"),
+        ({"kind": {"$like": "gr%"}}, "supported operators"),
+        ({"$and": [{"$or": [{"kind": "green"}, {"kind": "black"}]}, {"year": 2021}]}, "OR of"),
+        ({"kind": ["green", "black"]}, "use \\$in"),
+        ({"kind": {"$in": "green"}}, "takes a list"),
+        ({"kind": None}, "one string or number"),
+        ({"meta": {"kind": "green"}}, "nested fields"),
+        ({"$or": []}, "non-empty list"),
+    ]
+    for filter, message in refused:
+        with pytest.raises(ValueError, match=message):
+            tea_store.similarity_search("tea", filter=filter)
+        with pytest.raises(ValueError, match=message):
+            await tea_store.asimilarity_search("tea", filter=filter)
+    with pytest.raises(TypeError, match="filter must be a dict"):
+        tea_store.similarity_search("tea", filter="kind = green")
+    either = {"logic": "or", "conditions": [*green["conditions"], *green["conditions"]]}
+    with pytest.raises(ValueError, match="cannot combine the OR filter"):
+        tea_store.similarity_search("tea", filter={"year": 2021}, metadata_condition=either)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from _reliability import (
@@ -23,6 +24,8 @@ from _reliability import (
     seed_dataset,
     unique,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ragflow_integrations import (
     APIConnectionError,
@@ -30,6 +33,7 @@ from ragflow_integrations import (
     RAGFlow,
     RAGFlowError,
 )
+from ragflow_integrations.errors import LONG_SECRET_CHARS
 from ragflow_integrations.testing import LocalRAGFlowServer
 
 pytestmark = pytest.mark.live
@@ -348,3 +352,113 @@ async def test_key_is_not_forwarded_on_a_cross_origin_redirect(
     )
     assert elsewhere.paths, "the redirect was followed (otherwise this proves nothing)"
     assert not leaked, "the API key was sent to the redirect target"
+
+
+# --------------------------------------------------------------------- masking short keys
+
+MASKING = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,  # the same examples on every run: a CI failure reproduces locally
+    database=None,
+)
+# any printable key without spaces; "*" left out so the mask itself cannot look like the key
+key_chars = st.characters(
+    min_codepoint=33, max_codepoint=0x2FFF, blacklist_characters="*", blacklist_categories=("Z",)
+)
+any_keys = st.text(key_chars, min_size=1, max_size=40)
+word_keys = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789"), min_size=1)
+
+
+def _masked(text: str, key: str) -> str:
+    error = RAGFlowError(text)
+    error.hide(key)
+    assert str(error) == error.message and error.args == (error.message,)
+    return error.message
+
+
+def _echoes(key: str) -> dict[str, str]:
+    """Where a server or proxy puts the key it was sent: the fragment a leak would show."""
+    return {
+        f"Authorization: Bearer {key} rejected": f"Bearer {key} ",
+        f"invalid api_key={key}": f"api_key={key}",
+        f"Authorization: {key}": f": {key}",
+        f"token {key}.": f" {key}.",
+        f"url /api/v1/x?api_key={quote(key, safe='')}&p=1": f"={quote(key, safe='')}&",
+        json.dumps({"headers": {"Authorization": f"Bearer {key}"}}): (
+            f'Bearer {json.dumps(key)[1:-1]}"'
+        ),
+        json.dumps({"echo": f"Bearer {key}"}, ensure_ascii=False): f'Bearer {key}"',
+    }
+
+
+@MASKING
+@given(key=any_keys)
+def test_a_key_of_any_length_is_masked_where_it_is_echoed(key: str) -> None:
+    for text, leak in _echoes(key).items():
+        masked = _masked(text, key)
+        assert leak not in masked, (key, text, masked)
+        assert "***" in masked
+
+
+@MASKING
+@given(key=word_keys.filter(lambda k: len(k) < LONG_SECRET_CHARS), word=st.sampled_from(
+    ["my-{k}ices-list", "Chec{k}", "{k}s", "pre{k}", "x{k}_y", "über{k}"]
+))  # fmt: skip
+def test_a_short_key_inside_an_ordinary_word_leaves_it_readable(key: str, word: str) -> None:
+    text = f"Dataset with name '{word.format(k=key)}' not found"
+    assert _masked(text, key) == text
+
+
+@MASKING
+@given(key=st.text(key_chars, min_size=LONG_SECRET_CHARS, max_size=60), glue=any_keys)
+def test_a_long_key_is_masked_even_inside_a_longer_token(key: str, glue: str) -> None:
+    masked = _masked(f"{glue}{key}{glue}", key)
+    assert key not in masked.replace("***", "\x00")
+
+
+def test_the_examples_from_the_issue_read_as_written() -> None:
+    assert _masked("Dataset with name 'my-devices-list' not found", "dev") == (
+        "Dataset with name 'my-devices-list' not found"
+    )
+    assert _masked("Check the API key", "k") == "Check the API key"
+    assert _masked("Authorization: Bearer dev is invalid", "dev") == (
+        "Authorization: Bearer *** is invalid"
+    )
+    assert _masked('{"Authorization": "Bearer k"}', "k") == '{"Authorization": "Bearer ***"}'
+    assert _masked("dev", "dev") == "***"
+
+
+@pytest.mark.parametrize("short_key", ["dev", "k"])
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_short_keys_keep_server_messages_readable_and_echoes_masked(
+    short_key: str, flavour: str
+) -> None:
+    echo = f"Authorization: Bearer {short_key}"
+    with LocalRAGFlowServer(api_key=short_key) as srv:
+        options: dict[str, Any] = {
+            "api_key": short_key, "base_url": srv.base_url, "server_version": "0.27",
+            "max_retries": 0,
+        }  # fmt: skip
+        errors: list[RAGFlowError] = []
+        for fault in (
+            None,
+            {"status": 401, "body": json.dumps({"code": 109, "message": f"{echo} is invalid"})},
+            {"status": 200, "body": json.dumps({"code": 102, "message": json.dumps({"h": echo})})},
+        ):
+            if fault:
+                srv.inject_fault("/datasets", "GET", **fault)
+            with pytest.raises(RAGFlowError) as caught:
+                if flavour == "sync":
+                    with RAGFlow(**options) as client:
+                        client.get_dataset(name="my-devices-list")
+                else:
+                    async with AsyncRAGFlow(**options) as aclient:
+                        await aclient.get_dataset(name="my-devices-list")
+            srv.clear_faults()
+            errors.append(caught.value)
+    not_found, echoed, in_data = errors
+    assert "'my-devices-list' not found" in not_found.message, not_found.message
+    assert "Check the API key" in echoed.message and "Bearer ***" in echoed.message
+    assert echo not in echoed.message and json.dumps(echo) not in in_data.message
+    assert '{"h": "Authorization: Bearer ***"}' in in_data.message, in_data.message
