@@ -187,3 +187,58 @@ def raw_response(content: bytes, media_type: str, filename: str) -> Response:
     ascii_name = filename.encode("ascii", "ignore").decode() or "file"
     disposition = f'attachment; filename="{ascii_name}"; ' + disposition.split("; ", 1)[1]
     return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+async def read_json_object(request: Request) -> Json:
+    """The JSON object body of a route RAGFlow validates with pydantic (errors: code 101).
+
+    The media type must be ``application/json`` (checked first, also for an empty body); an
+    empty or unparsable body is "Malformed JSON syntax", ``null`` is an empty object.
+    """
+    content_type = request.headers.get("content-type")
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise ApiError(
+            101, f"Unsupported content type: Expected application/json, got {content_type}"
+        )
+    try:
+        value = json.loads(await request.body())
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError):
+        raise ApiError(
+            101, "Malformed JSON syntax: Missing commas/brackets or invalid encoding"
+        ) from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ApiError(101, f"Invalid request payload: expected object, got {type(value).__name__}")
+    return value
+
+
+async def read_any_json(request: Request) -> Any:
+    """v0.22's ``request_json``: whatever JSON value the body holds, ``{}`` when it holds none."""
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        return {}
+
+
+async def read_request_json(request: Request) -> Json:
+    """v0.27's ``get_request_json``: ``{}`` for an empty body, a JSON object for a JSON body,
+    form fields otherwise; other JSON values fail like RAGFlow does (code 100)."""
+    raw = await request.body()
+    if not raw:
+        return {}
+    content_type = (request.headers.get("content-type") or "").lower()
+    if not content_type.startswith("application/json"):
+        form = await request.form()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ApiError(100, "<BadRequest '400: Bad Request'>", data=None) from None
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        raise ApiError(100, "AttributeError(\"'str' object has no attribute 'get'\")", data=None)
+    raise ApiError(100, "TypeError('JSON payload must be an object.')", data=None)

@@ -12,7 +12,19 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from ._util import read_json
 from .faults import FaultMiddleware, FaultRegistry
-from .routes import agents, chats, chunks, completions, datasets, documents, system
+from .routes import (
+    agents,
+    chats,
+    chunks,
+    completions,
+    dataset_extras,
+    dataset_tasks,
+    datasets,
+    document_metadata,
+    document_parse,
+    documents,
+    system,
+)
 from .routes._common import (
     ServerState,
     guarded,
@@ -21,6 +33,7 @@ from .routes._common import (
     not_found_body,
     state_of,
 )
+from .routing import MergeSlashes
 
 
 async def _admin_add(request: Request) -> Response:
@@ -73,8 +86,21 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 def build_app(state: ServerState, faults: FaultRegistry) -> Any:
     """The ASGI app (Starlette wrapped in the fault middleware)."""
     api: list[BaseRoute] = []
-    for module in (system, datasets, documents, chunks, chats, completions, agents):
+    for module in (
+        system,
+        datasets,
+        dataset_tasks,
+        dataset_extras,
+        document_metadata,  # before documents: `documents/metadatas` is no document id
+        document_parse,
+        documents,
+        chunks,
+        chats,
+        completions,
+        agents,
+    ):
         api.extend(module.routes(state))
+    api.extend(dataset_tasks.catch_all_routes(state))  # DELETE /datasets/{id}/{type}: last
     api.extend(_admin_routes())
     app = Starlette(
         routes=[
@@ -87,4 +113,4 @@ def build_app(state: ServerState, faults: FaultRegistry) -> Any:
     )
     app.state.server = state
     app.state.faults = faults
-    return FaultMiddleware(app, faults, state.stand_in)
+    return FaultMiddleware(MergeSlashes(app), faults, state.stand_in)

@@ -1,8 +1,9 @@
 """Text extraction and chunking for the local server's parse worker.
 
-Tokens are approximated as whitespace-separated words. Chunking follows RAGFlow's naive merge:
-split at the delimiters, then merge consecutive pieces until a chunk reaches ``chunk_token_num``
-words (a single piece longer than that is cut into word windows).
+Tokens are approximated as whitespace-separated words. Chunking follows RAGFlow's text parser
+and ``naive_merge``: split at the delimiters (dropping them), group the paragraphs up to
+``chunk_token_num`` words, then merge the groups behind newlines, so chunks start with one (a
+single paragraph longer than the limit stays whole, as in RAGFlow).
 """
 
 from __future__ import annotations
@@ -128,19 +129,24 @@ def media_type(suffix: str) -> str:
 
 
 def decode_text(blob: bytes) -> str:
-    """Decode UTF-8 (with or without BOM) or BOM-marked UTF-16; anything else fails."""
+    """UTF-8 (with or without BOM), BOM-marked UTF-16, else Windows-1252/Latin-1.
+
+    Like RAGFlow, which tries one codec after another, any byte string decodes; NUL bytes
+    stay in the text.
+    """
     if blob.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return blob.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise ParseFailure(f"Cannot decode the file as UTF-16 text: {exc}") from None
+        except UnicodeDecodeError:
+            pass
     try:
         return blob.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseFailure(
-            f"Cannot decode the file as UTF-8 text ({exc.reason} at byte {exc.start}); "
-            "the local server only reads UTF-8 or UTF-16 text."
-        ) from None
+    except UnicodeDecodeError:
+        pass
+    try:
+        return blob.decode("cp1252")
+    except UnicodeDecodeError:
+        return blob.decode("latin-1")
 
 
 class _TextExtractor(HTMLParser):
@@ -210,53 +216,68 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
-def split_delimiters(text: str, delimiter: str) -> list[str]:
-    """Split at each delimiter character; backtick-wrapped text is one multi-char delimiter."""
+def _unescape(delimiter: str) -> str:
+    """``\\n`` written as two characters (v0.22's default is exactly that) means a newline."""
+    return delimiter.replace("\\n", "\n").replace("\\t", "\t").replace("\\r", "\r")
+
+
+def delimiter_pattern(delimiter: str) -> str | None:
+    """A regex alternation of the delimiters: each character, and backtick-wrapped strings."""
+    delimiter = _unescape(delimiter)
     multi = re.findall(r"`([^`]+)`", delimiter)
     singles = re.sub(r"`[^`]+`", "", delimiter)
-    alternatives = sorted(multi, key=len, reverse=True) + [c for c in dict.fromkeys(singles)]
-    if not alternatives:
-        return [text]
-    pattern = "|".join(re.escape(a) for a in alternatives)
-    # keep each delimiter with the piece before it
-    return [p for p in _split_keep(text, pattern) if p.strip()]
+    alternatives = sorted(multi, key=len, reverse=True) + list(dict.fromkeys(singles))
+    return "|".join(re.escape(a) for a in alternatives) if alternatives else None
 
 
-def _split_keep(text: str, pattern: str) -> list[str]:
-    pieces: list[str] = []
-    start = 0
-    for match in re.finditer(pattern, text):
-        pieces.append(text[start : match.end()])
-        start = match.end()
-    pieces.append(text[start:])
-    return pieces
+def paragraphs(text: str, delimiter: str) -> list[str]:
+    """The text between delimiters (the delimiters themselves are dropped), without empties."""
+    pattern = delimiter_pattern(delimiter)
+    pieces = re.split(pattern, text) if pattern else [text]
+    return [p for p in pieces if p]
 
 
-def merge_pieces(pieces: list[str], chunk_token_num: int) -> list[str]:
-    """Merge pieces until a chunk reaches ``chunk_token_num`` words; cut oversize pieces."""
-    limit = max(1, chunk_token_num)
-    chunks: list[str] = []
-    current: list[str] = []
-    current_words = 0
+def group_paragraphs(
+    pieces: list[str], chunk_token_num: int, *, old: bool
+) -> list[tuple[str, int]]:
+    """RAGFlow's text parser: paragraphs accumulate until a group passes ``chunk_token_num``
+    tokens (v0.22 glues them together; v0.27 keeps a newline between them and starts a new
+    group before one would overflow)."""
+    groups: list[list[str]] = [[]]
+    sizes = [0]
     for piece in pieces:
-        words = piece.split()
-        if not words:
+        size = word_count(piece)
+        full = sizes[-1] > chunk_token_num if old else sizes[-1] + size > chunk_token_num
+        if groups[-1] and full:
+            groups.append([])
+            sizes.append(0)
+        groups[-1].append(piece)
+        sizes[-1] += size
+    joiner = "" if old else "\n"
+    return [(joiner.join(g), n) for g, n in zip(groups, sizes, strict=True) if g]
+
+
+def naive_merge(sections: list[tuple[str, int]], chunk_token_num: int) -> list[str]:
+    """RAGFlow's ``naive_merge`` over (text, tokens) sections: each joins the current chunk
+    behind a newline until the chunk passes ``chunk_token_num`` tokens, so every chunk starts
+    with a newline."""
+    chunks: list[str] = []
+    sizes: list[int] = []
+    for section, size in sections:
+        if not section.strip():
             continue
-        if len(words) > limit:
-            if current:
-                chunks.append("".join(current).strip())
-                current, current_words = [], 0
-            for i in range(0, len(words), limit):
-                chunks.append(" ".join(words[i : i + limit]))
-            continue
-        if current and current_words + len(words) > limit:
-            chunks.append("".join(current).strip())
-            current, current_words = [], 0
-        current.append(piece)
-        current_words += len(words)
-    if current:
-        chunks.append("".join(current).strip())
-    return [c for c in chunks if c]
+        if not chunks or sizes[-1] > chunk_token_num:
+            chunks.append("\n" + section)
+            sizes.append(size)
+        else:
+            chunks[-1] += "\n" + section
+            sizes[-1] += size
+    return chunks
+
+
+def chunk_text(text: str, delimiter: str, chunk_token_num: int, *, old: bool) -> list[str]:
+    groups = group_paragraphs(paragraphs(text, delimiter), max(1, chunk_token_num), old=old)
+    return naive_merge(groups, max(1, chunk_token_num))
 
 
 def _csv_chunks(text: str, chunk_token_num: int) -> list[str]:
@@ -302,7 +323,9 @@ def _json_pieces(text: str, suffix: str) -> list[str]:
     return [json.dumps(values, ensure_ascii=False)]
 
 
-def chunk_document(name: str, blob: bytes, parser_config: dict[str, Any]) -> list[str]:
+def chunk_document(
+    name: str, blob: bytes, parser_config: dict[str, Any], *, old: bool = False
+) -> list[str]:
     """Turn a stored file into chunk texts, or raise :class:`ParseFailure`."""
     suffix = suffix_of(name)
     token_num = int(parser_config.get("chunk_token_num") or 512)
@@ -319,12 +342,11 @@ def chunk_document(name: str, blob: bytes, parser_config: dict[str, Any]) -> lis
         text = _docx_text(blob)
     else:
         text = decode_text(blob)
-        if "\x00" in text:
-            raise ParseFailure("The file looks binary (it contains NUL bytes), not text.")
     if suffix == "csv":
         return _csv_chunks(text, token_num)
     if suffix in {"json", "jsonl"}:
-        return merge_pieces(_json_pieces(text, suffix), token_num)
+        pieces = [p.strip() for p in _json_pieces(text, suffix)]
+        return naive_merge([(p, word_count(p)) for p in pieces], token_num)
     if suffix in HTML_SUFFIXES:
         text = html_to_text(text)
-    return merge_pieces(split_delimiters(text, delimiter), token_num)
+    return chunk_text(text, delimiter, token_num, old=old)

@@ -86,11 +86,9 @@ class ParseWorker:
                 return None
             message = fields.pop("message", None)
             if message:
-                doc["progress_msg"] = (
-                    (doc.get("progress_msg") or "")
-                    + ("\n" if doc.get("progress_msg") else "")
-                    + log_line(message)
-                )
+                if fields.pop("paged", True) and doc.get("_pages"):
+                    message = f"Page({doc['_pages']}): {message}"
+                doc["progress_msg"] = (doc.get("progress_msg") or "") + "\n" + log_line(message)
             doc.update(fields)
             self.store.put("document", doc)
             return doc
@@ -121,29 +119,34 @@ class ParseWorker:
         self._update(document_id, token, run="FAIL", progress=-1.0, message=f"[ERROR]{failed}")
         self.cancel(document_id)
 
+    @staticmethod
+    def _seconds(since: float) -> str:
+        return f"{max(time.monotonic() - since, 0.01):.2f}s"
+
     def _parse(self, document_id: str, token: str) -> None:
         started = time.monotonic()
-        doc = self._update(document_id, token, progress=0.01, message="Task has been received.")
+        doc = self._update(
+            document_id, token, progress=0.01, message="Task has been received.", paged=False
+        )
         if doc is None:
             return
+        self._update(document_id, token, progress=0.1, message="Start to parse.")
         delay = max(0.0, float(self.parse_delay()))
-        if delay and not self._sleep(delay / 2, document_id, token, (0.01, 0.4)):
+        if delay and not self._sleep(delay / 2, document_id, token, (0.1, 0.4)):
             return
         blob = self.store.get_blob(document_id)
         if blob is None:
             self._finish(document_id, token, failed="The stored file is missing.")
             return
         try:
-            texts = chunk_document(doc["name"], blob, doc.get("parser_config") or {})
+            texts = chunk_document(
+                doc["name"], blob, doc.get("parser_config") or {}, old=doc.get("_style") == "0.22"
+            )
         except ParseFailure as exc:
             self._finish(document_id, token, failed=str(exc))
             return
-        doc = self._update(
-            document_id,
-            token,
-            progress=0.4,
-            message=f"Finished parsing text: {len(texts)} chunk(s) built.",
-        )
+        self._update(document_id, token, progress=0.4, message="Finish parsing.")
+        doc = self._update(document_id, token, message=f"Generate {len(texts)} chunks")
         if doc is None:
             return
         if delay and not self._sleep(delay / 2, document_id, token, (0.4, 0.8)):
@@ -189,17 +192,21 @@ class ParseWorker:
                 )
         import numpy as np
 
+        self._update(document_id, token, message=f"Embedding chunks ({self._seconds(started)})")
+        indexing = time.monotonic()
         with self.store.lock:
             if not self.is_current(document_id, token):
                 return
             self.store.delete_document_chunks(document_id)
             if chunks:
                 self.store.add_chunks(chunks, np.vstack(vectors))
-            message = (
-                f"Indexed {len(chunks)} chunk(s)."
-                if chunks
-                else "No chunk built: the document contains no text."
-            )
+            if chunks:
+                self._update(
+                    document_id, token, message=f"Indexing done ({self._seconds(indexing)})."
+                )
+                message = f"Task done ({self._seconds(started)})"
+            else:
+                message = f"No chunk built from {doc['name']}"
             self._update(
                 document_id,
                 token,
@@ -207,7 +214,7 @@ class ParseWorker:
                 progress=1.0,
                 chunk_count=len(chunks),
                 token_count=sum(word_count(c["content"]) for c in chunks),
-                process_duration=round(time.monotonic() - started, 3),
+                process_duration=max(round(time.monotonic() - started, 3), 0.001),
                 message=message,
             )
             self.cancel(document_id)

@@ -84,7 +84,8 @@ def test_list_total_paging_and_order(fresh: Api) -> None:
     assert [d["id"] for d in body["data"]] == ids[::-1][:2]
     asc = fresh.ok("GET", "/datasets", params={"desc": "false", "page": 2, "page_size": 2})
     assert [d["id"] for d in asc] == ids[2:4]
-    assert fresh.ok("GET", "/datasets", params={"page": "x", "page_size": "0"})[0]["id"] == ids[-1]
+    for bad in ({"page": "x"}, {"page": 0}, {"page_size": 0}, {"page_size": "a"}):
+        assert fresh.json("GET", "/datasets", params=bad)["code"] == 101, bad
     by_name = fresh.json("GET", "/datasets", params={"name": "d3"})
     assert [d["id"] for d in by_name["data"]] == [ids[3]] and by_name["total_datasets"] == 1
     by_ids = fresh.ok("GET", "/datasets", params=[("ids", ids[0]), ("ids", f"{ids[1]},{ids[2]}")])
@@ -153,18 +154,31 @@ def test_delete_semantics_022_ids_null_deletes_everything(fresh22: Api) -> None:
         fresh22.dataset(f"y{i}")
     unknown_flag = fresh22.json("DELETE", "/datasets", json={"delete_all": True})
     assert unknown_flag["code"] == 101 and "Extra inputs" in unknown_flag["message"]
-    assert fresh22.ok("DELETE", "/datasets", json={"ids": []}) == {"success_count": 0}
-    assert fresh22.ok("DELETE", "/datasets", json={"ids": None}) == {"success_count": 3}
+    assert fresh22.json("DELETE", "/datasets", json={"ids": []}) == {"code": 0}
+    assert len(fresh22.ok("GET", "/datasets")) == 3
+    assert fresh22.json("DELETE", "/datasets", json={"ids": None}) == {"code": 0}
     assert fresh22.ok("GET", "/datasets") == []
 
 
 def test_knowledge_graph_is_empty(api: Api) -> None:
     dataset_id = api.dataset("graph")
-    empty: dict[str, object] = {"graph": {"nodes": [], "edges": []}, "mind_map": {}}
+    empty: dict[str, object] = {"graph": {}, "mind_map": {}}
     assert api.ok("GET", f"/datasets/{dataset_id}/graph") == empty
     assert api.ok("GET", f"/datasets/{dataset_id}/knowledge_graph") == empty
-    assert api.ok("DELETE", f"/datasets/{dataset_id}/graph") is True
-    assert api.json("GET", "/datasets/" + "0" * 32 + "/graph")["code"] == 109
+    assert api.ok("DELETE", f"/datasets/{dataset_id}/graph") == {}
+    unknown = api.json("GET", "/datasets/" + "0" * 32 + "/graph")
+    assert unknown == {"code": 109, "message": "no authorization"}
+
+
+def test_knowledge_graph_022(api22: Api) -> None:
+    dataset_id = api22.dataset("graph")
+    assert api22.ok("GET", f"/datasets/{dataset_id}/knowledge_graph") == {
+        "graph": {},
+        "mind_map": {},
+    }
+    assert api22.ok("DELETE", f"/datasets/{dataset_id}/knowledge_graph") is True
+    unknown = api22.json("GET", "/datasets/" + "0" * 32 + "/knowledge_graph")
+    assert unknown == {"code": 109, "message": "No authorization."}
 
 
 def test_parsing_status_counts(api: Api) -> None:
