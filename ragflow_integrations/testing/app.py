@@ -23,6 +23,10 @@ from .routes import (
     document_metadata,
     document_parse,
     documents,
+    models,
+    openai_compat,
+    retrieval,
+    sessions,
     system,
 )
 from .routes._common import (
@@ -30,7 +34,7 @@ from .routes._common import (
     guarded,
     is_authorised,
     method_not_allowed,
-    not_found_body,
+    route_not_found,
     state_of,
 )
 from .routing import MergeSlashes
@@ -80,7 +84,7 @@ def _admin_routes() -> list[BaseRoute]:
 async def _not_found(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException) and exc.status_code == 405:
         return method_not_allowed()
-    return not_found_body(request.url.path)
+    return route_not_found(state_of(request), request.url.path)
 
 
 def build_app(state: ServerState, faults: FaultRegistry) -> Any:
@@ -88,6 +92,7 @@ def build_app(state: ServerState, faults: FaultRegistry) -> Any:
     api: list[BaseRoute] = []
     for module in (
         system,
+        models,
         datasets,
         dataset_tasks,
         dataset_extras,
@@ -95,20 +100,18 @@ def build_app(state: ServerState, faults: FaultRegistry) -> Any:
         document_parse,
         documents,
         chunks,
+        retrieval,
         chats,
+        sessions,
         completions,
+        openai_compat,
         agents,
     ):
         api.extend(module.routes(state))
     api.extend(dataset_tasks.catch_all_routes(state))  # DELETE /datasets/{id}/{type}: last
     api.extend(_admin_routes())
     app = Starlette(
-        routes=[
-            Mount("/api/v1", routes=api),
-            # The web app's health route, the only one old servers have (§3.15, §3.16).
-            Route("/v1/system/healthz", system.healthz, methods=["GET"]),
-            *_admin_routes(),
-        ],
+        routes=[Mount("/api/v1", routes=api), *system.web_routes(state), *_admin_routes()],
         exception_handlers={404: _not_found, 405: _not_found},
     )
     app.state.server = state

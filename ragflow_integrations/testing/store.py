@@ -24,7 +24,7 @@ from .embedding import STOPWORDS, Embedder, Matrix, normalise_rows
 Json = dict[str, Any]
 __all__ = ["STOPWORDS", "Hit", "Store", "VectorIndex", "query_terms"]
 
-KINDS = ("dataset", "document", "chat", "session", "agent", "agent_session")
+KINDS = ("dataset", "document", "chat", "session", "agent", "agent_session", "agent_version")
 PARENT_KEY = {"document": "dataset_id", "session": "chat_id", "agent_session": "agent_id"}
 
 _WORD = re.compile(r"\w+", re.UNICODE)

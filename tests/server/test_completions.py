@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from typing import Any
 
 import pytest
@@ -90,7 +91,7 @@ def test_stream_is_delta_with_final_reference(api: Api, kb: dict[str, str]) -> N
     final = answers[-1]
     assert len(deltas) >= 3 and final["final"] is True and final["answer"] == ""
     text = "".join(d["answer"] for d in deltas)
-    assert "1889" in text and text.endswith("[ID:0]")
+    assert "1889" in text and "[ID:" not in text  # citations only in the decorated answer
     assert final["reference"]["chunks"][0]["document_name"] == "france.txt"
     assert {a["session_id"] for a in answers} == {final["session_id"]} != {""}
     non_stream = api.ok(
@@ -102,7 +103,9 @@ def test_stream_is_delta_with_final_reference(api: Api, kb: dict[str, str]) -> N
             "stream": False,
         },
     )
-    assert non_stream["answer"] == text
+    assert "[ID:0]" in non_stream["answer"]
+    assert re.sub(r" \[ID:\d+\]", "", non_stream["answer"]) == text
+    assert final["prompt"].startswith("You are an intelligent assistant")
 
 
 def test_legacy_stream_is_cumulative(api: Api, kb: dict[str, str]) -> None:
@@ -158,8 +161,14 @@ def test_completion_errors(api: Api, kb: dict[str, str]) -> None:
         (
             {"chat_id": kb["chat"], "messages": [{"role": "assistant", "content": "x"}]},
             101,
+            "`messages` must contain a user message.",
+        ),
+        (
+            {"chat_id": kb["chat"], "messages": [*ask("x"), {"role": "assistant", "content": "y"}]},
+            101,
             "The last message must be from user.",
         ),
+        ({"chat_id": kb["chat"], "messages": [{"role": "user"}]}, 101, "include `role` and"),
         (
             {"chat_id": kb["chat"], "messages": ask("x"), "store_history_messages": False},
             102,
@@ -171,7 +180,8 @@ def test_completion_errors(api: Api, kb: dict[str, str]) -> None:
             "Session not found!",
         ),
         ({"messages": ask("x"), "session_id": "0" * 32}, 102, "`chat_id` is required"),
-        ({"chat_id": "0" * 32, "messages": ask("x")}, 102, "You don't own the chat"),
+        ({"chat_id": "0" * 32, "messages": ask("x")}, 109, "no authorization"),
+        ({"chat_id": kb["chat"], "messages": ask("x"), "llm_id": "x@y"}, 100, "Provider y"),
     ]
     for body, code, fragment in cases:
         answer = api.json("POST", "/chat/completions", json=body)
@@ -230,8 +240,8 @@ def test_missing_template_parameter_is_a_mid_stream_error(api: Api, kb: dict[str
     assert events == [
         {
             "code": 500,
-            "message": "Miss parameter: style",
-            "data": {"answer": "**ERROR**: Miss parameter: style", "reference": []},
+            "message": "'Miss parameter: style'",  # str() of RAGFlow's KeyError
+            "data": {"answer": "**ERROR**: 'Miss parameter: style'", "reference": []},
         },
         {"code": 0, "message": "", "data": True},
     ]
@@ -246,10 +256,13 @@ def test_missing_template_parameter_is_a_mid_stream_error(api: Api, kb: dict[str
         "/chat/completions",
         json={"chat_id": chat_id, "messages": ask("bees"), "stream": False},
     )
-    assert non_stream["code"] == 100 and "Miss parameter: style" in non_stream["message"]
+    assert non_stream == {"code": 100, "message": "KeyError('Miss parameter: style')", "data": None}
 
 
-def test_old_server_without_session_returns_only_the_prologue(api22: Api) -> None:
+def test_old_server_completions(api22: Api) -> None:
+    """v0.22.1: without a session only the prologue streams (and a session is made); the
+    question is only read with a session; answers stream cumulatively and the last one is the
+    decorated answer (citations, reference, prompt)."""
     dataset_id = api22.dataset("old-kb")
     api22.ingest(dataset_id, CORPUS)
     chat_id = api22.ok(
@@ -257,35 +270,65 @@ def test_old_server_without_session_returns_only_the_prologue(api22: Api) -> Non
         "/chats",
         json={"name": "old-chat", "dataset_ids": [dataset_id], "prompt": {"opener": "Old hello"}},
     )["id"]
-    first = api22.json(
-        "POST",
-        f"/chats/{chat_id}/completions",
-        json={"question": "How do bees make honey?", "stream": False},
-    )
-    assert first == {
-        "code": 0,
-        "data": {
-            "answer": "Old hello",
-            "reference": {},
-            "audio_binary": None,
-            "id": None,
-            "session_id": first["data"]["session_id"],
+    prologue = sse_payloads(api22, f"/chats/{chat_id}/completions", {"question": "x"})
+    assert prologue == [
+        {
+            "code": 0,
+            "message": "",
+            "data": {
+                "answer": "Old hello",
+                "reference": {},
+                "audio_binary": None,
+                "id": None,
+                "session_id": prologue[0]["data"]["session_id"],
+            },
         },
-    }
-    session_id = first["data"]["session_id"]
+        {"code": 0, "message": "", "data": True},
+    ]
+    session_id = prologue[0]["data"]["session_id"]
     events = sse_payloads(
         api22,
         f"/chats/{chat_id}/completions",
         {"question": "How do bees make honey?", "session_id": session_id},
     )
     assert events[-1] == {"code": 0, "data": True}
-    answers = [e["data"]["answer"] for e in events[:-1]]
     assert all("message" not in e for e in events)
-    assert all(b.startswith(a) for a, b in itertools.pairwise(answers))
-    assert "honey" in answers[-1] and events[-2]["data"]["reference"]["chunks"]
-    streamed_prologue = sse_payloads(api22, f"/chats/{chat_id}/completions", {"question": "x"})
-    assert streamed_prologue[0]["data"]["answer"] == "Old hello"
-    assert streamed_prologue[-1] == {"code": 0, "data": True}
+    answers = [e["data"] for e in events[:-1]]
+    streamed = [a["answer"] for a in answers[:-1]]
+    assert all(b.startswith(a) for a, b in itertools.pairwise(streamed))
+    assert all(a["reference"] == {"chunks": []} and "prompt" not in a for a in answers[:-1])
+    final = answers[-1]
+    assert (
+        "[ID:0]" in final["answer"] and re.sub(r" \[ID:\d+\]", "", final["answer"]) == streamed[-1]
+    )
+    assert final["reference"]["chunks"][0]["document_name"] == "bees.txt"
+    assert "row_id" not in final["reference"]["chunks"][0] and final["prompt"]
+    listed = api22.ok("GET", f"/chats/{chat_id}/sessions", params={"id": session_id})[0]
+    assert [m["role"] for m in listed["messages"]] == ["assistant", "user", "assistant"]
+    # a session made by a session-less call has no reference slot for its prologue, so
+    # v0.22.1's list pairs the first answer's reference with the prologue
+    assert listed["messages"][0]["reference"][0]["document_name"] == "bees.txt"
+    assert "reference" not in listed["messages"][2]
+    empty = api22.ok(
+        "POST", f"/chats/{chat_id}/completions", json={"stream": False, "question": "x"}
+    )
+    assert empty["answer"].startswith("Sorry!")  # the question is ignored without a session
+    stateless = api22.json(
+        "POST", f"/chats/{chat_id}/completions", json={"messages": ask("x"), "stream": False}
+    )
+    assert stateless == {
+        "code": 100,
+        "message": "TypeError(\"chat() got multiple values for argument 'messages'\")",
+        "data": None,
+    }
+    assert api22.json(
+        "POST", f"/chats/{chat_id}/completions", json={"question": "x", "session_id": "0" * 32}
+    ) == {"code": 102, "message": f"You don't own the session {'0' * 32}"}
+    assert api22.json("POST", "/chat/completions", json={}) == {
+        "code": 100,
+        "message": "<NotFound '404: Not Found'>",
+        "data": None,
+    }
 
 
 # ---------------------------------------------------------------- OpenAI-compatible
@@ -355,7 +398,11 @@ def test_openai_metadata_condition_and_errors(api: Api, kb: dict[str, str]) -> N
     assert body["choices"][0]["message"]["reference"] == []
     assert body["choices"][0]["message"]["content"] == "I found nothing."
     missing = api.json("POST", f"/openai/{kb['chat']}/chat/completions", json={})
-    assert missing == {"code": 101, "message": "required argument are missing: model; messages; "}
+    assert missing == {
+        "code": 101,
+        "message": "required argument are missing: model,messages; ",
+        "data": None,
+    }
     bad_model = api.json(
         "POST",
         f"/openai/{kb['chat']}/chat/completions",

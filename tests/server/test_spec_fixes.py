@@ -33,10 +33,16 @@ def test_retrieval_top_k_is_a_candidate_pool_not_a_result_limit(api: Api) -> Non
 def test_chat_llm_id_must_be_a_configured_model(api: Api) -> None:
     # §3.8: "`llm_id` (model name, default tenant chat model; unknown → 102 "`llm_id` X doesn't
     # exist")"
+    # v0.25+: the default is the tenant's default chat model, as its tenant-model id
     default = api.ok("POST", "/chats", json={"name": "llm-default"})
-    assert default["llm_id"] == "local-extractive-responder@Builtin"
+    assert default["llm_id"] == default["tenant_llm_id"] and len(default["llm_id"]) == 32
     same = api.ok("POST", "/chats", json={"name": "llm-same", "llm_id": default["llm_id"]})
     assert same["llm_id"] == default["llm_id"]
+    named = api.ok(
+        "POST", "/chats", json={"name": "llm-named", "llm_id": "local-extractive-responder@Builtin"}
+    )
+    assert named["llm_id"] == "local-extractive-responder@Builtin"
+    assert named["tenant_llm_id"] == default["tenant_llm_id"]
     bad = api.json("POST", "/chats", json={"name": "llm-bad", "llm_id": "gpt-nope@OpenAI"})
     assert bad["code"] == 102 and bad["message"] == "`llm_id` gpt-nope@OpenAI doesn't exist"
     for method in ("PUT", "PATCH"):
@@ -51,7 +57,13 @@ def test_completion_llm_id_override_must_be_configured(api: Api) -> None:
     chat_id = api.ok("POST", "/chats", json={"name": "llm-override"})["id"]
     body: dict[str, Any] = {"chat_id": chat_id, "question": "hello", "stream": False}
     bad = api.json("POST", "/chat/completions", json={**body, "llm_id": "gpt-nope"})
-    assert bad["code"] == 102 and bad["message"] == "Cannot use specified model gpt-nope."
+    assert bad == {
+        "code": 100,
+        "message": "LookupError('Provider name is required.')",
+        "data": None,
+    }
+    unknown = api.json("POST", "/chat/completions", json={**body, "llm_id": "gpt-4@OpenAI"})
+    assert unknown["message"] == "LookupError('Provider OpenAI not found.')"
     good = {**body, "llm_id": "local-extractive-responder@Builtin"}
     assert api.json("POST", "/chat/completions", json=good)["code"] == 0
 
@@ -66,7 +78,8 @@ def test_configured_llms_option() -> None:
         chat = api.ok("POST", "/chats", json={"name": "q", "llm_id": "qwen-plus@Tongyi-Qianwen"})
         assert chat["llm_id"] == "qwen-plus@Tongyi-Qianwen"
         q: dict[str, Any] = {"chat_id": chat["id"], "question": "hi", "stream": False}
-        assert api.json("POST", "/chat/completions", json={**q, "llm_id": "qwen-plus"})["code"] == 0
+        ok = {**q, "llm_id": "qwen-plus@Tongyi-Qianwen"}
+        assert api.json("POST", "/chat/completions", json=ok)["code"] == 0
         messages = [{"role": "user", "content": "hi"}]
         for model in ("qwen-plus@Tongyi-Qianwen", "local-extractive-responder@Builtin"):
             body = api.json(
@@ -103,8 +116,11 @@ def test_agents_openai_deprecated_alias(api: Api) -> None:
     # "messages": […], …} … Deprecated alias: `POST /agents_openai/{agent_id}/chat/completions`."
     dataset_id = api.dataset("agents-openai-kb")
     api.ingest(dataset_id, CORPUS)
-    dsl = {"dataset_ids": [dataset_id], "top_n": 2}
-    agent_id = api.ok("POST", "/agents", json={"title": "agents-openai", "dsl": dsl})["id"]
+    from .test_agents import canvas
+
+    agent_id = api.ok(
+        "POST", "/agents", json={"title": "agents-openai", "dsl": canvas(dataset_id)}
+    )["id"]
     messages = [{"role": "user", "content": "volcano in Sicily"}]
     path = f"/agents_openai/{agent_id}/chat/completions"
     plain = api.call("POST", path, json={"model": "model", "messages": messages}).json()
@@ -129,10 +145,10 @@ def test_get_one_chunk(api: Api) -> None:
     assert raw["id"] == cid and raw["content_with_weight"] == "Queens lay eggs."
     assert raw["docnm_kwd"] == "bees.txt" and raw["important_kwd"] == ["q"]
     assert not any(k.startswith("_") or k.endswith("_vec") for k in raw)
-    missing = api.json("GET", f"{base}/{'0' * 16}")
-    assert (
-        missing["code"] == 102 and missing["message"] == f"Chunk not found: {dataset_id}/{'0' * 16}"
-    )
+    assert raw["question_kwd"] == [] and "tag_kwd" not in raw and "img_id" not in raw
+    assert api.json("GET", f"{base}/{'0' * 16}") == {"code": 102, "message": "Chunk not found!"}
+    listed = api.json("GET", base, params={"id": "0" * 16})
+    assert listed == {"code": 102, "message": f"Chunk not found: {dataset_id}/{'0' * 16}"}
 
 
 def test_batch_update_status(api: Api) -> None:

@@ -9,10 +9,10 @@ from ragflow_integrations.testing import LocalRAGFlowServer
 from .conftest import Api
 
 
-def test_ping_is_plain_text_without_auth(api: Api) -> None:
+def test_ping_is_text_without_auth(api: Api) -> None:
     response = requests.get(api.root + "/system/ping", timeout=5)
     assert response.status_code == 200
-    assert response.text == "pong"
+    assert response.text == "pong" and response.headers["content-type"].startswith("text/html")
 
 
 def test_version_reports_the_emulated_release(api: Api) -> None:
@@ -20,16 +20,36 @@ def test_version_reports_the_emulated_release(api: Api) -> None:
     assert body == {"code": 0, "message": "success", "data": "v0.27.0"}
 
 
-def test_version_is_missing_on_old_servers(api22: Api) -> None:
-    response = requests.get(api22.root + "/system/version", timeout=5)
+def test_old_servers_have_no_api_system_routes(api22: Api) -> None:
+    """v0.22.1 had no 404 handler: its catch-all turned NotFound into HTTP 200, code 100."""
+    for path in ("/system/version", "/system/ping", "/system/healthz", "/no/such/route"):
+        response = requests.get(api22.root + path, timeout=5)
+        assert response.status_code == 200, path
+        assert response.json() == {
+            "code": 100,
+            "message": "<NotFound '404: Not Found'>",
+            "data": None,
+        }
+    ping = requests.get(api22.server.base_url + "/v1/system/ping", timeout=5)
+    assert ping.text == "pong" and ping.headers["content-type"].startswith("text/html")
+
+
+def test_web_ping_is_gone_in_027(api: Api) -> None:
+    response = requests.get(api.server.base_url + "/v1/system/ping", timeout=5)
     assert response.status_code == 404
-    assert response.json()["message"] == "Not Found: /api/v1/system/version"
+    assert response.json()["message"] == "Not Found: /v1/system/ping"
 
 
 def test_healthz(api: Api) -> None:
     response = requests.get(api.root + "/system/healthz", timeout=5)
     assert response.status_code == 200
-    assert response.json()["status"] == "ok"
+    assert response.json() == {
+        "db": "ok",
+        "redis": "ok",
+        "doc_engine": "ok",
+        "storage": "ok",
+        "status": "ok",
+    }
 
 
 def test_every_response_says_it_is_a_stand_in(api: Api, server27: LocalRAGFlowServer) -> None:
@@ -77,6 +97,17 @@ def test_bad_key_is_code_109_with_http_200_in_022(api22: Api) -> None:
     }
     missing = requests.get(api22.root + "/datasets", timeout=5).json()
     assert missing == {"code": 0, "data": False, "message": "`Authorization` can't be empty"}
+    bare = requests.get(
+        api22.root + "/datasets", headers={"Authorization": api22.server.api_key}, timeout=5
+    ).json()
+    assert bare == {"code": 0, "data": False, "message": "Please check your authorization format."}
+    # v0.22.1 reads the second word, whatever the scheme
+    other = requests.get(
+        api22.root + "/datasets",
+        headers={"Authorization": f"Token {api22.server.api_key}"},
+        timeout=5,
+    )
+    assert other.json()["code"] == 0
 
 
 def test_unknown_route_is_http_404(api: Api) -> None:
@@ -101,12 +132,21 @@ def test_old_server_lacks_new_routes(api22: Api) -> None:
         ("POST", "/chat/completions"),
         ("POST", "/openai/x/chat/completions"),
         ("POST", "/chat/recommendation"),
-        ("GET", "/datasets/x/graph"),
+        ("GET", "/models"),
+        ("GET", "/models/default"),
+        ("GET", "/agents/x/versions"),
+        ("GET", "/agents/x/sessions/y"),
+        ("DELETE", "/chats/x/sessions/y/messages/z"),
     ):
-        assert api22.call(method, path, json={}).status_code == 404, path
+        response = api22.call(method, path, json={})
+        assert response.status_code == 200, path
+        assert response.json()["message"] == "<NotFound '404: Not Found'>", path
+    for method, path in (("GET", "/chats/x"), ("DELETE", "/chats/x"), ("PATCH", "/chats/x")):
+        body = api22.json(method, path)
+        assert body["message"] == "<MethodNotAllowed '405: Method Not Allowed'>", path
     # like the old Flask route, /agents/chat/completions lands on /agents/<agent_id>/completions
-    body = api22.json("POST", "/agents/chat/completions", json={"question": "hi"})
-    assert body == {"code": 102, "message": "Can't find agent by ID: chat"}
+    body = api22.json("POST", "/agents/chat/completions", json={"question": "hi", "stream": False})
+    assert body == {"code": 100, "message": "AssertionError('Agent not found.')", "data": None}
 
 
 def test_custom_key_and_base_url() -> None:

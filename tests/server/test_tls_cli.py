@@ -85,7 +85,7 @@ def test_serve_command_prints_url_and_key_and_stops_on_ctrl_c(tmp_path: Path) ->
             base_url + "/api/v1/datasets", headers={"Authorization": "Bearer nope"}, timeout=5
         ).json()
         assert body["code"] == 109
-        assert requests.get(base_url + "/api/v1/system/ping", timeout=5).text == "pong"
+        assert requests.get(base_url + "/v1/system/ping", timeout=5).text == "pong"
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)

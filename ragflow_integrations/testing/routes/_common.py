@@ -52,10 +52,14 @@ def state_of(request: Request) -> ServerState:
 
 
 def auth_failure(state: ServerState, header: str | None) -> Response:
-    if state.old:
+    if state.old:  # v0.22.1's token_required: HTTP 200 envelopes
         if not header:
             return JSONResponse(
                 {"code": 0, "data": False, "message": "`Authorization` can't be empty"}
+            )
+        if len(header.split()) < 2:
+            return JSONResponse(
+                {"code": 0, "data": False, "message": "Please check your authorization format."}
             )
         return JSONResponse(
             {"code": 109, "data": False, "message": "Authentication error: API key is invalid!"}
@@ -66,15 +70,22 @@ def auth_failure(state: ServerState, header: str | None) -> Response:
     )
 
 
-def token_of(header: str | None) -> str:
+def token_of(header: str | None, *, old: bool = False) -> str:
+    """The API key of an ``Authorization`` header as the emulated version reads it: v0.22.1
+    takes the second word whatever the scheme; v0.25+ strips a ``Bearer `` prefix, if any."""
     if not header:
         return ""
-    value = header.strip()
-    return value[7:].strip() if value.lower().startswith("bearer ") else value
+    if old:
+        words = header.split()
+        return words[1] if len(words) >= 2 else ""
+    if header[:7].lower() == "bearer ":
+        parts = header.split(maxsplit=1)
+        return parts[1] if len(parts) == 2 else ""
+    return header
 
 
 def is_authorised(state: ServerState, request: Request) -> bool:
-    return token_of(request.headers.get("authorization")) == state.api_key
+    return token_of(request.headers.get("authorization"), old=state.old) == state.api_key
 
 
 def endpoint(fn: Handler) -> Handler:
@@ -120,6 +131,14 @@ def method_not_allowed() -> JSONResponse:
     return JSONResponse(
         {"code": 100, "message": "<MethodNotAllowed '405: Method Not Allowed'>", "data": None}
     )
+
+
+def route_not_found(state: ServerState, path: str) -> JSONResponse:
+    """What the emulated version answers for an unknown route: v0.22.1 had no 404 handler, so
+    its catch-all error handler turned werkzeug's NotFound into HTTP 200 code 100."""
+    if state.old:
+        return JSONResponse({"code": 100, "message": "<NotFound '404: Not Found'>", "data": None})
+    return not_found_body(path)
 
 
 def not_found_body(path: str) -> JSONResponse:

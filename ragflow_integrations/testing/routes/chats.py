@@ -1,503 +1,533 @@
-"""Chat assistants (§3.8) and chat sessions (§3.9)."""
+"""Chat assistants as RAGFlow v0.25+ serves them (``/chats``: POST, GET, DELETE; ``/chats/{id}``:
+GET, PUT, PATCH, DELETE). The v0.22 assistant routes live in ``chats_v022``.
+
+A chat is stored as RAGFlow's ``dialog`` row (``kb_ids``, ``llm_id``, ``llm_setting``,
+``prompt_config``, retrieval settings); both versions' handlers read and write that one shape.
+"""
 
 from __future__ import annotations
 
 import copy
-import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._util import ApiError, Json, is_desc, json_result, new_id, paging, read_json, stamp
-from ..server import DEFAULT_LLM
-from ._common import ServerState, endpoint, method_not_allowed, public_view, state_of
-from ._views import owner_fields
-
-DEFAULT_PROLOGUE = "Hi! I'm your assistant. What can I do for you?"
-DEFAULT_EMPTY = "Sorry! No relevant content was found in the knowledge base!"
-DEFAULT_SYSTEM = (
-    "You are an intelligent assistant. Please summarize the content of the dataset to answer "
-    "the question. When all dataset content is irrelevant to the question, your answer must "
-    'include the sentence "The answer you are looking for is not found in the dataset!".\n'
-    "Here is the knowledge base:\n{knowledge}\nThe above is the knowledge base."
+from .._util import Json, new_id, stamp
+from ._common import NICKNAME, TENANT_ID, ServerState, endpoint, state_of
+from ._views import dataset_view
+from ._wire import (
+    ARGUMENT_ERROR,
+    AUTHENTICATION_ERROR,
+    body_v027,
+    data_error,
+    get_json_result,
+    json_error,
+    server_error,
+    unique_ids,
 )
-CHAT_FIELDS = (
+from .models import BUILTIN_RERANKERS, default_models, model_by_id, resolve_model
+
+DEFAULT_PROMPT_CONFIG: Json = {
+    "system": (
+        "You are an intelligent assistant. Please summarize the content of the dataset to answer "
+        "the question. Please list the data in the dataset and answer in detail. When all "
+        "dataset content is irrelevant to the question, your answer must include the sentence "
+        '"The answer you are looking for is not found in the dataset!" Answers need to consider '
+        "chat history.\n      Here is the knowledge base:\n      {knowledge}\n      The above is "
+        "the knowledge base."
+    ),
+    "prologue": "Hi! I'm your assistant. What can I do for you?",
+    "parameters": [{"key": "knowledge", "optional": False}, {"key": "date", "optional": True}],
+    "empty_response": "Sorry! No relevant content was found in the knowledge base!",
+    "quote": True,
+    "tts": False,
+    "refine_multiturn": True,
+}
+# the dialog table's columns (what a create/update body may set)
+DIALOG_FIELDS = (
     "name",
-    "icon",
     "description",
-    "dataset_ids",
+    "icon",
+    "language",
     "llm_id",
     "tenant_llm_id",
     "llm_setting",
+    "prompt_type",
+    "prompt_config",
+    "meta_data_filter",
+    "similarity_threshold",
+    "vector_similarity_weight",
+    "top_n",
+    "top_k",
+    "do_refer",
+    "rerank_id",
+    "tenant_rerank_id",
+    "kb_ids",
+    "status",
+)
+LIST_FIELDS = (
+    "id",
+    "tenant_id",
+    "name",
+    "description",
+    "language",
+    "llm_id",
+    "llm_setting",
+    "prompt_type",
     "prompt_config",
     "similarity_threshold",
     "vector_similarity_weight",
     "top_n",
     "top_k",
+    "do_refer",
     "rerank_id",
-    "tenant_rerank_id",
-    "meta_data_filter",
-    "language",
-    "prompt_type",
+    "kb_ids",
+    "icon",
+    "status",
+    "update_time",
+    "create_time",
 )
 
 
-def default_prompt_config() -> Json:
+def new_dialog() -> Json:
+    """A dialog row with the table's defaults."""
     return {
-        "system": DEFAULT_SYSTEM,
-        "prologue": DEFAULT_PROLOGUE,
-        "parameters": [
-            {"key": "knowledge", "optional": False},
-            {"key": "date", "optional": True},
-        ],
-        "empty_response": DEFAULT_EMPTY,
-        "quote": True,
-        "tts": False,
-        "refine_multiturn": True,
-    }
-
-
-def _from_old_body(req: Json) -> Json:
-    """Map the ≤ v0.24 nested ``llm`` / ``prompt`` / ``avatar`` body onto the flat fields."""
-    out = {k: v for k, v in req.items() if k not in {"llm", "prompt", "avatar"}}
-    if "avatar" in req:
-        out["icon"] = req["avatar"]
-    llm = req.get("llm")
-    if isinstance(llm, dict):
-        setting = {k: v for k, v in llm.items() if k != "model_name"}
-        if llm.get("model_name"):
-            out["llm_id"] = llm["model_name"]
-        out["llm_setting"] = setting
-    prompt = req.get("prompt")
-    if isinstance(prompt, dict):
-        config: Json = {}
-        renames = {
-            "opener": "prologue",
-            "show_quote": "quote",
-            "prompt": "system",
-            "variables": "parameters",
-            "empty_response": "empty_response",
-        }
-        for old, new in renames.items():
-            if old in prompt:
-                config[new] = prompt[old]
-        out["prompt_config"] = config
-        for key in ("similarity_threshold", "top_n"):
-            if key in prompt:
-                out[key] = prompt[key]
-        if "keywords_similarity_weight" in prompt:
-            out["vector_similarity_weight"] = 1 - float(prompt["keywords_similarity_weight"])
-        if "rerank_model" in prompt:
-            out["rerank_id"] = prompt["rerank_model"]
-    return out
-
-
-def chat_view(state: ServerState, chat: Json) -> Json:
-    out = public_view(chat)
-    out["kb_names"] = [
-        (state.store.get("dataset", d) or {}).get("name", "") for d in chat.get("dataset_ids", [])
-    ]
-    if state.old:
-        config = chat.get("prompt_config") or {}
-        out["avatar"] = chat.get("icon", "")
-        out["llm"] = {"model_name": chat.get("llm_id"), **(chat.get("llm_setting") or {})}
-        out["prompt"] = {
-            "similarity_threshold": chat.get("similarity_threshold"),
-            "keywords_similarity_weight": round(1 - float(chat["vector_similarity_weight"]), 6),
-            "top_n": chat.get("top_n"),
-            "variables": config.get("parameters", []),
-            "rerank_model": chat.get("rerank_id", ""),
-            "empty_response": config.get("empty_response"),
-            "opener": config.get("prologue"),
-            "show_quote": config.get("quote", True),
-            "prompt": config.get("system"),
-        }
-        out["datasets"] = [
-            {"id": d, "name": (state.store.get("dataset", d) or {}).get("name", "")}
-            for d in chat.get("dataset_ids", [])
-        ]
-    return out
-
-
-def _check_datasets(state: ServerState, ids: Any) -> list[str]:
-    if ids is None:
-        return []
-    if not isinstance(ids, list):
-        raise ApiError(102, "`dataset_ids` should be a list.")
-    models = set()
-    for dataset_id in ids:
-        ds = state.store.get("dataset", dataset_id)
-        if ds is None:
-            raise ApiError(102, f"You don't own the dataset {dataset_id}")
-        if not any(
-            int(d.get("chunk_count") or 0) > 0 for d in state.store.all("document", dataset_id)
-        ):
-            raise ApiError(102, f"The dataset {dataset_id} doesn't own parsed file")
-        models.add(ds["embedding_model"])
-    if len(models) > 1:
-        raise ApiError(102, "Datasets use different embedding models.")
-    return [str(i) for i in ids]
-
-
-def _apply(state: ServerState, chat: Json, req: Json, *, merge: bool) -> None:
-    if "name" in req:
-        name = req["name"]
-        if not isinstance(name, str) or not name.strip():
-            raise ApiError(102, "`name` is not empty.")
-        if len(name.encode("utf-8")) > 255:
-            raise ApiError(102, "Chat name length is 255 bytes at most.")
-        if any(c["name"] == name and c["id"] != chat.get("id") for c in state.store.all("chat")):
-            raise ApiError(102, "Duplicated chat name.")
-    if "dataset_ids" in req:
-        req["dataset_ids"] = _check_datasets(state, req["dataset_ids"])
-    if "llm_id" in req and not state.old:
-        llm_id = req["llm_id"]
-        if llm_id in (None, ""):
-            req["llm_id"] = DEFAULT_LLM  # the tenant's default chat model
-        elif not isinstance(llm_id, str) or not state.has_llm(llm_id):
-            raise ApiError(102, f"`llm_id` {llm_id} doesn't exist")
-    if "prompt_config" in req and isinstance(req["prompt_config"], dict):
-        keys = [
-            p.get("key")
-            for p in req["prompt_config"].get("parameters") or []
-            if isinstance(p, dict)
-        ]
-        if len(keys) != len(set(keys)):
-            raise ApiError(102, "Duplicate parameter keys in `prompt_config.parameters`.")
-    for key in CHAT_FIELDS:
-        if key not in req:
-            continue
-        value = req[key]
-        if merge and key in {"llm_setting", "prompt_config"} and isinstance(value, dict):
-            chat[key] = {**(chat.get(key) or {}), **value}
-        elif key == "prompt_config" and isinstance(value, dict):
-            chat[key] = {**default_prompt_config(), **value}
-        else:
-            chat[key] = copy.deepcopy(value)
-
-
-@endpoint
-async def create_chat(request: Request) -> Response:
-    state = state_of(request)
-    req = await read_json(request)
-    if state.old:
-        req = _from_old_body(req)
-    if "tenant_id" in req:
-        raise ApiError(102, "`tenant_id` must not be provided.")
-    if not req.get("name"):
-        raise ApiError(102, "`name` is required.")
-    if any(c["name"] == req["name"] for c in state.store.all("chat")):
-        raise ApiError(102, "Duplicated chat name in creating chat.")
-    chat: Json = {
         "id": new_id(),
-        **owner_fields(),
+        "tenant_id": TENANT_ID,
         "name": "",
-        "description": "A helpful Assistant",
-        "icon": "",
+        "description": None,
+        "icon": None,
         "language": "English",
-        "llm_id": DEFAULT_LLM,
+        "llm_id": "",
         "tenant_llm_id": None,
-        "llm_setting": {},
+        "llm_setting": {
+            "temperature": 0.1,
+            "top_p": 0.3,
+            "frequency_penalty": 0.7,
+            "presence_penalty": 0.4,
+            "max_tokens": 512,
+        },
         "prompt_type": "simple",
-        "prompt_config": default_prompt_config(),
+        "prompt_config": {
+            "system": "",
+            "prologue": "Hi! I'm your assistant. What can I do for you?",
+            "parameters": [],
+            "empty_response": "Sorry! No relevant content was found in the knowledge base!",
+        },
         "meta_data_filter": {},
-        "similarity_threshold": 0.1,
+        "similarity_threshold": 0.2,
         "vector_similarity_weight": 0.3,
         "top_n": 6,
         "top_k": 1024,
         "do_refer": "1",
         "rerank_id": "",
         "tenant_rerank_id": None,
+        "kb_ids": [],
         "status": "1",
-        "dataset_ids": [],
     }
-    _apply(state, chat, req, merge=False)
+
+
+def live_chat(state: ServerState, chat_id: Any) -> Json | None:
+    chat = state.store.get("chat", chat_id) if isinstance(chat_id, str) else None
+    return chat if chat is not None and chat.get("status", "1") == "1" else None
+
+
+def live_chats(state: ServerState) -> list[Json]:
+    return [c for c in state.store.all("chat") if c.get("status", "1") == "1"]
+
+
+def owned_chat(state: ServerState, chat_id: Any) -> Json:
+    """``_ensure_owned_chat``: an unknown chat is code 109 ``no authorization`` (data false)."""
+    chat = live_chat(state, chat_id)
+    if chat is None:
+        raise json_error("no authorization", AUTHENTICATION_ERROR, data=False)
+    return chat
+
+
+def dataset_names(state: ServerState, kb_ids: list[str]) -> tuple[list[str], list[str]]:
+    """The ids of the chat's datasets that still exist, and their names."""
+    ids, names = [], []
+    for kb_id in kb_ids or []:
+        ds = state.store.get("dataset", kb_id)
+        if ds is not None:
+            ids.append(kb_id)
+            names.append(ds["name"])
+    return ids, names
+
+
+def chat_view(state: ServerState, chat: Json) -> Json:
+    out = {k: copy.deepcopy(v) for k, v in chat.items() if not k.startswith("_")}
+    out["dataset_ids"], out["kb_names"] = dataset_names(state, out.pop("kb_ids", []))
+    return out
+
+
+def chat_list_view(state: ServerState, chat: Json) -> Json:
+    out = {k: copy.deepcopy(chat.get(k)) for k in LIST_FIELDS}
+    out["nickname"] = NICKNAME
+    out["tenant_avatar"] = None
+    out["dataset_ids"], out["kb_names"] = dataset_names(state, out.pop("kb_ids") or [])
+    return out
+
+
+# ---------------------------------------------------------------- validation
+def validate_name(name: Any, *, required: bool) -> str | None:
+    if name is None:
+        if required:
+            raise data_error("`name` is required")
+        return None
+    if not isinstance(name, str):
+        raise data_error("chat name must be a string")
+    name = name.strip()
+    if not name:
+        raise data_error("`name` is required" if required else "`name` cannot be empty")
+    size = len(name.encode("utf-8"))
+    if size > 255:
+        raise data_error(f"chat name length is {size} which is larger than 255")
+    return str(name)
+
+
+def dataset_chunk_count(state: ServerState, ds: Json) -> int:
+    return int(dataset_view(state, ds).get("chunk_count") or 0)
+
+
+def validate_dataset_ids(state: ServerState, dataset_ids: Any) -> list[str]:
+    if dataset_ids is None:
+        return []
+    if not isinstance(dataset_ids, list):
+        raise data_error("`dataset_ids` should be a list.")
+    ids = [i for i in dataset_ids if i]
+    datasets = []
+    for kb_id in ids:
+        ds = state.store.get("dataset", kb_id) if isinstance(kb_id, str) else None
+        if ds is None:
+            raise data_error(f"You don't own the dataset {kb_id}")
+        if dataset_chunk_count(state, ds) == 0:
+            raise data_error(f"The dataset {kb_id} doesn't own parsed file")
+        datasets.append(ds)
+    models = {d.get("embedding_model") for d in datasets if d.get("embedding_model")}
+    if len(models) > 1:
+        names = [d.get("embedding_model") for d in datasets]
+        raise data_error(f"Datasets use different embedding models: {names}")
+    return [str(i) for i in ids]
+
+
+def normalize_model_pair(
+    state: ServerState, req: Json, name_field: str, id_field: str, model_type: str
+) -> None:
+    """Keep a model name and its tenant-model id in step (``_normalize_model_pair``)."""
+    if name_field not in req and id_field not in req:
+        return
+    name, model_id = req.get(name_field), req.get(id_field)
+    if name is not None and not isinstance(name, str):
+        raise data_error(f"`{name_field}` must be a string")
+    if model_id is not None and not isinstance(model_id, str):
+        raise data_error(f"`{id_field}` must be a tenant model id")
+    if model_id and model_by_id(state, model_id, model_type) is None:
+        raise data_error(f"`{id_field}` must be a valid tenant model id")
+    resolved: str | None = None
+    if name:
+        if model_type == "rerank" and name.split("@")[0] in BUILTIN_RERANKERS:
+            if model_id:
+                raise data_error(f"`{name_field}` and `{id_field}` must refer to the same model")
+        else:
+            model = resolve_model(state, name, model_type)
+            if model is None:
+                raise data_error(f"`{name_field}` {name} doesn't exist")
+            resolved = model.id
+    if model_id and name:
+        if resolved != model_id:
+            raise data_error(f"`{name_field}` and `{id_field}` must refer to the same model")
+    elif name:
+        req[id_field] = resolved
+    elif model_id:
+        found = model_by_id(state, model_id, model_type)
+        req[name_field] = found.composite if found else ""
+    else:
+        req[id_field] = None
+        req[name_field] = ""
+
+
+def llm_model_type(llm_setting: Any) -> str:
+    kind = (llm_setting or {}).get("model_type") if isinstance(llm_setting, dict) else None
+    if isinstance(kind, list):
+        return "vision" if "vision" in kind else "chat"
+    return kind if kind in ("chat", "vision") else "chat"
+
+
+def validate_prompt_config(req: Json) -> None:
+    if "prompt_config" not in req:
+        return
+    config = req["prompt_config"]
+    if not isinstance(config, dict):
+        raise data_error("`prompt_config` should be an object.")
+    parameters = config.get("parameters")
+    if not isinstance(parameters, list):
+        return
+    seen: list[Any] = []
+    for parameter in parameters:
+        if not isinstance(parameter, dict) or parameter.get("key") is None:
+            continue
+        if parameter["key"] in seen:
+            raise data_error(f"`parameters` contains duplicate key: {parameter['key']}")
+        seen.append(parameter["key"])
+
+
+def apply_prompt_defaults(req: Json) -> None:
+    config = req.setdefault("prompt_config", {})
+    for key, value in DEFAULT_PROMPT_CONFIG.items():
+        if (key == "system" and not config.get(key)) or key not in config:
+            config[key] = copy.deepcopy(value)
+    if req.get("kb_ids") and not config.get("parameters") and "{knowledge}" in config["system"]:
+        config["parameters"] = [{"key": "knowledge", "optional": False}]
+    parameters = config.get("parameters")
+    if not any(isinstance(p, dict) and p.get("key") == "date" for p in parameters or []):
+        config.setdefault("parameters", []).append({"key": "date", "optional": True})
+
+
+def name_taken(state: ServerState, name: str, *, other_than: str | None = None) -> bool:
+    """Dialog names compare case-insensitively (MySQL's default collation)."""
+    return any(
+        c["name"].lower() == name.lower() and c["id"] != other_than for c in live_chats(state)
+    )
+
+
+def persisted(req: Json) -> Json:
+    return {k: v for k, v in req.items() if k in DIALOG_FIELDS}
+
+
+# ---------------------------------------------------------------- handlers
+@endpoint
+async def create_chat(request: Request) -> Response:
+    state = state_of(request)
+    req = dict(await body_v027(request))
+    if req.get("tenant_id"):
+        raise data_error("`tenant_id` must not be provided")
+    req["name"] = validate_name(req.get("name"), required=True)
+    if "dataset_ids" in req:
+        req["kb_ids"] = validate_dataset_ids(state, req.pop("dataset_ids"))
+    default_chat = default_models(state)["chat"]
+    if req.get("llm_id") is None and req.get("tenant_llm_id") is None:
+        req["llm_id"] = default_chat.id
+    if "rerank_id" not in req and "tenant_rerank_id" not in req:
+        req["rerank_id"] = ""
+    normalize_model_pair(
+        state, req, "llm_id", "tenant_llm_id", llm_model_type(req.get("llm_setting"))
+    )
+    normalize_model_pair(state, req, "rerank_id", "tenant_rerank_id", "rerank")
+    validate_prompt_config(req)
+    req.setdefault("kb_ids", [])
+    if req.get("llm_id") is None:
+        req["llm_id"] = default_chat.id
+    req.setdefault("llm_setting", {})
+    req.setdefault("description", "A helpful Assistant")
+    req.setdefault("top_n", 6)
+    req.setdefault("top_k", 1024)
+    req.setdefault("rerank_id", "")
+    req.setdefault("similarity_threshold", 0.1)
+    req.setdefault("vector_similarity_weight", 0.3)
+    req.setdefault("icon", "")
+    apply_prompt_defaults(req)
+    fields = persisted(req)
+    if name_taken(state, fields["name"]):
+        raise data_error("duplicated chat name in creating chat")
+    chat = new_dialog()
+    chat.update(copy.deepcopy(fields))
     stamp(chat, created=True)
     state.store.put("chat", chat)
-    return envelope(state, chat_view(state, chat))
-
-
-def envelope(state: ServerState, data: Any) -> Response:
-    """J envelope in 0.27 mode; ``{"code":0,"data":…}`` for the ≤ v0.24 SDK routes."""
-    if state.old:
-        from .._util import result
-
-        return result(data) if data is not None else result()
-    return json_result(data)
-
-
-def find_chat(state: ServerState, chat_id: str) -> Json:
-    chat = state.store.get("chat", chat_id)
-    if chat is None:
-        if state.old:
-            raise ApiError(102, "You don't own the chat.")
-        raise ApiError(109, "no authorization", data=False)
-    return chat
+    return get_json_result(chat_view(state, chat))
 
 
 @endpoint
 async def get_chat(request: Request) -> Response:
     state = state_of(request)
-    if state.old:
-        return method_not_allowed()
-    return json_result(chat_view(state, find_chat(state, request.path_params["chat_id"])))
+    chat = owned_chat(state, request.path_params["chat_id"])
+    return get_json_result(chat_view(state, chat))
 
 
-async def _update(request: Request, *, merge: bool) -> Response:
+async def _update(request: Request, *, patch: bool) -> Response:
     state = state_of(request)
-    chat = find_chat(state, request.path_params["chat_id"])
-    req = await read_json(request)
-    if state.old:
-        req = _from_old_body(req)
-    if "tenant_id" in req:
-        raise ApiError(102, "`tenant_id` must not be provided.")
+    chat = owned_chat(state, request.path_params["chat_id"])
+    req = dict(await body_v027(request))
+    if not patch and req.get("tenant_id"):
+        raise data_error("`tenant_id` must not be provided")
+    if "name" in req:
+        name = validate_name(req["name"], required=not patch)
+        if name is not None:
+            req["name"] = name
+    if "dataset_ids" in req:
+        req["kb_ids"] = validate_dataset_ids(state, req.pop("dataset_ids"))
+    if patch and "llm_setting" in req:
+        if not isinstance(req["llm_setting"], dict):
+            raise data_error("`llm_setting` should be an object.")
+        req["llm_setting"] = {**(chat.get("llm_setting") or {}), **req["llm_setting"]}
+    setting = req.get("llm_setting", chat.get("llm_setting", {}))
+    normalize_model_pair(state, req, "llm_id", "tenant_llm_id", llm_model_type(setting))
+    normalize_model_pair(state, req, "rerank_id", "tenant_rerank_id", "rerank")
+    validate_prompt_config(req)
+    if patch and "prompt_config" in req:
+        req["prompt_config"] = {
+            **copy.deepcopy(chat.get("prompt_config") or {}),
+            **req["prompt_config"],
+        }
+    fields = persisted(req)
+    if (
+        isinstance(fields.get("name"), str)
+        and fields["name"].lower() != chat["name"].lower()
+        and name_taken(state, fields["name"])
+    ):
+        raise data_error("duplicated chat name")
     with state.store.lock:
         updated = copy.deepcopy(chat)
-        _apply(state, updated, req, merge=merge)
+        updated.update(copy.deepcopy(fields))
         stamp(updated, created=False)
         state.store.put("chat", updated)
-    if state.old:
-        return envelope(state, None)
-    return json_result(chat_view(state, updated))
+    return get_json_result(chat_view(state, updated))
 
 
 @endpoint
 async def put_chat(request: Request) -> Response:
-    return await _update(request, merge=False)
+    return await _update(request, patch=False)
 
 
 @endpoint
 async def patch_chat(request: Request) -> Response:
-    if state_of(request).old:
-        return method_not_allowed()
-    return await _update(request, merge=True)
+    return await _update(request, patch=True)
+
+
+def page_args(params: Any) -> tuple[int, int]:
+    """``validate_rest_api_page`` / ``validate_rest_api_page_size``: bad values fall back to the
+    defaults; a page size above 100 is a ValueError (code 100)."""
+    try:
+        page = int(params.get("page", 1))
+    except (TypeError, ValueError):
+        page = 1
+    try:
+        size = int(params.get("page_size", 30))
+    except (TypeError, ValueError):
+        size = 30
+    if size > 100:
+        raise server_error(ValueError("page_size must be less than or equal to 100"))
+    return (page if page >= 1 else 1), (size if size >= 1 else 30)
+
+
+def sort_rows(rows: list[Json], orderby: str, desc: bool) -> list[Json]:
+    """ORDER BY one column; text compares case-insensitively (MySQL's default collation)."""
+
+    def key(row: Json) -> Any:
+        value = row.get(orderby)
+        if isinstance(value, str):
+            return (1, 1, value.lower())
+        return (value is not None, 0, value if value is not None else 0)
+
+    return sorted(rows, key=key, reverse=desc)
 
 
 @endpoint
 async def list_chats(request: Request) -> Response:
     state = state_of(request)
     params = request.query_params
-    page, size = paging(params, cap=not state.old)
+    chat_id, name = params.get("id"), params.get("name")
+    keywords = "" if (chat_id or name) else params.get("keywords", "")
     orderby = params.get("orderby", "create_time")
+    desc = params.get("desc", "true").lower() != "false"
     if orderby not in ("create_time", "update_time", "name"):
-        raise ApiError(101, f"invalid orderby field: {orderby}")
-    chats = state.store.all("chat")
-    wanted_id, name = params.get("id"), params.get("name")
-    if wanted_id:
-        chats = [c for c in chats if c["id"] == wanted_id]
+        return get_json_result(code=ARGUMENT_ERROR, message=f"invalid orderby field: {orderby}")
+    owner_ids = params.getlist("owner_ids")
+    if len(owner_ids) > 100:
+        return get_json_result(
+            code=ARGUMENT_ERROR, message="owner_ids must contain at most 100 IDs"
+        )
+    page, size = page_args(params)
+    chats = live_chats(state)
+    if chat_id:
+        chats = [c for c in chats if c["id"] == chat_id]
     if name:
         chats = [c for c in chats if c["name"] == name]
-    if state.old and (wanted_id or name) and not chats:
-        raise ApiError(102, "The chat doesn't exist")
-    keywords = params.get("keywords")
-    if keywords and not (wanted_id or name):
+    if keywords:
         chats = [c for c in chats if keywords.lower() in c["name"].lower()]
-    key = (lambda c: c["name"].lower()) if orderby == "name" else (lambda c: c.get(orderby, 0))
-    chats.sort(key=key, reverse=is_desc(params.get("desc")))
+    if owner_ids:
+        chats = [c for c in chats if c["tenant_id"] in owner_ids]
+    chats = sort_rows(chats, orderby, desc)
+    total = len(chats)
     start = (page - 1) * size
-    items = [chat_view(state, c) for c in chats[start : start + size]]
-    if state.old:
-        return envelope(state, items)
-    return json_result({"chats": items, "total": len(chats)})
+    items = [chat_list_view(state, c) for c in chats[start : start + size]]
+    return get_json_result({"chats": items, "total": total})
 
 
-def delete_chat_cascade(state: ServerState, chat_id: str) -> None:
+def retire_chat(state: ServerState, chat: Json) -> None:
+    """RAGFlow marks a deleted dialog invalid (``status`` "0"); its sessions stay."""
     with state.store.lock:
-        for session in state.store.all("session", chat_id):
-            state.store.delete("session", session["id"])
-        state.store.delete("chat", chat_id)
-
-
-@endpoint
-async def delete_chats(request: Request) -> Response:
-    state = state_of(request)
-    req = await read_json(request)
-    ids = req.get("ids")
-    if ids is None and req.get("chat_id"):
-        ids = [req["chat_id"]]
-    if (state.old and ids is None) or (not state.old and req.get("delete_all")):
-        targets = [c["id"] for c in state.store.all("chat")]
-    elif not ids:
-        return envelope(state, {}) if not state.old else envelope(state, None)
-    else:
-        if not isinstance(ids, list):
-            raise ApiError(102, "`ids` should be a list.")
-        targets = [i for i in dict.fromkeys(ids) if state.store.get("chat", i) is not None]
-        missing = [i for i in dict.fromkeys(ids) if i not in targets]
-        if missing and not targets:
-            raise ApiError(102, "; ".join(f"Chat({i}) not found." for i in missing))
-        for chat_id in targets:
-            delete_chat_cascade(state, chat_id)
-        if missing:
-            errors = [f"Chat({i}) not found." for i in missing]
-            if state.old:
-                return envelope(state, {"success_count": len(targets), "errors": errors})
-            return json_result(
-                {"success_count": len(targets), "errors": errors},
-                message=f"Partially deleted {len(targets)} chats with {len(errors)} errors",
-            )
-        return envelope(state, {"success_count": len(targets)} if not state.old else None)
-    for chat_id in targets:
-        delete_chat_cascade(state, chat_id)
-    return envelope(state, {"success_count": len(targets)} if not state.old else None)
+        chat = copy.deepcopy(chat)
+        chat["status"] = "0"
+        state.store.put("chat", chat)
 
 
 @endpoint
 async def delete_one_chat(request: Request) -> Response:
     state = state_of(request)
-    chat = find_chat(state, request.path_params["chat_id"])
-    delete_chat_cascade(state, chat["id"])
-    return json_result(True)
-
-
-# ---------------------------------------------------------------- sessions
-def new_session(state: ServerState, chat: Json, name: str, user_id: str = "") -> Json:
-    prologue = (chat.get("prompt_config") or {}).get("prologue") or DEFAULT_PROLOGUE
-    session: Json = {
-        "id": new_id(),
-        "chat_id": chat["id"],
-        "name": name,
-        "user_id": user_id,
-        "messages": [{"role": "assistant", "content": prologue}],
-        "reference": [],
-    }
-    stamp(session, created=True)
-    state.store.put("session", session)
-    return session
-
-
-def session_view(session: Json) -> Json:
-    return public_view(session)
+    retire_chat(state, owned_chat(state, request.path_params["chat_id"]))
+    return get_json_result(True)
 
 
 @endpoint
-async def create_session(request: Request) -> Response:
+async def delete_chats(request: Request) -> Response:
     state = state_of(request)
-    chat = find_chat(state, request.path_params["chat_id"])
-    req = await read_json(request)
-    name = req.get("name", "New session")
-    if not isinstance(name, str) or not name.strip():
-        raise ApiError(102, "`name` can not be empty.")
-    session = new_session(state, chat, name.strip()[:255], str(req.get("user_id") or ""))
-    return envelope(state, session_view(session))
-
-
-@endpoint
-async def list_sessions(request: Request) -> Response:
-    state = state_of(request)
-    chat = find_chat(state, request.path_params["chat_id"])
-    params = request.query_params
-    page, size = paging(params, cap=not state.old)
-    orderby = params.get("orderby", "create_time")
-    if orderby not in ("create_time", "update_time", "name"):
-        raise ApiError(101, f"invalid orderby field: {orderby}")
-    sessions = state.store.all("session", chat["id"])
-    for key in ("id", "name", "user_id"):
-        value = params.get(key)
-        if value:
-            sessions = [s for s in sessions if s.get(key) == value]
-    key_fn = (lambda s: s["name"].lower()) if orderby == "name" else (lambda s: s.get(orderby, 0))
-    sessions.sort(key=key_fn, reverse=is_desc(params.get("desc")))
-    start = (page - 1) * size
-    return envelope(state, [session_view(s) for s in sessions[start : start + size]])
-
-
-def find_session(state: ServerState, chat: Json, session_id: str) -> Json:
-    session = state.store.get("session", session_id)
-    if session is None or session["chat_id"] != chat["id"]:
-        raise ApiError(102, "Session not found!")
-    return session
-
-
-@endpoint
-async def get_session(request: Request) -> Response:
-    state = state_of(request)
-    chat = find_chat(state, request.path_params["chat_id"])
-    session = find_session(state, chat, request.path_params["session_id"])
-    view = session_view(session)
-    view["avatar"] = chat.get("icon", "")
-    return json_result(view)
-
-
-@endpoint
-async def update_session(request: Request) -> Response:
-    state = state_of(request)
-    if state.old and request.method == "PATCH":
-        return method_not_allowed()
-    chat = find_chat(state, request.path_params["chat_id"])
-    session = find_session(state, chat, request.path_params["session_id"])
-    req = await read_json(request)
-    for key in ("messages", "message", "reference"):
-        if key in req:
-            raise ApiError(102, f"`{key}` cannot be changed.")
-    if "name" in req:
-        name = req["name"]
-        if not isinstance(name, str) or not name.strip():
-            raise ApiError(102, "`name` can not be empty.")
-        session["name"] = name.strip()[:255]
-    if "user_id" in req:
-        session["user_id"] = str(req["user_id"])
-    stamp(session, created=False)
-    state.store.put("session", session)
-    return envelope(state, session_view(session) if not state.old else None)
-
-
-@endpoint
-async def delete_sessions(request: Request) -> Response:
-    state = state_of(request)
-    chat = find_chat(state, request.path_params["chat_id"])
-    req = await read_json(request)
+    req = await body_v027(request)
+    if not req:
+        return get_json_result({})
     ids = req.get("ids")
-    sessions = state.store.all("session", chat["id"])
-    if (state.old and ids is None) or (not state.old and req.get("delete_all")):
-        targets = [s["id"] for s in sessions]
-    elif not ids:
-        return envelope(state, True if not state.old else None)
-    else:
-        known = {s["id"] for s in sessions}
-        targets = [i for i in dict.fromkeys(ids) if i in known]
-        missing = [i for i in dict.fromkeys(ids) if i not in known]
-        if missing and not targets:
-            raise ApiError(102, f"The chat doesn't own the session {missing[0]}")
-        for sid in targets:
-            state.store.delete("session", sid)
-        if missing:
-            return envelope(
-                state,
-                {
-                    "success_count": len(targets),
-                    "errors": [f"The chat doesn't own the session {m}" for m in missing],
-                },
+    if not ids:
+        if req.get("delete_all") is True:
+            ids = [c["id"] for c in live_chats(state)]
+            if not ids:
+                return get_json_result({})
+        else:
+            chat_id = req.get("chat_id")
+            if chat_id:
+                chat = state.store.get("chat", chat_id) if isinstance(chat_id, str) else None
+                if chat is None:
+                    raise data_error(f"Failed to delete chat {chat_id}")
+                retire_chat(state, chat)
+                return get_json_result(True)
+            return get_json_result({})
+    try:
+        ids = list(ids)
+    except TypeError as exc:
+        raise server_error(exc) from None
+    distinct, duplicates = unique_ids(ids, "chat")
+    errors, deleted = [], 0
+    for chat_id in distinct:
+        chat = live_chat(state, chat_id)
+        if chat is None:
+            errors.append(f"Chat({chat_id}) not found.")
+            continue
+        retire_chat(state, chat)
+        deleted += 1
+    problems = errors + duplicates
+    if problems:
+        if deleted:
+            return get_json_result(
+                {"success_count": deleted, "errors": problems},
+                message=f"Partially deleted {deleted} chats with {len(problems)} errors",
             )
-        return envelope(state, True if not state.old else None)
-    for sid in targets:
-        state.store.delete("session", sid)
-    return envelope(state, True if not state.old else None)
+        raise data_error("; ".join(problems))
+    return get_json_result({"success_count": deleted})
 
 
 def routes(state: ServerState) -> list[Route]:
-    sessions = "/chats/{chat_id}/sessions"
-    out = [
+    if state.old:
+        from . import chats_v022
+
+        return chats_v022.routes(state)
+    one = "/chats/{chat_id}"
+    return [
         Route("/chats", create_chat, methods=["POST"]),
         Route("/chats", list_chats, methods=["GET"]),
         Route("/chats", delete_chats, methods=["DELETE"]),
-        Route("/chats/{chat_id}", get_chat, methods=["GET"]),
-        Route("/chats/{chat_id}", put_chat, methods=["PUT"]),
-        Route("/chats/{chat_id}", patch_chat, methods=["PATCH"]),
-        Route(sessions, create_session, methods=["POST"]),
-        Route(sessions, list_sessions, methods=["GET"]),
-        Route(sessions, delete_sessions, methods=["DELETE"]),
-        Route(sessions + "/{session_id}", update_session, methods=["PUT", "PATCH"]),
+        Route(one, get_chat, methods=["GET"]),
+        Route(one, put_chat, methods=["PUT"]),
+        Route(one, patch_chat, methods=["PATCH"]),
+        Route(one, delete_one_chat, methods=["DELETE"]),
     ]
-    if not state.old:
-        out += [
-            Route("/chats/{chat_id}", delete_one_chat, methods=["DELETE"]),
-            Route(sessions + "/{session_id}", get_session, methods=["GET"]),
-        ]
-    return out
-
-
-def now_seconds() -> float:
-    return time.time()

@@ -1,138 +1,58 @@
-"""Chat completions: native (§3.10), OpenAI-compatible (§3.11), related questions (§3.13)."""
+"""Native chat completions.
+
+- v0.22.1: ``POST /chats/{chat_id}/completions`` only. Without a ``session_id`` it creates a
+  session and (streaming) answers with the prologue; the question is only read with a session.
+  Streams carry the cumulative answer; the last event is the decorated answer (citations
+  inserted, full reference, prompt); the terminator is ``{"code": 0, "data": true}``.
+- v0.25+: ``POST /chat/completions`` (``chat_id`` in the body, or none for a plain model chat) and
+  the deprecated path alias. Streams carry deltas with ``final: false`` and end with a ``final``
+  event (empty answer, full reference, prompt); ``legacy: true`` makes the deltas cumulative.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import html
+import itertools
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from .._util import ApiError, Json, json_result, new_id, read_json, result, stamp
-from ..responder import (
-    NO_CONTENT_ANSWER,
-    NO_DATASET_ANSWER,
-    compose_answer,
-    count_tokens,
-    pieces,
-    related_phrases,
+from .._util import ApiError, Json, new_id
+from ._answer import Turn, answer_chat
+from ._common import TENANT_ID, ServerState, endpoint, state_of
+from ._wire import (
+    ARGUMENT_ERROR,
+    AUTHENTICATION_ERROR,
+    body_v022,
+    body_v027,
+    data_error,
+    get_json_result,
+    get_result,
+    json_error,
+    server_error,
 )
-from ..server import DEFAULT_LLM
-from ..store import Hit
-from ._common import ServerState, endpoint, state_of
-from ._views import doc_aggs, reference_chunk
-from .chats import find_chat, find_session, new_session
-from .chunks import document_metadata, reference_metadata_option, run_retrieval
+from .chats import live_chat
+from .chunks import reference_metadata_option
+from .models import resolve_model, split_model_name, tenant_models
+from .sessions import find_session, new_session, save_session
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 SSE_MEDIA = "text/event-stream; charset=utf-8"
-NO_CHAT_ANSWER = (
-    "This is the ragflow_integrations local stand-in server: without a chat_id there is no "
-    "assistant and no language model to answer."
+GENERATION_KEYS = (
+    "temperature",
+    "top_p",
+    "frequency_penalty",
+    "presence_penalty",
+    "max_tokens",
 )
-
-
-@dataclass
-class Answer:
-    """What the extractive responder produced for one question."""
-
-    text: str
-    hits: list[Hit] = field(default_factory=list)
-    reference: Json | None = None
-    has_datasets: bool = True
-    empty: bool = False
-
-
-def answer_question(
-    state: ServerState,
-    *,
-    question: str,
-    dataset_ids: list[str],
-    top_n: int,
-    top_k: int,
-    threshold: float,
-    weight: float,
-    empty_response: str,
-    quote: bool,
-    doc_ids: list[str] | None = None,
-    metadata_condition: Json | None = None,
-    metadata_fields: tuple[bool, list[str] | None] = (False, None),
-) -> Answer:
-    """Retrieve with the given settings and answer extractively."""
-    dataset_ids = [d for d in dataset_ids if state.store.get("dataset", d) is not None]
-    if not dataset_ids:
-        return Answer(NO_DATASET_ANSWER, has_datasets=False)
-    hits = run_retrieval(
-        state,
-        question=question,
-        dataset_ids=dataset_ids,
-        document_ids=doc_ids,
-        top_k=top_k,
-        threshold=threshold,
-        weight=weight,
-        metadata_condition=metadata_condition,
-    )
-    top = hits[: max(1, top_n)]
-    include, fields = metadata_fields
-    reference = {
-        "total": len(top),
-        "chunks": [
-            reference_chunk(
-                state,
-                h,
-                document_metadata(state, h.chunk["document_id"], fields) if include else None,
-            )
-            for h in top
-        ],
-        "doc_aggs": doc_aggs(state, top),
-    }
-    if not top:
-        return Answer(empty_response or NO_CONTENT_ANSWER, [], reference, empty=True)
-    text = compose_answer(question, [h.chunk["content"] for h in top], quote=quote)
-    return Answer(text, top, reference)
-
-
-def chat_answer(state: ServerState, chat: Json, question: str, req: Json) -> Answer:
-    config = chat.get("prompt_config") or {}
-    doc_ids_raw = req.get("doc_ids")
-    doc_ids = (
-        [d.strip() for d in doc_ids_raw.split(",") if d.strip()]
-        if isinstance(doc_ids_raw, str)
-        else None
-    )
-    quote = req.get("quote", config.get("quote", True)) is not False
-    condition = chat.get("meta_data_filter")
-    return answer_question(
-        state,
-        question=question,
-        dataset_ids=list(chat.get("dataset_ids") or []),
-        top_n=int(chat.get("top_n") or 6),
-        top_k=int(chat.get("top_k") or 1024),
-        threshold=float(chat.get("similarity_threshold", 0.1)),
-        weight=float(chat.get("vector_similarity_weight", 0.3)),
-        empty_response=str(config.get("empty_response") or ""),
-        quote=quote,
-        doc_ids=doc_ids,
-        metadata_condition=condition
-        if isinstance(condition, dict) and "conditions" in condition
-        else None,
-        metadata_fields=reference_metadata_option(req),
-    )
-
-
-def missing_parameter(chat: Json, req: Json) -> str | None:
-    for param in (chat.get("prompt_config") or {}).get("parameters") or []:
-        if not isinstance(param, dict):
-            continue
-        key = param.get("key")
-        if key and key != "knowledge" and not param.get("optional") and key not in req:
-            return str(key)
-    return None
 
 
 def sse(payload: Any, *, space: bool = False) -> bytes:
@@ -144,411 +64,428 @@ def stream_response(events: AsyncIterator[bytes]) -> StreamingResponse:
     return StreamingResponse(events, media_type=SSE_MEDIA, headers=SSE_HEADERS)
 
 
-def _messages(req: Json) -> list[Json]:
-    messages = req.get("messages")
-    if messages is None:
-        if req.get("question") is None:
-            raise ApiError(101, "required argument are missing: messages")
-        messages = [{"role": "user", "content": str(req["question"])}]
-    if not isinstance(messages, list) or not messages:
-        raise ApiError(101, "required argument are missing: messages")
-    kept = [m for m in messages if isinstance(m, dict) and m.get("role") != "system"]
-    while kept and kept[0].get("role") == "assistant":
-        kept.pop(0)
-    if not kept or kept[-1].get("role") != "user":
-        raise ApiError(101, "The last message must be from user.")
-    return kept
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, list):
-        return " ".join(
-            str(p.get("text", ""))
-            for p in content
-            if isinstance(p, dict) and p.get("type") == "text"
-        )
-    return str(content or "")
+def error_event(exc: ApiError) -> bytes:
+    """How a stream reports an exception raised while answering (code 500, ``str(exc)``)."""
+    message = exc.message
+    if message.startswith("KeyError("):  # str(KeyError('x')) keeps the quotes
+        message = message[len("KeyError(") : -1]
+    elif "(" in message and message.endswith(")") and message.split("(", 1)[0].isidentifier():
+        message = message.split("(", 1)[1][:-1].strip("'\"")
+    return sse(
+        {
+            "code": 500,
+            "message": message,
+            "data": {"answer": "**ERROR**: " + message, "reference": []},
+        }
+    )
 
 
 def _flag(req: Json, *names: str, default: bool) -> bool:
+    """``_get_bool_request_flag``: pops the first present name; strings compare to 1/true/yes/on."""
     for name in names:
-        if name in req and req[name] is not None:
-            value = req[name]
-            return value if isinstance(value, bool) else str(value).lower() == "true"
+        if name in req:
+            value = req.pop(name)
+            if isinstance(value, str):
+                return value.strip().lower() in {"1", "true", "yes", "on"}
+            return bool(value)
     return default
 
 
-async def native_completion(request: Request, path_chat_id: str | None) -> Response:
+def normalize_messages(req: Json) -> tuple[list[Json], list[Json]]:
+    """``_normalize_completion_messages``: (all request messages, the conversational ones)."""
+    messages = req.get("messages")
+    if messages is None:
+        if req.get("question") is None:
+            raise data_error("required argument are missing: messages", ARGUMENT_ERROR)
+        messages = [{"role": "user", "content": req["question"]}]
+        if req.get("files"):
+            messages[-1]["files"] = req["files"]
+    if not isinstance(messages, list) or not messages:
+        raise data_error("`messages` must be a non-empty list.", ARGUMENT_ERROR)
+    for message in messages:
+        if not isinstance(message, dict):
+            raise data_error("Every item in `messages` must be an object.", ARGUMENT_ERROR)
+        if "role" not in message or "content" not in message:
+            raise data_error(
+                "Every item in `messages` must include `role` and `content`.", ARGUMENT_ERROR
+            )
+    kept = conversational(messages)
+    if not kept:
+        raise data_error("`messages` must contain a user message.", ARGUMENT_ERROR)
+    if kept[-1]["role"] != "user":
+        raise data_error("The last message must be from user.", ARGUMENT_ERROR)
+    if not kept[-1].get("id"):
+        kept[-1]["id"] = new_id()
+    return messages, kept
+
+
+def conversational(messages: list[Json]) -> list[Json]:
+    """Without system messages and without assistant messages before the first user one."""
+    kept: list[Json] = []
+    for message in messages:
+        if message.get("role") == "system":
+            continue
+        if message.get("role") == "assistant" and not kept:
+            continue
+        kept.append(message)
+    return kept
+
+
+def default_dialog() -> Json:
+    """The dialog v0.25+ uses without ``chat_id``: no datasets, no prompt, the default model."""
+    return {
+        "id": "",
+        "tenant_id": TENANT_ID,
+        "llm_id": "",
+        "llm_setting": {},
+        "prompt_config": {
+            "system": "",
+            "prologue": "",
+            "parameters": [],
+            "empty_response": "",
+            "quote": False,
+            "tts": False,
+            "refine_multiturn": True,
+        },
+        "kb_ids": [],
+        "top_n": 6,
+        "top_k": 1024,
+        "rerank_id": "",
+        "similarity_threshold": 0.1,
+        "vector_similarity_weight": 0.3,
+        "meta_data_filter": None,
+    }
+
+
+def answers_v027(turn: Turn, *, stream: bool) -> list[Json]:
+    """What v0.25+'s ``async_chat`` yields for a turn (before ``structure_answer``)."""
+    if turn.solo:
+        solo = [turn.answer] if not stream else turn.deltas()
+        out: list[Json] = [
+            {
+                "answer": text,
+                "reference": {},
+                "audio_binary": None,
+                "prompt": "",
+                "created_at": time.time(),
+            }
+            for text in solo
+        ]
+        if stream:
+            for item in out:
+                item["final"] = False
+        return out
+    if turn.empty:
+        text = html.escape(turn.answer)
+        return [
+            {"answer": text, "reference": {}, "prompt": "", "audio_binary": None, "final": False},
+            {
+                "answer": text,
+                "reference": copy.deepcopy(turn.reference),
+                "prompt": turn.prompt,
+                "audio_binary": None,
+                "final": True,
+            },
+        ]
+    decorated: Json = {
+        "answer": turn.answer,
+        "reference": copy.deepcopy(turn.reference),
+        "prompt": turn.prompt,
+        "created_at": time.time(),
+    }
+    if not stream:
+        return [{**decorated, "audio_binary": None}]
+    out = [
+        {"answer": piece, "reference": {}, "audio_binary": None, "final": False}
+        for piece in turn.deltas()
+    ]
+    out.append({**decorated, "final": True, "audio_binary": None, "answer": ""})
+    return out
+
+
+def answers_v022(turn: Turn, *, stream: bool) -> list[Json]:
+    """What v0.22.1's ``chat`` yields: cumulative texts, then the decorated answer."""
+    if turn.solo:
+        texts = [turn.answer] if not stream else list(itertools.accumulate(turn.deltas()))
+        return [
+            {
+                "answer": text,
+                "reference": {},
+                "audio_binary": None,
+                "prompt": "",
+                "created_at": time.time(),
+            }
+            for text in texts
+        ]
+    if turn.empty:
+        return [
+            {
+                "answer": turn.answer,
+                "reference": copy.deepcopy(turn.reference),
+                "prompt": turn.prompt,
+                "audio_binary": None,
+            }
+        ]
+    decorated: Json = {
+        "answer": turn.answer,
+        "reference": copy.deepcopy(turn.reference),
+        "prompt": turn.prompt,
+        "created_at": time.time(),
+    }
+    if not stream:
+        return [{**decorated, "audio_binary": None}]
+    out: list[Json] = [
+        {"answer": text, "reference": {}, "audio_binary": None}
+        for text in itertools.accumulate(turn.deltas())
+    ]
+    out.append(decorated)
+    return out
+
+
+def structure(
+    session: Json | None, ans: Json, message_id: str, session_id: str, *, old: bool
+) -> Json:
+    """``structure_answer``: ids on the answer, the answer and its reference on the session."""
+    reference = ans.get("reference")
+    if not isinstance(reference, dict):
+        reference = {}
+    reference["chunks"] = reference.get("chunks", [])
+    ans["reference"] = reference
+    ans["id"], ans["session_id"] = message_id, session_id
+    if session is None:
+        return ans
+    messages = session.setdefault("message", [])
+    now = time.time()
+    final = ans.get("final", True)
+    if not messages or messages[-1].get("role") != "assistant":
+        messages.append(
+            {"role": "assistant", "content": ans["answer"], "created_at": now, "id": message_id}
+        )
+    elif old or (final and ans.get("answer")):
+        messages[-1] = {
+            "role": "assistant",
+            "content": ans["answer"],
+            "created_at": now,
+            "id": message_id,
+        }
+    elif final:
+        messages[-1].update(created_at=now, id=message_id)
+    else:
+        messages[-1]["content"] = (messages[-1].get("content") or "") + ans["answer"]
+        messages[-1].update(created_at=now, id=message_id)
+    if session.get("reference") and (
+        old or final or reference.get("chunks") or reference.get("doc_aggs")
+    ):
+        session["reference"][-1] = copy.deepcopy(reference)
+    return ans
+
+
+def check_model_override(state: ServerState, model: str) -> None:
+    """A per-request ``llm_id`` (``get_api_key``): a tenant model id, or a name whose provider
+    (and instance) the tenant has; the model itself is only looked up when answering."""
+    if resolve_model(state, model, "chat") is not None:
+        return
+    _, instance, provider = split_model_name(model)
+    if not provider:
+        raise server_error(LookupError("Provider name is required."))
+    models = [m for m in tenant_models(state) if m.provider == provider]
+    if not models:
+        raise server_error(LookupError(f"Provider {provider} not found."))
+    if instance != "default" and all(m.instance != instance for m in models):
+        raise server_error(LookupError(f"Instance {instance} not found for model {model}."))
+    raise server_error(LookupError(f"Model {model} not found for type chat."))
+
+
+# ---------------------------------------------------------------- v0.25+
+async def completion_v027(request: Request, path_chat_id: str) -> Response:
     state = state_of(request)
-    req = await read_json(request)
-    if state.old:
-        return await _old_completion(state, req, str(path_chat_id))
-    messages = _messages(req)
-    chat_id = req.get("chat_id") or path_chat_id
-    stream = _flag(req, "stream", default=True)
-    cumulative = _flag(req, "legacy", default=False)
+    req = dict(await body_v027(request))
+    all_messages, request_msg = normalize_messages(req)
     pass_all = _flag(req, "pass_all_history_messages", "pass_all_history", default=False)
     store = _flag(req, "store_history_messages", "store_history", default=True)
     if not store and not pass_all:
-        raise ApiError(
-            102,
-            "`store_history_messages` can only be false when `pass_all_history_messages` is true.",
+        raise data_error(
+            "`pass_all_history_messages` must be true when `store_history_messages` is false."
         )
-    session_id = req.get("session_id") or req.get("conversation_id")
-    if session_id and not chat_id:
-        raise ApiError(102, "`chat_id` is required when `session_id` is provided.")
-    llm_id = req.get("llm_id")
-    if llm_id and (not isinstance(llm_id, str) or not state.has_llm(llm_id)):
-        raise ApiError(102, f"Cannot use specified model {llm_id}.")
-    question = _text(messages[-1].get("content"))
-    message_id = str(messages[-1].get("id") or new_id())
-    chat: Json | None = None
+    message_id = str(request_msg[-1]["id"])
+    chat_id = req.pop("chat_id", "") or "" or path_chat_id
+    session_id = req.pop("session_id", "") or req.pop("conversation_id", "") or ""
+    model = req.pop("llm_id", "")
+    generation = {k: req.pop(k) for k in GENERATION_KEYS if k in req and req[k] is not None}
     session: Json | None = None
+    if session_id and not chat_id:
+        raise data_error("`chat_id` is required when `session_id` is provided.")
+    msg = request_msg
     if chat_id:
-        chat = state.store.get("chat", chat_id)
+        chat = live_chat(state, chat_id)
         if chat is None:
-            raise ApiError(102, f"You don't own the chat {chat_id}")
+            raise json_error("no authorization", AUTHENTICATION_ERROR, data=False)
+        chat = copy.deepcopy(chat)
         if session_id:
-            session = state.store.get("session", session_id)
-            if session is None:
-                raise ApiError(102, "Session not found!")
-            if session["chat_id"] != chat_id:
-                raise ApiError(102, "Session does not belong to this chat!")
-        elif store:
-            session = new_session(state, chat, question[:255] or "New session")
-    missing = missing_parameter(chat, req) if chat else None
-    if missing and not stream:
-        raise ApiError(100, f"KeyError('Miss parameter: {missing}')")
-    if chat is None:
-        answer = Answer(NO_CHAT_ANSWER, has_datasets=False)
-    elif missing:
-        answer = Answer("")
+            found = find_session(state, session_id)
+            if found is None:
+                raise data_error("Session not found!")
+            if found["dialog_id"] != chat_id:
+                raise data_error("Session does not belong to this chat!")
+            session = copy.deepcopy(found)
+        else:
+            session = new_session(state, chat, user_id=TENANT_ID, save=store)
+            session["message"][0]["content"] = (chat.get("prompt_config") or {}).get("prologue", "")
+            session_id = session["id"] or ""
+        if pass_all:
+            session["message"] = copy.deepcopy(all_messages)
+        else:
+            session.setdefault("message", []).append(copy.deepcopy(request_msg[-1]))
+            msg = conversational(session["message"])
     else:
-        answer = chat_answer(state, chat, question, req)
-    created = time.time()
-    if session is not None and store and not missing:
-        _store_turn(
-            state,
-            session,
-            messages if pass_all else messages[-1:],
-            pass_all,
-            answer,
-            message_id,
-            created,
-        )
-    sid = session["id"] if session is not None and store else ""
-    base: Json = {"id": message_id, "session_id": sid, "created_at": created, "audio_binary": None}
-    if chat is not None:
-        base["chat_id"] = chat["id"]
+        chat = default_dialog()
+    if session is not None:
+        session["reference"] = [r for r in session.get("reference") or [] if r]
+        session["reference"].append({"chunks": [], "doc_aggs": []})
+    if model:
+        check_model_override(state, str(model))
+        chat["llm_id"], chat["llm_setting"] = model, generation
+    elif generation:
+        chat["llm_setting"] = {**(chat.get("llm_setting") or {}), **generation}
+    legacy = _flag(req, "legacy", default=False)
+    stream = req.pop("stream", True)
+    req.pop("messages", None)
+    req.pop("question", None)
+    metadata = reference_metadata_option(req)
+
+    store_on = session if (session is not None and store) else None
+
+    def shaped(ans: Json) -> Json:
+        out = structure(store_on, ans, message_id, session_id, old=False)
+        if chat_id:
+            out["chat_id"] = chat_id
+        return out
+
     if not stream:
-        data = {
-            "answer": answer.text,
-            "reference": answer.reference or {},
-            "prompt": _prompt(chat, question),
-            **base,
-        }
-        return json_result(data)
+        turn = answer_chat(state, chat, msg, req, metadata=metadata)
+        data = shaped(answers_v027(turn, stream=False)[0])
+        if store_on is not None:
+            save_session(state, store_on)
+        return get_json_result(data)
 
     async def events() -> AsyncIterator[bytes]:
-        if missing:
-            yield sse(
-                {
-                    "code": 500,
-                    "message": f"Miss parameter: {missing}",
-                    "data": {"answer": f"**ERROR**: Miss parameter: {missing}", "reference": []},
-                }
-            )
+        try:
+            turn = answer_chat(state, chat, msg, req, metadata=metadata)
+        except ApiError as exc:
+            yield error_event(exc)
             yield sse({"code": 0, "message": "", "data": True})
             return
         so_far = ""
-        for piece in pieces(answer.text):
-            so_far += piece
-            data = {
-                "answer": so_far if cumulative else piece,
-                "reference": {"chunks": []},
-                "final": False,
-                **base,
-            }
+        for ans in answers_v027(turn, stream=True):
+            data = shaped(ans)
+            if legacy:
+                if data.get("final"):
+                    data = {**data, "answer": data["answer"] or so_far}
+                else:
+                    so_far += data["answer"]
+                    data = {**data, "answer": so_far}
             yield sse({"code": 0, "message": "", "data": data})
             await asyncio.sleep(0)
-        if answer.has_datasets:
-            final_text = answer.text if (cumulative or answer.empty) else ""
-            data = {
-                "answer": final_text,
-                "reference": answer.reference or {},
-                "final": True,
-                "prompt": _prompt(chat, question),
-                **base,
-            }
-            yield sse({"code": 0, "message": "", "data": data})
+        if store_on is not None:
+            save_session(state, store_on)
         yield sse({"code": 0, "message": "", "data": True})
-
-    return stream_response(events())
-
-
-def _prompt(chat: Json | None, question: str) -> str:
-    name = chat["name"] if chat else "(no chat)"
-    return (
-        f"[local stand-in] extractive answer for chat '{name}'; question: {question}\n"
-        "No language model was called."
-    )
-
-
-def _store_turn(
-    state: ServerState,
-    session: Json,
-    new_messages: list[Json],
-    replace: bool,
-    answer: Answer,
-    message_id: str,
-    created: float,
-) -> None:
-    with state.store.lock:
-        history = list(session.get("messages") or [])
-        if replace:
-            history = history[:1] + [
-                {"role": m.get("role"), "content": _text(m.get("content"))}
-                for m in new_messages[:-1]
-            ]
-        last = new_messages[-1]
-        history.append({"role": "user", "content": _text(last.get("content")), "id": message_id})
-        history.append(
-            {"role": "assistant", "content": answer.text, "id": message_id, "created_at": created}
-        )
-        session["messages"] = history
-        session.setdefault("reference", []).append(
-            answer.reference or {"chunks": [], "doc_aggs": []}
-        )
-        stamp(session, created=False)
-        state.store.put("session", session)
-
-
-async def _old_completion(state: ServerState, req: Json, chat_id: str) -> Response:
-    """≤ v0.24 ``/chats/{id}/completions``: prologue-only without session, cumulative stream."""
-    chat = find_chat(state, chat_id)
-    stream = _flag(req, "stream", default=True)
-    session_id = req.get("session_id")
-    if not session_id:
-        session = new_session(state, chat, "New session", str(req.get("user_id") or ""))
-        data = {
-            "answer": session["messages"][0]["content"],
-            "reference": {},
-            "audio_binary": None,
-            "id": None,
-            "session_id": session["id"],
-        }
-        if not stream:
-            return result(data)
-
-        async def prologue() -> AsyncIterator[bytes]:
-            yield sse({"code": 0, "data": data})
-            yield sse({"code": 0, "data": True})
-
-        return stream_response(prologue())
-    session = find_session(state, chat, session_id)
-    question = str(req.get("question") or "")
-    if not question.strip():
-        raise ApiError(102, "`question` is required.")
-    condition = req.get("metadata_condition")
-    if isinstance(condition, dict):
-        chat = {**chat, "meta_data_filter": condition}
-    answer = chat_answer(state, chat, question, req)
-    message_id = new_id()
-    created = time.time()
-    _store_turn(
-        state, session, [{"role": "user", "content": question}], False, answer, message_id, created
-    )
-    base = {
-        "id": message_id,
-        "session_id": session["id"],
-        "created_at": created,
-        "audio_binary": None,
-    }
-    if not stream:
-        return result(
-            {
-                "answer": answer.text,
-                "reference": answer.reference or {},
-                "prompt": _prompt(chat, question),
-                **base,
-            }
-        )
-
-    async def events() -> AsyncIterator[bytes]:
-        so_far = ""
-        for piece in pieces(answer.text):
-            so_far += piece
-            yield sse({"code": 0, "data": {"answer": so_far, "reference": {}, **base}})
-            await asyncio.sleep(0)
-        yield sse(
-            {
-                "code": 0,
-                "data": {"answer": answer.text, "reference": answer.reference or {}, **base},
-            }
-        )
-        yield sse({"code": 0, "data": True})
 
     return stream_response(events())
 
 
 @endpoint
 async def chat_completions(request: Request) -> Response:
-    return await native_completion(request, None)
+    return await completion_v027(request, "")
 
 
 @endpoint
 async def chat_completions_alias(request: Request) -> Response:
-    return await native_completion(request, request.path_params["chat_id"])
+    if state_of(request).old:
+        return await completion_v022(request)
+    return await completion_v027(request, request.path_params["chat_id"])
 
 
-# ---------------------------------------------------------------- OpenAI-compatible
-@endpoint
-async def openai_completions(request: Request) -> Response:
+# ---------------------------------------------------------------- v0.22.1
+async def completion_v022(request: Request) -> Response:
     state = state_of(request)
     chat_id = request.path_params["chat_id"]
-    req = await read_json(request)
-    missing = [k for k in ("model", "messages") if k not in req]
-    if missing:
-        raise ApiError(101, "required argument are missing: " + "".join(f"{m}; " for m in missing))
-    chat = state.store.get("chat", chat_id)
+    body = await body_v022(request)
+    req: Json = dict(body) if isinstance(body, dict) and body else {"question": ""}
+    if not req.get("session_id"):
+        req["question"] = ""
+    chat = live_chat(state, chat_id)
     if chat is None:
-        raise ApiError(102, f"You don't own the chat {chat_id}")
-    model = req.get("model")
-    if (
-        not state.old
-        and model not in ("model", chat.get("llm_id"))
-        and not state.has_llm(str(model))
-    ):
-        raise ApiError(101, f"`llm_id` {model} doesn't exist")
-    messages = _messages({"messages": req.get("messages")})
-    question = _text(messages[-1].get("content"))
-    extra_body = req.get("extra_body")
-    extra: Json = extra_body if isinstance(extra_body, dict) else {}
-    want_reference = bool(extra.get("reference"))
-    condition = extra.get("metadata_condition")
-    chat_for_query = dict(chat)
-    if isinstance(condition, dict):
-        chat_for_query["meta_data_filter"] = condition
-    answer = chat_answer(state, chat_for_query, question, extra)
-    stream = _flag(req, "stream", default=state.old)
-    model_name = str(model if model != "model" else chat.get("llm_id") or DEFAULT_LLM)
-    prompt_tokens = sum(count_tokens(_text(m.get("content"))) for m in messages) + sum(
-        count_tokens(h.chunk["content"]) for h in answer.hits
-    )
-    completion_tokens = count_tokens(answer.text)
-    usage = {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-    }
-    ref_chunks = (answer.reference or {}).get("chunks", [])
-    ident, created = f"chatcmpl-{chat_id}", int(time.time())
-    if not stream:
-        message: Json = {"role": "assistant", "content": answer.text}
-        if want_reference:
-            message["reference"] = ref_chunks
-        return JSONResponse(
-            {
-                "id": ident,
-                "object": "chat.completion",
-                "created": created,
-                "model": model_name,
-                "usage": {
-                    **usage,
-                    "completion_tokens_details": {
-                        "reasoning_tokens": prompt_tokens,
-                        "accepted_prediction_tokens": 0,
-                        "rejected_prediction_tokens": 0,
-                    },
-                },
-                "choices": [
-                    {"index": 0, "finish_reason": "stop", "logprobs": None, "message": message}
-                ],
+        raise data_error(f"You don't own the chat {chat_id}")
+    session_id = req.get("session_id")
+    if session_id:
+        found = find_session(state, session_id)
+        if found is None or found["dialog_id"] != chat_id:
+            raise data_error(f"You don't own the session {session_id}")
+    stream = req.pop("stream", True)
+    question = req.pop("question", "")
+    name = req.pop("name", "New session")
+    req.pop("session_id", None)
+    if not session_id:
+        session = new_session(state, chat, name=name, user_id=str(req.get("user_id", "")))
+        session["message"][0]["created_at"] = time.time()
+        session.pop("reference")
+        save_session(state, session)
+        session_id = session["id"]
+        if stream:
+            prologue = {
+                "answer": session["message"][0]["content"],
+                "reference": {},
+                "audio_binary": None,
+                "id": None,
+                "session_id": session_id,
             }
-        )
 
-    def chunk(delta: Json, finish: str | None, chunk_usage: Json | None) -> bytes:
-        return sse(
-            {
-                "id": ident,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model_name,
-                "system_fingerprint": "",
-                "usage": chunk_usage,
-                "choices": [
-                    {"index": 0, "finish_reason": finish, "logprobs": None, "delta": delta}
-                ],
-            }
+            async def prologue_events() -> AsyncIterator[bytes]:
+                yield sse({"code": 0, "message": "", "data": prologue})
+                yield sse({"code": 0, "message": "", "data": True})
+
+            return stream_response(prologue_events())
+    session = copy.deepcopy(find_session(state, session_id) or {})
+    message_id = str(uuid.uuid4())
+    session.setdefault("message", []).append(
+        {"content": question, "role": "user", "id": message_id}
+    )
+    msg = conversational(session["message"])
+    session["message"].append({"role": "assistant", "content": "", "id": message_id})
+    session["reference"] = list(session.get("reference") or [])
+    session["reference"].append({"chunks": [], "doc_aggs": []})
+    if "messages" in req:  # v0.22.1 passes the body on to chat(), which has that argument
+        raise server_error(TypeError("chat() got multiple values for argument 'messages'"))
+    quote = req.get("quote", True) is not False
+
+    if not stream:
+        turn = answer_chat(state, chat, msg, req, quote=quote)
+        data = structure(
+            session, answers_v022(turn, stream=False)[0], message_id, session_id, old=True
         )
+        save_session(state, session)
+        return get_result(data)
 
     async def events() -> AsyncIterator[bytes]:
-        for piece in pieces(answer.text):
-            yield chunk(
-                {
-                    "role": "assistant",
-                    "content": piece,
-                    "reasoning_content": None,
-                    "function_call": None,
-                    "tool_calls": None,
-                },
-                None,
-                None,
+        try:
+            turn = answer_chat(state, chat, msg, req, quote=quote)
+        except ApiError as exc:
+            yield error_event(exc)
+            yield sse({"code": 0, "data": True})
+            return
+        for ans in answers_v022(turn, stream=True):
+            yield sse(
+                {"code": 0, "data": structure(session, ans, message_id, session_id, old=True)}
             )
             await asyncio.sleep(0)
-        final: Json = {
-            "role": "assistant",
-            "content": None,
-            "reasoning_content": None,
-            "function_call": None,
-            "tool_calls": None,
-        }
-        if want_reference:
-            final["reference"] = ref_chunks
-            final["final_content"] = answer.text
-        yield chunk(final, "stop", usage)
-        yield sse("[DONE]")
+        save_session(state, session)
+        yield sse({"code": 0, "data": True})
 
     return stream_response(events())
 
 
-# ---------------------------------------------------------------- related questions
-@endpoint
-async def related_questions(request: Request) -> Response:
-    state = state_of(request)
-    req = await read_json(request)
-    question = req.get("question")
-    if not question:
-        raise ApiError(101, "required argument are missing: question; ")
-    dataset_ids = [d["id"] for d in state.store.all("dataset")]
-    hits = (
-        run_retrieval(
-            state,
-            question=str(question),
-            dataset_ids=dataset_ids,
-            document_ids=None,
-            top_k=64,
-            threshold=0.0,
-            weight=0.3,
-            metadata_condition=None,
-        )
-        if dataset_ids
-        else []
-    )
-    texts = [h.chunk["content"] for h in hits[:5]]
-    return json_result(related_phrases(str(question), texts))
-
-
 def routes(state: ServerState) -> list[Route]:
-    out = [
-        Route("/chats/{chat_id}/completions", chat_completions_alias, methods=["POST"]),
-        Route("/chats_openai/{chat_id}/chat/completions", openai_completions, methods=["POST"]),
-        Route("/sessions/related_questions", related_questions, methods=["POST"]),
-    ]
+    out = [Route("/chats/{chat_id}/completions", chat_completions_alias, methods=["POST"])]
     if not state.old:
-        out += [
-            Route("/chat/completions", chat_completions, methods=["POST"]),
-            Route("/openai/{chat_id}/chat/completions", openai_completions, methods=["POST"]),
-            Route("/chat/recommendation", related_questions, methods=["POST"]),
-        ]
+        out.append(Route("/chat/completions", chat_completions, methods=["POST"]))
     return out
