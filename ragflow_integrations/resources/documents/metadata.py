@@ -109,7 +109,7 @@ def metadata_summary(dataset_id: str, document_ids: Sequence[str] | None = None)
         raise features.unsupported(
             "metadata_summary_filter", "a metadata summary of some documents (document_ids=)"
         )
-    params = make_params(doc_ids=",".join(ids)) if ids else None
+    params = make_params(doc_ids=",".join(ids) if ids else None)
     response = yield from call_feature(
         "metadata_batch", "the metadata summary", "GET", path, params=params
     )

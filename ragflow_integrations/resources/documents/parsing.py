@@ -145,8 +145,9 @@ def wait_for_parsing(
     cancel_on_timeout: bool = False,
     clock: Callable[[], float] = time.monotonic,
 ) -> Op:
-    """Poll until every document finished: each poll lists only the documents still unfinished
-    (``ids`` filter, ≤ 100 per request), so the wait costs fewer requests as documents finish.
+    """Poll until every document finished: each poll lists only documents still unfinished
+    (``ids`` filter, ≤ 100 per request, oldest first, stopping at the first group still
+    parsing), so each document is read about once however long the wait.
 
     Returns the documents; raises :class:`DocumentParseError` naming each failure and its
     ``progress_msg``, or :class:`ParseTimeoutError` (after cancelling when asked).
@@ -164,10 +165,17 @@ def wait_for_parsing(
         return [i for i in ids if i not in gone and not (i in latest and _is_finished(latest[i]))]
 
     def poll() -> Op:
+        # Oldest first, and no further once a group holds a document still parsing: RAGFlow
+        # parses in the order parsing was started, so the later ones are most likely still
+        # unfinished too (the next poll reads them). Each finished document is read ~once.
         pending = unfinished()
-        found = yield from poll_documents(dataset_id, pending, features)
-        latest.update(found)
-        gone.update(i for i in pending if i not in found)
+        groups = list(batches(pending)) if features.delete_all else [pending]
+        for group in groups:
+            found = yield from poll_documents(dataset_id, group, features)
+            latest.update(found)
+            gone.update(i for i in group if i not in found)
+            if not all(_is_finished(row) for row in found.values()):
+                break
         return pending
 
     def report(_: Any) -> None:
