@@ -5,9 +5,10 @@
 multipart upload, one batch metadata update per distinct ``meta_fields`` value set (RAGFlow
 v0.23+; before, one document update per file), and one parse request; then the wait polls the
 unfinished documents (ids filter, oldest first) until every document is DONE, raising
-:class:`UploadError`, :class:`DocumentParseError` or :class:`ParseTimeoutError`. A failed batch (an error answer, a lost connection, a
-garbled answer) does not stop later ones: every file ends up either in ``UploadError.uploaded``
-(stored; also in ``unparsed`` when its parse could not be started) or in ``UploadError.failed``.
+:class:`UploadError`, :class:`DocumentParseError` or :class:`ParseTimeoutError`. A failed batch
+(an error answer, a lost connection, a garbled answer) does not stop later ones: every file ends
+up either in ``UploadError.uploaded`` (stored; also in ``unparsed`` when its parse could not be
+started) or in ``UploadError.failed``.
 
 ``wait_for_parsing(dataset, ids)`` (``await await_parsing(...)``) is the same wait on its own, for
 documents whose parsing was started elsewhere (an earlier run, ``async_parse_documents``).
