@@ -31,6 +31,8 @@ CLASSES = [
     ri.AsyncSession,
     ri.Agent,
     ri.AsyncAgent,
+    ri.Message,
+    ri.AsyncMessage,
 ]
 LOCAL_HELPERS = {"with_options", "to_async", "to_sync", "wrap", "ParserConfig"}
 
