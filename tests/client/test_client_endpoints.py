@@ -163,19 +163,21 @@ async def test_auto_metadata_configuration(rag: Any) -> None:
 
 async def test_dataset_indexes(rag: Any, poll_interval: float) -> None:
     dataset, _ = await parsed_dataset(rag, poll_interval)
+    seen: dict[str, list[float]] = {}
     for kind in ("graph", "raptor", "mindmap"):
         assert (await ready(dataset.index_status(kind))).state == "none"
         started = await ready(dataset.build_index(kind))
         assert isinstance(started, IndexTask) and started.id and started.kind == kind
         with pytest.raises(DataError, match="in progress"):
             await ready(dataset.build_index(kind))  # one build of a kind at a time
-        seen: list[float] = []
         done = await ready(
             dataset.wait_for_index(
-                kind, poll_interval=poll_interval, on_progress=lambda t: seen.append(t.progress)
+                kind,
+                poll_interval=poll_interval,
+                on_progress=lambda t: seen.setdefault(t.kind, []).append(t.progress),
             )
         )
-        assert done.done and done.id == started.id and seen[-1] == 1.0
+        assert done.done and done.id == started.id and seen[kind][-1] == 1.0
         assert (await ready(dataset.index_status(kind))).state == "done"
         await ready(dataset.delete_index(kind))
         assert (await ready(dataset.index_status(kind))).state == "none"
