@@ -10,8 +10,8 @@ import pytest
 
 from ragflow_integrations import FeatureNotSupportedError
 
-from .support import parsed_dataset, ready
-from .test_client_endpoints import ANN, canvas
+from .support import canvas, parsed_dataset, ready
+from .test_client_endpoints import ANN
 
 pytestmark = [pytest.mark.vcr, pytest.mark.emulate("0.22")]
 
