@@ -34,6 +34,8 @@ class Size:
     loader_latency_documents: int
     stream_rounds: int
     ingest_documents: int
+    index_sizes: tuple[int, int]
+    """Dataset sizes for the requests-per-insert row (small, large)."""
     import_runs: int
     server_bench: str
 
@@ -50,6 +52,7 @@ SIZES = {
         loader_latency_documents=40,
         stream_rounds=4,
         ingest_documents=20,
+        index_sizes=(100, 1_000),
         import_runs=3,
         server_bench="tiny",
     ),
@@ -64,6 +67,7 @@ SIZES = {
         loader_latency_documents=300,
         stream_rounds=15,
         ingest_documents=500,
+        index_sizes=(1_000, 10_000),
         import_runs=15,
         server_bench="full",
     ),

@@ -122,7 +122,8 @@ LANGCHAIN = common(
      "(Markdown, text, HTML, CSV, JSON), parsed into small chunks."),
     ("py", SAMPLE_DATASET),
     ("md", "## The retriever\n\nEach result is a LangChain `Document` whose `id` is the chunk "
-     "id; the scores and the source document are in its metadata."),
+     "id; the scores and the source document are in its metadata, under `ragflow_` keys next to "
+     "the document's own metadata (which comes back exactly as stored)."),
     ("py", """\
 from ragflow_integrations.langchain import RAGFlowRetriever
 
@@ -130,8 +131,11 @@ retriever = RAGFlowRetriever(dataset_ids=[dataset.id], k=4)
 docs = retriever.invoke("Which planet is the hottest?")
 show_table(
     ["score", "vector", "term", "document", "passage"],
-    [(f"{d.metadata['similarity']:.3f}", f"{d.metadata['vector_similarity']:.3f}",
-      f"{d.metadata['term_similarity']:.3f}", d.metadata["document_name"], d.page_content)
+    [(f"{d.metadata['ragflow_similarity']:.3f}",
+      f"{d.metadata['ragflow_vector_similarity']:.3f}",
+      f"{d.metadata['ragflow_term_similarity']:.3f}",
+      d.metadata["ragflow_document_name"],
+      d.page_content)
      for d in docs],
 )"""),
     ("py", "sorted(docs[0].metadata)"),
@@ -140,7 +144,7 @@ show_table(
     ("py", """\
 strict = retriever.invoke("Which planet is the hottest?", k=10, similarity_threshold=0.5)
 batch = await retriever.abatch(["cold brew", "no-store", "Nile"])
-print(len(strict), "chunks above 0.5;", [b[0].metadata["document_name"] for b in batch])"""),
+print(len(strict), "chunks above 0.5;", [b[0].metadata["ragflow_document_name"] for b in batch])"""),
     ("md", "## Keyword versus vector weight\n\nRAGFlow's score is "
      "`weight * vector_similarity + (1 - weight) * term_similarity`. The plot shows the scores "
      "of every chunk for one question as the weight moves from pure keyword (0) to pure "
@@ -152,7 +156,7 @@ import matplotlib.pyplot as plt
 question = "How hot should the water be for coffee?"
 weights = [0.0, 0.3, 0.7, 1.0]
 scores = {
-    w: [d.metadata["similarity"]
+    w: [d.metadata["ragflow_similarity"]
         for d in retriever.invoke(question, k=30, similarity_threshold=0.0,
                                   vector_similarity_weight=w)]
     for w in weights
@@ -186,7 +190,7 @@ reply = chain.invoke("Which planet is the hottest, and why?")
 print(reply.content)"""),
     ("py", """\
 show_table(["cite", "document", "passage"],
-           [(f"[ID:{n}]", d.metadata.get("document_name"), d.page_content)
+           [(f"[ID:{n}]", d.metadata.get("ragflow_document_name"), d.page_content)
             for n, d in enumerate(reference_documents(reply))])"""),
     ("md", "Streaming works through the chain as well:"),
     ("py", """\
@@ -216,11 +220,11 @@ from ragflow_integrations.llama_index import RAGFlowRetriever
 retriever = RAGFlowRetriever(dataset_ids=[dataset.id], similarity_top_k=3)
 nodes = retriever.retrieve("What does no-store mean?")
 show_table(["score", "document", "node id", "text"],
-           [(f"{n.score:.3f}", n.metadata["document_name"], n.node.node_id, n.get_content())
+           [(f"{n.score:.3f}", n.metadata["ragflow_document_name"], n.node.node_id, n.get_content())
             for n in nodes])"""),
     ("py", """\
 nodes = await retriever.aretrieve("Who discovered oxygen?")  # native async
-nodes[0].metadata["document_name"], round(nodes[0].score, 3)"""),
+nodes[0].metadata["ragflow_document_name"], round(nodes[0].score, 3)"""),
     ("md", "## Query engine\n\n`RAGFlowLLM` is a chat assistant as a LlamaIndex `LLM`; any other "
      "LLM (a hosted model, or `MockLLM` in tests) fits in the same place."),
     ("py", """\
@@ -235,7 +239,7 @@ engine = RetrieverQueryEngine.from_args(
 response = engine.query("What does a 304 Not Modified answer mean?")
 print(response)
 show_table(["score", "document"],
-           [(f"{n.score:.3f}", n.metadata["document_name"]) for n in response.source_nodes])"""),
+           [(f"{n.score:.3f}", n.metadata["ragflow_document_name"]) for n in response.source_nodes])"""),
     ("md", "## Managed index\n\n`RAGFlowIndex.from_documents` uploads LlamaIndex documents (their "
      "`id_` and metadata travel along), waits for RAGFlow to parse them, and answers queries "
      "through the retriever. RAGFlow chunks on the server, so `parser_config` replaces "
@@ -364,13 +368,13 @@ from ragflow_integrations.langchain import RAGFlowLoader
 
 loader = RAGFlowLoader(dataset.id, mode="documents", metadata_condition=science)
 show_table(["document", "topic", "chunks", "characters"],
-           [(d.metadata["document_name"], d.metadata["topic"], d.metadata["chunk_count"],
+           [(d.metadata["ragflow_document_name"], d.metadata["topic"], d.metadata["ragflow_chunk_count"],
              len(d.page_content)) for d in loader.lazy_load()])"""),
     ("py", """\
 from ragflow_integrations.llama_index import RAGFlowReader
 
 chunks = RAGFlowReader(dataset_id=dataset.id, mode="chunks").load_data()
-show_table(["document", "text"], [(c.metadata["document_name"], c.text) for c in chunks[:6]])"""),
+show_table(["document", "text"], [(c.metadata["ragflow_document_name"], c.text) for c in chunks[:6]])"""),
     ("md", "## A sink: `RAGFlowVectorStore`\n\n`add_documents` uploads, parses and waits; an id "
      "that already exists replaces its document. RAGFlow embeds on the server, so there is no "
      "`Embeddings` object."),
@@ -445,7 +449,7 @@ from ragflow_integrations.langchain import ChatRAGFlow, reference_documents
 model = ChatRAGFlow(chat_id=chat.id)
 reply = model.invoke([HumanMessage("Which planet is the hottest?")])
 print(reply.content)
-sorted({d.metadata["document_name"] for d in reference_documents(reply)})"""),
+sorted({d.metadata["ragflow_document_name"] for d in reference_documents(reply)})"""),
     ("py", """\
 remembering = ChatRAGFlow.from_session(chat_id=chat.id)
 remembering.invoke("Who discovered oxygen?")
@@ -466,7 +470,7 @@ engine = RAGFlowChatEngine(chat.id)
 response = engine.chat("Which planet is the smallest?")
 print(response.response)
 show_table(["score", "document"],
-           [(f"{n.score or 0:.3f}", n.metadata.get("document_name")) for n in response.source_nodes])"""),
+           [(f"{n.score or 0:.3f}", n.metadata.get("ragflow_document_name")) for n in response.source_nodes])"""),
     ("md", "## RAGFlow agents\n\nAgents are built in RAGFlow's UI as canvases; the client lists, "
      "fetches and runs them. The local server has no canvas engine: its agents answer like a "
      "chat assistant over the `dataset_ids` of their DSL, so this notebook creates one there."),

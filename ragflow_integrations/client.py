@@ -50,6 +50,7 @@ from .resources.chats import (
 from .resources.datasets import DEFAULT_SEED_EMBEDDING as DEFAULT_SEED_EMBEDDING
 from .resources.datasets import AsyncDatasets, Datasets
 from .resources.llm_models import AsyncModels, Models
+from .resources.memories import AsyncMemories, AsyncMemoryMessages, Memories, MemoryMessages
 from .resources.retrieval import AsyncRetrieval, Retrieval
 from .resources.system import AsyncSystem, System
 
@@ -70,6 +71,8 @@ class RAGFlow(
     AgentCompletions,
     AgentVersionsAPI,
     Models,
+    Memories,
+    MemoryMessages,
     SyncAPIClient,
 ):
     """Synchronous client.
@@ -97,6 +100,8 @@ class AsyncRAGFlow(
     AsyncAgentCompletions,
     AsyncAgentVersionsAPI,
     AsyncModels,
+    AsyncMemories,
+    AsyncMemoryMessages,
     AsyncAPIClient,
 ):
     """Asynchronous client (httpx); same methods as :class:`RAGFlow`, awaited."""

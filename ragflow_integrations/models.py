@@ -30,6 +30,7 @@ from .resources.documents import (
 from .resources.documents import ParserConfig as ParserConfig  # importable from here, as before
 from .resources.documents import ProgressCallback as ProgressCallback
 from .resources.llm_models import LLMModel
+from .resources.memories import AsyncMemory, Memory, MemoryMessage
 from .resources.retrieval import RetrievalResult
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "AsyncChunk",
     "AsyncDataSet",
     "AsyncDocument",
+    "AsyncMemory",
     "AsyncMessage",
     "AsyncSession",
     "AutoMetadataConfig",
@@ -49,6 +51,8 @@ __all__ = [
     "Document",
     "IndexTask",
     "LLMModel",
+    "Memory",
+    "MemoryMessage",
     "Message",
     "MetadataFieldSummary",
     "MetadataUpdateResult",
@@ -66,6 +70,8 @@ SYNC_KINDS: dict[str, type[_Model]] = {
     "agent": Agent,
     "message": Message,
     "llm_model": LLMModel,
+    "memory": Memory,
+    "memory_message": MemoryMessage,
 }
 ASYNC_KINDS: dict[str, type[_Model]] = {
     "dataset": AsyncDataSet,
@@ -76,4 +82,6 @@ ASYNC_KINDS: dict[str, type[_Model]] = {
     "agent": AsyncAgent,
     "message": AsyncMessage,
     "llm_model": LLMModel,
+    "memory": AsyncMemory,
+    "memory_message": MemoryMessage,
 }

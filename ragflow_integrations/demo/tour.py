@@ -237,7 +237,7 @@ class Tour:
         self.report.paragraph(str(reply.content), indent="  ")
         sources = reference_documents(reply)
         rows = [
-            (f"[ID:{n}]", source.metadata.get("document_name", ""), source.page_content)
+            (f"[ID:{n}]", source.metadata.get("ragflow_document_name", ""), source.page_content)
             for n, source in enumerate(sources)
             if f"[ID:{n}]" in str(reply.content)
         ]
@@ -261,7 +261,11 @@ class Tour:
         self.report.paragraph(str(response), indent="  ")
         self.report.write("Source nodes:")
         rows = [
-            (f"{node.score or 0.0:.3f}", node.metadata.get("document_name", ""), node.get_content())
+            (
+                f"{node.score or 0.0:.3f}",
+                node.metadata.get("ragflow_document_name", ""),
+                node.get_content(),
+            )
             for node in response.source_nodes
         ]
         self.report.table(["score", "document", "passage"], rows)

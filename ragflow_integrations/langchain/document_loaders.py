@@ -13,10 +13,14 @@ from ragflow_integrations import AsyncRAGFlow, RAGFlow
 from ragflow_integrations._chunk_prefetch import adocuments_with_chunks
 from ragflow_integrations.langchain._client import ClientFactory
 from ragflow_integrations.langchain._convert import effective_condition
-from ragflow_integrations.mapping import chunk_to_record
+from ragflow_integrations.mapping import (
+    CHUNK_COUNT_KEY,
+    SCORE_KEYS,
+    chunk_to_record,
+    document_metadata,
+)
 
 LoadMode = Literal["chunks", "documents"]
-_SCORE_KEYS = ("similarity", "vector_similarity", "term_similarity", "highlight")
 
 
 class RAGFlowLoader(BaseLoader):
@@ -24,10 +28,12 @@ class RAGFlowLoader(BaseLoader):
 
     ``mode="chunks"`` yields one ``Document`` per chunk (``Document.id`` = chunk id);
     ``mode="documents"`` yields one per document (``Document.id`` = document id) whose text is
-    its chunks joined in order with ``separator``. Metadata holds the document id and name, the
-    dataset id and the document's own metadata (``meta_fields``); chunk mode adds the chunk's
-    keywords, positions and image id. Only parsed documents are read unless
-    ``parsed_only=False`` (unparsed ones have no chunks yet).
+    its chunks joined in order with ``separator``. Metadata holds the document's own metadata
+    (``meta_fields``) exactly as stored, and the package's values under the reserved ``ragflow_``
+    prefix: ``ragflow_document_id``, ``ragflow_document_name``, ``ragflow_dataset_id``; chunk mode
+    adds ``ragflow_chunk_id``, ``ragflow_important_keywords``, ``ragflow_positions`` and
+    ``ragflow_image_id``, documents mode ``ragflow_chunk_count``. Only parsed documents are read
+    unless ``parsed_only=False`` (unparsed ones have no chunks yet).
 
     ``document_ids`` and ``metadata_condition`` combine: only the listed documents that match the
     filter are read (listed ids outside the filter, or not in the dataset, are skipped).
@@ -37,7 +43,7 @@ class RAGFlowLoader(BaseLoader):
 
             loader = RAGFlowLoader("<dataset id>", mode="documents")
             for doc in loader.lazy_load():
-                print(doc.metadata["document_name"], len(doc.page_content))
+                print(doc.metadata["ragflow_document_name"], len(doc.page_content))
     """
 
     def __init__(
@@ -148,27 +154,18 @@ class RAGFlowLoader(BaseLoader):
                 yield _whole_document(document, self.separator.join(texts))
 
 
-def _document_metadata(document: Any) -> dict[str, Any]:
-    return {
-        **dict(document.meta_fields or {}),
-        "document_id": document.id,
-        "document_name": document.name,
-        "dataset_id": document.dataset_id,
-    }
-
-
 def _chunk_document(chunk: Any, document: Any) -> Document:
     record = chunk_to_record(chunk, document_meta=dict(document.meta_fields or {}))
     metadata = {
         key: value
         for key, value in record.metadata.items()
-        if not (key in _SCORE_KEYS and value in (None, ""))
+        if not (key in SCORE_KEYS and value in (None, ""))
     }
-    metadata.update(_document_metadata(document))
+    metadata.update(document_metadata(document))
     return Document(id=record.id, page_content=record.text, metadata=metadata)
 
 
 def _whole_document(document: Any, text: str) -> Document:
-    metadata = _document_metadata(document)
-    metadata["chunk_count"] = document.chunk_count
+    metadata = document_metadata(document)
+    metadata[CHUNK_COUNT_KEY] = document.chunk_count
     return Document(id=document.id, page_content=text, metadata=metadata)

@@ -14,7 +14,8 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
 from ragflow_integrations.langchain._client import RAGFlowConnection
-from ragflow_integrations.langchain._convert import chunk_to_document, effective_condition
+from ragflow_integrations.langchain._convert import chunks_to_documents, effective_condition
+from ragflow_integrations.mapping import CALLER_ID_KEYS
 
 SEARCH_PARAMS = (
     "dataset_ids",
@@ -52,7 +53,7 @@ class RAGFlowSearchParams(RAGFlowConnection):
     keyword: bool = False
     """Let the server's LLM extract keywords from the query."""
     highlight: bool = False
-    """Ask for highlighted matches (``metadata["highlight"]``)."""
+    """Ask for highlighted matches (``metadata["ragflow_highlight"]``)."""
     metadata_condition: dict[str, Any] | None = None
     """Document metadata filter ``{"logic": "and", "conditions": [...]}``."""
     cross_languages: list[str] | None = None
@@ -93,27 +94,45 @@ class RAGFlowSearchParams(RAGFlowConnection):
                 kwargs[name] = params[name]
         return kwargs
 
-    def _search(self, query: str, overrides: dict[str, Any]) -> list[Document]:
+    def _search(
+        self,
+        query: str,
+        overrides: dict[str, Any],
+        caller_keys: Sequence[str] = CALLER_ID_KEYS,
+    ) -> list[Document]:
         kwargs = self._search_kwargs(overrides)
         chunks = self._sync_client.retrieve(query, **kwargs)
-        return _to_documents(chunks, kwargs["page_size"], kwargs["highlight"])
+        return _to_documents(chunks, kwargs, caller_keys)
 
-    async def _asearch(self, query: str, overrides: dict[str, Any]) -> list[Document]:
+    async def _asearch(
+        self,
+        query: str,
+        overrides: dict[str, Any],
+        caller_keys: Sequence[str] = CALLER_ID_KEYS,
+    ) -> list[Document]:
         kwargs = self._search_kwargs(overrides)
         chunks = await self._async_client.retrieve(query, **kwargs)
-        return _to_documents(chunks, kwargs["page_size"], kwargs["highlight"])
+        return _to_documents(chunks, kwargs, caller_keys)
 
 
-def _to_documents(chunks: Sequence[Any], k: int, highlight: bool) -> list[Document]:
-    return [chunk_to_document(chunk, highlight=highlight) for chunk in list(chunks)[:k]]
+def _to_documents(
+    chunks: Sequence[Any], kwargs: dict[str, Any], caller_keys: Sequence[str]
+) -> list[Document]:
+    top = list(chunks)[: kwargs["page_size"]]
+    return chunks_to_documents(top, highlight=kwargs["highlight"], caller_keys=caller_keys)
 
 
 class RAGFlowRetriever(RAGFlowSearchParams, BaseRetriever):
     """Retrieves chunks from RAGFlow datasets as LangChain ``Document``s.
 
-    ``Document.id`` is the chunk id; metadata holds the document id and name, the dataset id,
-    the scores (``similarity``, ``vector_similarity``, ``term_similarity``), positions, image id,
-    keywords, the highlight when asked for, and the document's own metadata.
+    ``Document.id`` is the chunk id. The metadata holds the document's own metadata exactly as
+    stored, and RAGFlow's values under the reserved ``ragflow_`` prefix: ``ragflow_chunk_id``,
+    ``ragflow_document_id``, ``ragflow_document_name``, ``ragflow_dataset_id``, the scores
+    (``ragflow_similarity``, ``ragflow_vector_similarity``, ``ragflow_term_similarity``),
+    ``ragflow_positions``, ``ragflow_image_id``, ``ragflow_important_keywords``, the highlight when
+    asked for (``ragflow_highlight``), and the id a document was stored under by
+    ``RAGFlowVectorStore`` (``ragflow_langchain_id``). Chunks of older copies of one stored id
+    (left by writers in several processes) are left out: only the newest copy's are returned.
 
     Every search parameter can be overridden per call: ``retriever.invoke(query, k=3)``.
 

@@ -17,6 +17,7 @@ from ragflow_integrations._tool_descriptions import datasets_description, summar
 from ragflow_integrations.langchain._client import RAGFlowConnection
 from ragflow_integrations.langchain.chat_models import ChatRAGFlow, reference_documents
 from ragflow_integrations.langchain.retrievers import SEARCH_PARAMS, RAGFlowSearchParams
+from ragflow_integrations.mapping import DOCUMENT_ID_KEY, DOCUMENT_NAME_KEY
 
 MAX_SOURCE_CHARS = 1500
 
@@ -53,7 +54,8 @@ def format_sources(documents: list[Document], *, max_chars: int = MAX_SOURCE_CHA
         return "No matching passages found."
     blocks = []
     for number, doc in enumerate(documents, start=1):
-        name = doc.metadata.get("document_name") or doc.metadata.get("document_id") or "source"
+        meta = doc.metadata
+        name = meta.get(DOCUMENT_NAME_KEY) or meta.get(DOCUMENT_ID_KEY) or "source"
         text = doc.page_content.strip()
         if len(text) > max_chars:
             text = text[:max_chars].rstrip() + " …"

@@ -2,15 +2,16 @@
 
 RAGFlow stores, chunks and embeds documents itself. Each LangChain ``Document`` becomes one RAGFlow
 document (a ``.txt`` file) whose ``meta_fields`` hold the LangChain metadata plus the caller's id
-(under ``id_key``), so ``get_by_ids``/``delete`` work with the caller's ids and
-``langchain_core.indexing.index()`` can deduplicate and clean up.
+(under ``ragflow_langchain_id``) and a write stamp (``ragflow_written_at``), so
+``get_by_ids``/``delete`` work with the caller's ids and ``langchain_core.indexing.index()`` can
+deduplicate and clean up.
 """
 
 from __future__ import annotations
 
 import uuid
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 from langchain_core.documents import Document
@@ -18,21 +19,36 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from pydantic import SecretStr
 
-from ragflow_integrations import AsyncRAGFlow, RAGFlow
-from ragflow_integrations._metadata_filters import and_conditions, from_dict_filter
-from ragflow_integrations.ingest import (
-    IngestItem,
-    aingest_documents,
-    ingest_documents,
-    to_meta_fields,
+from ragflow_integrations import AsyncRAGFlow, NotFoundError, RAGFlow
+from ragflow_integrations._copies import (
+    ID_LOOKUP_BATCH,
+    afind_copies,
+    arename_quietly,
+    find_copies,
+    lock_keys,
+    rename_quietly,
+    stamped,
 )
+from ragflow_integrations._id_locks import WRITE_LOCKS
+from ragflow_integrations._metadata_filters import and_conditions, from_dict_filter
+from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
 from ragflow_integrations.langchain._client import ClientFactory
 from ragflow_integrations.langchain.retrievers import RAGFlowRetriever
+from ragflow_integrations.mapping import (
+    LANGCHAIN_ID_KEY,
+    PREFIX,
+    SIMILARITY_KEY,
+    WRITTEN_AT_KEY,
+    newest_copy,
+    split_stored,
+    stored_meta_fields,
+)
 
-DEFAULT_ID_KEY = "langchain_id"
+__all__ = ["DEFAULT_ID_KEY", "ID_LOOKUP_BATCH", "RAGFlowVectorStore"]
+
+DEFAULT_ID_KEY = LANGCHAIN_ID_KEY
 DEFAULT_K = 4  # results per search when neither the call nor ``search_kwargs`` gives ``k``
 _NEW_DATASET = "<created by from_texts>"
-ID_LOOKUP_BATCH = 40  # caller ids per document-list filter (keeps the URL short)
 _NO_VECTOR_SEARCH = (
     "RAGFlowVectorStore cannot search by vector: RAGFlow embeds and searches on the server "
     "with the dataset's embedding model; use similarity_search with a query text"
@@ -56,8 +72,15 @@ class RAGFlowVectorStore(VectorStore):
     ``DocumentParseError`` naming the document. Adding an id that already exists replaces that
     document. ``embeddings`` is None: the server embeds with the dataset's model.
 
-    Metadata values must be strings or numbers (or lists of them) for RAGFlow; other values are
-    stored as JSON text.
+    Concurrent writes of one id in one process (threads, tasks, sync and async mixed) run one
+    after the other and leave one copy. Writers in several processes cannot share a lock: should
+    they leave several copies of one id, reads return only the newest (``get_by_ids``, searches)
+    and the next write of that id deletes every older copy.
+
+    Metadata comes back exactly as stored. Values must be strings or numbers (or lists of them)
+    for RAGFlow; other values are stored as JSON text. Keys starting with ``ragflow_`` are
+    reserved for the values the package adds (``ragflow_document_id``, ``ragflow_similarity``,
+    ...): ``add_documents`` refuses them with ``ValueError``.
 
     Example:
         .. code-block:: python
@@ -88,6 +111,11 @@ class RAGFlowVectorStore(VectorStore):
     ) -> None:
         if not dataset_id:
             raise ValueError("dataset_id is empty: pass a dataset id or use from_documents()")
+        if not id_key.startswith(PREFIX):
+            raise ValueError(
+                f"id_key {id_key!r} must start with {PREFIX!r}, the prefix kept apart from your "
+                f"own metadata keys (default {DEFAULT_ID_KEY!r})"
+            )
         self.dataset_id = dataset_id
         self.id_key = id_key
         self.parse_timeout = parse_timeout
@@ -146,49 +174,16 @@ class RAGFlowVectorStore(VectorStore):
             IngestItem(
                 name=f"{doc_id}.txt",
                 blob=doc.page_content.encode("utf-8"),
-                meta_fields={**to_meta_fields(doc.metadata), self.id_key: doc_id},
+                meta_fields=stored_meta_fields(
+                    doc.metadata, {self.id_key: doc_id}, what=f"document {doc_id!r}:"
+                ),
             )
             for doc_id, doc in latest.items()
         ]
         return final_ids, items
 
-    def _id_filter(self, ids: Sequence[str]) -> dict[str, Any]:
-        return {
-            "metadata_condition": {
-                "logic": "and",
-                "conditions": [
-                    {"name": self.id_key, "comparison_operator": "in", "value": list(ids)}
-                ],
-            }
-        }
-
-    def _matches(self, documents: Iterable[Any], ids: Sequence[str]) -> dict[str, list[Any]]:
-        wanted = set(ids)
-        found: dict[str, list[Any]] = {}
-        for document in documents:
-            caller_id = (document.meta_fields or {}).get(self.id_key)
-            if caller_id in wanted:
-                found.setdefault(str(caller_id), []).append(document)
-        for versions in found.values():  # a parsed version first (a failed re-upload may exist)
-            versions.sort(key=lambda d: d.run != "DONE")
-        return found
-
-    def _find(self, dataset: Any, ids: Sequence[str]) -> dict[str, list[Any]]:
-        """RAGFlow documents per caller id (the server filter is verified client-side).
-
-        The filter travels in the query string, so ids are looked up a batch at a time.
-        """
-        found: dict[str, list[Any]] = {}
-        for batch in _batches(ids):
-            found.update(self._matches(dataset.iter_documents(**self._id_filter(batch)), batch))
-        return found
-
-    async def _afind(self, dataset: Any, ids: Sequence[str]) -> dict[str, list[Any]]:
-        found: dict[str, list[Any]] = {}
-        for batch in _batches(ids):
-            documents = [d async for d in dataset.iter_documents(**self._id_filter(batch))]
-            found.update(self._matches(documents, batch))
-        return found
+    def _locks(self, ids: Sequence[str]) -> list[Any]:
+        return lock_keys(self.id_key, self.dataset_id, ids)
 
     def _ingest_options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -204,10 +199,10 @@ class RAGFlowVectorStore(VectorStore):
         return [d for d in added if d.name not in wanted and self.id_key in d.meta_fields]
 
     def _to_langchain(self, caller_id: str, document: Any, blob: bytes) -> Document:
-        """``blob`` is the stored text (empty for an empty file, which RAGFlow will not serve)."""
-        metadata = dict(document.meta_fields or {})
-        metadata.pop(self.id_key, None)
-        return Document(id=caller_id, page_content=blob.decode("utf-8"), metadata=metadata)
+        """``blob`` is the stored text (empty for an empty file, which RAGFlow will not serve);
+        the metadata is the caller's, exactly as stored."""
+        user, _ = split_stored(document.meta_fields)
+        return Document(id=caller_id, page_content=blob.decode("utf-8"), metadata=user)
 
     def _retriever(
         self, k: int | None, kwargs: dict[str, Any], *, async_: bool = False
@@ -231,8 +226,8 @@ class RAGFlowVectorStore(VectorStore):
     def _search_result(self, doc: Document) -> tuple[Document, float]:
         metadata = dict(doc.metadata)
         caller_id = metadata.pop(self.id_key, None)
-        metadata["chunk_id"] = doc.id
-        score = float(metadata.get("similarity") or 0.0)
+        metadata.pop(WRITTEN_AT_KEY, None)
+        score = float(metadata.get(SIMILARITY_KEY) or 0.0)
         result = Document(
             id=str(caller_id) if caller_id is not None else doc.id,
             page_content=doc.page_content,
@@ -245,55 +240,70 @@ class RAGFlowVectorStore(VectorStore):
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         """Upload, parse and wait for ``documents``; return their ids (``ids=`` or ``doc.id``).
 
-        Documents whose id already exists are replaced (the old version is deleted once the new
+        Documents whose id already exists are replaced (every old copy is deleted once the new
         one has parsed, so a failed parse leaves the old one in place and readable through
-        ``get_by_ids``; ``delete`` removes every version).
+        ``get_by_ids``; ``delete`` removes every copy). Writes of one id in this process wait for
+        each other.
         """
         if not documents:
             return []
         ids, items = self._items(documents, kwargs.get("ids"))
         dataset = self._clients.sync.get_dataset(id=self.dataset_id)
-        stale = [d.id for docs in self._find(dataset, ids).values() for d in docs]
-        added = ingest_documents(dataset, items, **self._ingest_options(kwargs))
-        if stale:  # replaced only once the new versions parsed
-            dataset.delete_documents(ids=stale)
-            for document in self._renamed(added, items):
-                document.update({"name": f"{document.meta_fields[self.id_key]}.txt"})
+        with WRITE_LOCKS.hold(self._locks(ids)):
+            stale = [d.id for docs in self._find(dataset, ids).values() for d in docs]
+            added = ingest_documents(dataset, stamped(items), **self._ingest_options(kwargs))
+            if stale:  # replaced only once the new versions parsed
+                dataset.delete_documents(ids=stale)
+                for document in self._renamed(added, items):
+                    rename_quietly(document, f"{document.meta_fields[self.id_key]}.txt")
         return ids
+
+    def _find(self, dataset: Any, ids: Sequence[str]) -> dict[str, list[Any]]:
+        return find_copies(dataset, self.id_key, ids)
+
+    async def _afind(self, dataset: Any, ids: Sequence[str]) -> dict[str, list[Any]]:
+        return await afind_copies(dataset, self.id_key, ids)
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete the documents stored under the caller ids ``ids`` (unknown ids are ignored)."""
         if ids is None:
             raise ValueError(_DELETE_NEEDS_IDS)
         dataset = self._clients.sync.get_dataset(id=self.dataset_id)
-        targets = [d.id for docs in self._find(dataset, ids).values() for d in docs]
-        if targets:
-            dataset.delete_documents(ids=targets)
+        with WRITE_LOCKS.hold(self._locks(ids)):
+            targets = [d.id for docs in self._find(dataset, ids).values() for d in docs]
+            if targets:
+                dataset.delete_documents(ids=targets)
         return True
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
-        """The stored documents for the caller ids, in the order asked (missing ids skipped)."""
+        """The stored documents for the caller ids, in the order asked (missing ids skipped).
+
+        Should an id have several copies (written by several processes at once), the newest
+        parsed one is returned.
+        """
         dataset = self._clients.sync.get_dataset(id=self.dataset_id)
-        found = self._find(dataset, ids)
-        return [
-            self._to_langchain(i, found[i][0], _download(found[i][0])) for i in ids if i in found
-        ]
+        found = {i: newest_copy(copies) for i, copies in self._find(dataset, ids).items()}
+        return [self._to_langchain(i, found[i], _download(found[i])) for i in ids if i in found]
 
     def similarity_search_with_score(
         self, query: str, k: int | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """Chunks most similar to ``query`` with RAGFlow's hybrid similarity (0..1).
 
-        ``Document.id`` is the caller id of the stored document the chunk came from
-        (``metadata["chunk_id"]`` is the chunk). Keyword arguments are retriever parameters
-        (``similarity_threshold``, ``metadata_condition``, ...) and ``filter``, a LangChain dict
-        filter on the documents' metadata: ``{"topic": "tea"}``, ``{"year": {"$gte": 2020}}``
-        (``$eq $ne $gt $gte $lt $lte $in $nin $contains``), ``{"$and": [...]}`` /
-        ``{"$or": [...]}``, sent as RAGFlow's ``metadata_condition`` (one flat AND or OR: other
-        forms raise ``ValueError``; string comparisons are case-insensitive, as RAGFlow's).
+        ``Document.id`` is the caller id of the stored document the chunk came from; the
+        metadata is the document's own plus the chunk's under ``ragflow_`` keys
+        (``ragflow_chunk_id``, ``ragflow_similarity``, ``ragflow_document_name``, ...). Chunks of
+        older copies of one id (see the class docstring) are left out. Keyword arguments are
+        retriever parameters (``similarity_threshold``, ``metadata_condition``, ...) and
+        ``filter``, a LangChain dict filter on the documents' metadata: ``{"topic": "tea"}``,
+        ``{"year": {"$gte": 2020}}`` (``$eq $ne $gt $gte $lt $lte $in $nin $contains``),
+        ``{"$and": [...]}`` / ``{"$or": [...]}``, sent as RAGFlow's ``metadata_condition`` (one
+        flat AND or OR: other forms raise ``ValueError``; string comparisons are
+        case-insensitive, as RAGFlow's).
         """
         retriever, overrides = self._retriever(k, kwargs)
-        return [self._search_result(doc) for doc in retriever._search(query, overrides)]
+        found = retriever._search(query, overrides, caller_keys=[self.id_key])
+        return [self._search_result(doc) for doc in found]
 
     def similarity_search(self, query: str, k: int | None = None, **kwargs: Any) -> list[Document]:
         """Chunks most similar to ``query`` (see :meth:`similarity_search_with_score`)."""
@@ -342,11 +352,15 @@ class RAGFlowVectorStore(VectorStore):
         ids: list[str] | None = None,
         **kwargs: Any,
     ) -> RAGFlowVectorStore:
-        """Create a store over ``dataset_id`` (or a new dataset named ``dataset_name``) and add."""
+        """Create a store over a dataset and add ``texts``.
+
+        The dataset is ``dataset_id=``, else the dataset named ``dataset_name=`` (reused when it
+        exists, created with ``dataset_kwargs`` when it does not, so running the same code twice
+        fills one dataset), else a new dataset with a generated name.
+        """
         store, new_dataset = cls._for_new_data(embedding, kwargs)
         if new_dataset is not None:
-            name, dataset_kwargs = new_dataset
-            store.dataset_id = store._clients.sync.create_dataset(name, **dataset_kwargs).id
+            store.dataset_id = _open_or_create(store._clients.sync, *new_dataset)
         store.add_texts(texts, metadatas, ids=ids)
         return store
 
@@ -360,8 +374,9 @@ class RAGFlowVectorStore(VectorStore):
     @classmethod
     def _for_new_data(
         cls, embedding: Embeddings | None, kwargs: dict[str, Any]
-    ) -> tuple[RAGFlowVectorStore, tuple[str, dict[str, Any]] | None]:
-        """A store from ``from_texts`` kwargs, and the dataset to create when none was named."""
+    ) -> tuple[RAGFlowVectorStore, tuple[str, dict[str, Any], bool] | None]:
+        """A store from ``from_texts`` kwargs, and the name (and creation options) of its dataset
+        when no ``dataset_id`` was given."""
         if embedding is not None:
             warnings.warn(
                 "RAGFlowVectorStore ignores `embedding`: the server embeds with the dataset's "
@@ -369,11 +384,13 @@ class RAGFlowVectorStore(VectorStore):
                 stacklevel=3,
             )
         dataset_id = kwargs.pop("dataset_id", None)
-        dataset_name = kwargs.pop("dataset_name", None) or f"langchain_{uuid.uuid4().hex[:12]}"
+        dataset_name = kwargs.pop("dataset_name", None)
         dataset_kwargs = dict(kwargs.pop("dataset_kwargs", None) or {})
         if dataset_id is not None:
             return cls(dataset_id, **kwargs), None
-        return cls(_NEW_DATASET, **kwargs), (dataset_name, dataset_kwargs)
+        reuse = dataset_name is not None
+        name = dataset_name or f"langchain_{uuid.uuid4().hex[:12]}"
+        return cls(_NEW_DATASET, **kwargs), (name, dataset_kwargs, reuse)
 
     # ------------------------------------------------------------- async API
 
@@ -383,12 +400,13 @@ class RAGFlowVectorStore(VectorStore):
             return []
         ids, items = self._items(documents, kwargs.get("ids"))
         dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
-        stale = [d.id for docs in (await self._afind(dataset, ids)).values() for d in docs]
-        added = await aingest_documents(dataset, items, **self._ingest_options(kwargs))
-        if stale:
-            await dataset.delete_documents(ids=stale)
-            for document in self._renamed(added, items):
-                await document.update({"name": f"{document.meta_fields[self.id_key]}.txt"})
+        async with WRITE_LOCKS.ahold(self._locks(ids)):
+            stale = [d.id for docs in (await self._afind(dataset, ids)).values() for d in docs]
+            added = await aingest_documents(dataset, stamped(items), **self._ingest_options(kwargs))
+            if stale:
+                await dataset.delete_documents(ids=stale)
+                for document in self._renamed(added, items):
+                    await arename_quietly(document, f"{document.meta_fields[self.id_key]}.txt")
         return ids
 
     async def adelete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
@@ -396,19 +414,19 @@ class RAGFlowVectorStore(VectorStore):
         if ids is None:
             raise ValueError(_DELETE_NEEDS_IDS)
         dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
-        targets = [d.id for docs in (await self._afind(dataset, ids)).values() for d in docs]
-        if targets:
-            await dataset.delete_documents(ids=targets)
+        async with WRITE_LOCKS.ahold(self._locks(ids)):
+            targets = [d.id for docs in (await self._afind(dataset, ids)).values() for d in docs]
+            if targets:
+                await dataset.delete_documents(ids=targets)
         return True
 
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """Async twin of :meth:`get_by_ids`."""
         dataset = await self._clients.async_.get_dataset(id=self.dataset_id)
-        found = await self._afind(dataset, ids)
+        copies = await self._afind(dataset, ids)
+        found = {i: newest_copy(documents) for i, documents in copies.items()}
         return [
-            self._to_langchain(i, found[i][0], await _adownload(found[i][0]))
-            for i in ids
-            if i in found
+            self._to_langchain(i, found[i], await _adownload(found[i])) for i in ids if i in found
         ]
 
     async def asimilarity_search_with_score(
@@ -416,7 +434,8 @@ class RAGFlowVectorStore(VectorStore):
     ) -> list[tuple[Document, float]]:
         """Async twin of :meth:`similarity_search_with_score`."""
         retriever, overrides = self._retriever(k, kwargs, async_=True)
-        return [self._search_result(doc) for doc in await retriever._asearch(query, overrides)]
+        found = await retriever._asearch(query, overrides, caller_keys=[self.id_key])
+        return [self._search_result(doc) for doc in found]
 
     async def asimilarity_search(
         self, query: str, k: int | None = None, **kwargs: Any
@@ -445,9 +464,7 @@ class RAGFlowVectorStore(VectorStore):
         """Async twin of :meth:`from_texts`."""
         store, new_dataset = cls._for_new_data(embedding, kwargs)
         if new_dataset is not None:
-            name, dataset_kwargs = new_dataset
-            dataset = await store._clients.async_.create_dataset(name, **dataset_kwargs)
-            store.dataset_id = dataset.id
+            store.dataset_id = await _aopen_or_create(store._clients.async_, *new_dataset)
         await store.aadd_texts(texts, metadatas, ids=ids)
         return store
 
@@ -462,6 +479,30 @@ async def _adownload(document: Any) -> bytes:
     return await document.download() if document.size else b""
 
 
-def _batches(ids: Sequence[str], size: int = ID_LOOKUP_BATCH) -> list[list[str]]:
-    unique = list(dict.fromkeys(str(i) for i in ids))
-    return [unique[start : start + size] for start in range(0, len(unique), size)]
+def _dataset_lock(name: str) -> list[tuple[str, str]]:
+    """One ``from_texts(dataset_name=...)`` at a time per name (two would create two datasets)."""
+    return [("dataset_name", name)]
+
+
+def _open_or_create(client: RAGFlow, name: str, options: dict[str, Any], reuse: bool) -> str:
+    """The id of the dataset named ``name`` (when ``reuse``), else of a new one so named."""
+    with WRITE_LOCKS.hold(_dataset_lock(name)):
+        if reuse:
+            try:
+                return client.get_dataset(name=name).id
+            except NotFoundError:
+                pass
+        return client.create_dataset(name, **options).id
+
+
+async def _aopen_or_create(
+    client: AsyncRAGFlow, name: str, options: dict[str, Any], reuse: bool
+) -> str:
+    """Async twin of :func:`_open_or_create`."""
+    async with WRITE_LOCKS.ahold(_dataset_lock(name)):
+        if reuse:
+            try:
+                return (await client.get_dataset(name=name)).id
+            except NotFoundError:
+                pass
+        return (await client.create_dataset(name, **options)).id

@@ -6,6 +6,7 @@
 * :class:`RAGFlowLLM` - a chat assistant or agent as a chat ``LLM`` with citations.
 * :class:`RAGFlowChatEngine` - a server-side chat session with source nodes.
 * :class:`RAGFlowToolSpec` - search / list datasets / ask an assistant, as agent tools.
+* :class:`RAGFlowMemoryBlock` - long-term memory for ``Memory`` kept in a RAGFlow memory.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from ragflow_integrations.llama_index.chat_engine import RAGFlowChatEngine
 from ragflow_integrations.llama_index.indices import RAGFlowIndex
 from ragflow_integrations.llama_index.llms import RAGFlowLLM
+from ragflow_integrations.llama_index.memory import RAGFlowMemoryBlock
 from ragflow_integrations.llama_index.readers import RAGFlowReader
 from ragflow_integrations.llama_index.retrievers import RAGFlowRetriever
 from ragflow_integrations.llama_index.tools import RAGFlowToolSpec
@@ -29,6 +31,7 @@ __all__ = [
     "RAGFlowChatEngine",
     "RAGFlowIndex",
     "RAGFlowLLM",
+    "RAGFlowMemoryBlock",
     "RAGFlowReader",
     "RAGFlowRetriever",
     "RAGFlowToolSpec",

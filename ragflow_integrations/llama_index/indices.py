@@ -2,18 +2,20 @@
 
 Modelled on LlamaCloud's managed index: RAGFlow chunks and embeds on the server, so the index takes
 whole ``Document``s, uploads each one's text as a ``.txt`` file whose ``meta_fields`` carry the
-document's metadata plus its ``ref_doc_id`` and a content hash, starts parsing and waits (with a
-deadline) until the server has chunked it. Queries go through :class:`RAGFlowRetriever`.
+document's metadata plus, under the reserved ``ragflow_`` prefix, its ``id_``
+(``ragflow_ref_doc_id``), its hash and a write stamp, starts parsing and waits (with a deadline)
+until the server has chunked it. Queries go through :class:`RAGFlowRetriever`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,7 +31,6 @@ from llama_index.core.storage.docstore.types import RefDocInfo
 from llama_index.core.storage.storage_context import StorageContext
 
 from ragflow_integrations import (
-    APIError,
     AsyncDataSet,
     AsyncDocument,
     AsyncRAGFlow,
@@ -38,22 +39,32 @@ from ragflow_integrations import (
     RAGFlow,
 )
 from ragflow_integrations import Document as RAGFlowDocument
-from ragflow_integrations.ingest import (
-    IngestItem,
-    aingest_documents,
-    ingest_documents,
-    to_meta_fields,
+from ragflow_integrations._copies import (
+    afind_copies,
+    arename_quietly,
+    find_copies,
+    lock_keys,
+    rename_quietly,
+    stamped,
 )
+from ragflow_integrations._id_locks import WRITE_LOCKS
+from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
 from ragflow_integrations.llama_index._clients import ClientPair
-from ragflow_integrations.llama_index._nodes import EXCLUDED_EMBED_KEY, EXCLUDED_LLM_KEY
 from ragflow_integrations.llama_index.retrievers import RAGFlowRetriever
+from ragflow_integrations.mapping import (
+    EXCLUDED_EMBED_KEY,
+    EXCLUDED_LLM_KEY,
+    REF_DOC_HASH_KEY,
+    REF_DOC_ID_KEY,
+    caller_id,
+    document_metadata,
+    newest_copy,
+    split_stored,
+    stored_meta_fields,
+)
 
 logger = logging.getLogger(__name__)
 
-#: ``meta_fields`` key holding the LlamaIndex document id (``Document.id_`` / ``ref_doc_id``).
-REF_DOC_ID_KEY = "ref_doc_id"
-#: ``meta_fields`` key holding ``Document.hash`` (text + metadata) at upload time.
-REF_DOC_HASH_KEY = "ref_doc_hash"
 
 _RETRIEVER_ARGS = frozenset(
     {
@@ -311,73 +322,107 @@ class RAGFlowIndex(BaseManagedIndex):
         """Upload several documents in batches, parse them, wait; return their RAGFlow ids.
 
         A document whose ``id_`` is already in the index replaces its old copy (an upsert, like
-        :meth:`update_ref_doc`): the old copy is deleted once the new one has parsed.
+        :meth:`update_ref_doc`): every old copy is deleted once the new one has parsed. Writes of
+        one ``id_`` in this process wait for each other, so they leave one copy.
         """
         with self._callback_manager.as_trace("insert"):
-            documents = _last_per_id(documents)
-            if not documents:
-                return []
-            wanted = {d.id_ for d in documents}
-            stale = [d.id for d in self._dataset.iter_documents() if _matches_any(d, wanted)]
-            return self._replace(documents, stale)
+            return self._upsert_documents(_last_per_id(documents))
 
     async def ainsert_documents(
         self, documents: Sequence[Document], **insert_kwargs: Any
     ) -> list[str]:
         """Async twin of :meth:`insert_documents`."""
         with self._callback_manager.as_trace("ainsert"):
-            documents = _last_per_id(documents)
-            if not documents:
-                return []
-            wanted = {d.id_ for d in documents}
-            dataset = await self._adataset()
-            stale = [d.id async for d in dataset.iter_documents() if _matches_any(d, wanted)]
-            return await self._areplace(documents, stale)
+            return await self._aupsert_documents(_last_per_id(documents))
 
-    def _replace(self, documents: Sequence[Document], stale_ids: Sequence[str]) -> list[str]:
-        """Upload and parse ``documents``; only then delete ``stale_ids`` (their old copies)."""
+    def _upsert_documents(self, documents: Sequence[Document]) -> list[str]:
+        """Upload and parse ``documents``, then delete their old copies (under their locks)."""
         if not documents:
             return []
-        uploaded = self._replace_items([_to_ingest_item(d) for d in documents], stale_ids)
+        uploaded = self._upsert_items([_to_ingest_item(d) for d in documents])
         for document in documents:
             self.docstore.set_document_hash(document.id_, document.hash)
         return [str(d.id) for d in uploaded]
 
-    async def _areplace(self, documents: Sequence[Document], stale_ids: Sequence[str]) -> list[str]:
-        """Async twin of :meth:`_replace`."""
+    async def _aupsert_documents(self, documents: Sequence[Document]) -> list[str]:
+        """Async twin of :meth:`_upsert_documents`."""
         if not documents:
             return []
-        uploaded = await self._areplace_items([_to_ingest_item(d) for d in documents], stale_ids)
+        uploaded = await self._aupsert_items([_to_ingest_item(d) for d in documents])
         for document in documents:
             await self.docstore.aset_document_hash(document.id_, document.hash)
         return [str(d.id) for d in uploaded]
 
+    def _upsert_items(self, items: Sequence[IngestItem]) -> list[RAGFlowDocument]:
+        """Upload ``items`` (each under its ``ref_doc_id``) holding their ids' locks; then delete
+        every older copy of those ids."""
+        ids = [_item_ref_doc_id(item) for item in items]
+        with WRITE_LOCKS.hold(self._locks(ids)):
+            return self._replace_items(items, self._copy_ids(ids))
+
+    async def _aupsert_items(self, items: Sequence[IngestItem]) -> list[AsyncDocument]:
+        """Async twin of :meth:`_upsert_items`."""
+        ids = [_item_ref_doc_id(item) for item in items]
+        async with WRITE_LOCKS.ahold(self._locks(ids)):
+            return await self._areplace_items(items, await self._acopy_ids(ids))
+
     def _replace_items(
         self, items: Sequence[IngestItem], stale_ids: Sequence[str]
     ) -> list[RAGFlowDocument]:
-        """Upload and parse ``items``; only then delete ``stale_ids``.
+        """Upload and parse ``items``; only then delete ``stale_ids`` (locks held by the caller).
 
         If uploading or parsing fails, the old copies stay searchable. A new copy the server had
         to rename (``name(1).txt``, its old copy still present) gets its name back afterwards.
         """
-        uploaded = ingest_documents(self._dataset, items, **self._ingest_kwargs())
+        if not items:
+            return []
+        uploaded = ingest_documents(self._dataset, stamped(items), **self._ingest_kwargs())
         if stale_ids:
             self._dataset.delete_documents(ids=list(stale_ids))
             for new_copy, name in _renamed(uploaded, items):
-                _rename(new_copy, name)
+                rename_quietly(new_copy, name)
         return uploaded
 
     async def _areplace_items(
         self, items: Sequence[IngestItem], stale_ids: Sequence[str]
     ) -> list[AsyncDocument]:
         """Async twin of :meth:`_replace_items`."""
+        if not items:
+            return []
         dataset = await self._adataset()
-        uploaded = await aingest_documents(dataset, items, **self._ingest_kwargs())
+        uploaded = await aingest_documents(dataset, stamped(items), **self._ingest_kwargs())
         if stale_ids:
             await dataset.delete_documents(ids=list(stale_ids))
             for new_copy, name in _renamed(uploaded, items):
-                await _arename(new_copy, name)
+                await arename_quietly(new_copy, name)
         return uploaded
+
+    # ----- finding the copies of a ref_doc_id --------------------------------------------------
+    def _locks(self, ref_doc_ids: Iterable[str]) -> list[Hashable]:
+        return lock_keys(REF_DOC_ID_KEY, self.dataset_id, ref_doc_ids)
+
+    def _copy_ids(self, ref_doc_ids: Sequence[str]) -> list[str]:
+        """RAGFlow ids of every document stored for ``ref_doc_ids`` or having one as RAGFlow id.
+
+        One filtered listing per 40 ids (whatever the dataset's size, on servers that filter by
+        metadata), plus one lookup per id shaped like a RAGFlow id.
+        """
+        found = find_copies(self._dataset, REF_DOC_ID_KEY, ref_doc_ids)
+        ids = [d.id for copies in found.values() for d in copies]
+        for candidate in filter(_looks_like_ragflow_id, ref_doc_ids):
+            with contextlib.suppress(NotFoundError):
+                ids += [d.id for d in self._dataset.list_documents(id=candidate)]
+        return list(dict.fromkeys(ids))
+
+    async def _acopy_ids(self, ref_doc_ids: Sequence[str]) -> list[str]:
+        """Async twin of :meth:`_copy_ids`."""
+        dataset = await self._adataset()
+        found = await afind_copies(dataset, REF_DOC_ID_KEY, ref_doc_ids)
+        ids = [d.id for copies in found.values() for d in copies]
+        for candidate in filter(_looks_like_ragflow_id, ref_doc_ids):
+            with contextlib.suppress(NotFoundError):
+                ids += [d.id for d in await dataset.list_documents(id=candidate)]
+        return list(dict.fromkeys(ids))
 
     def upload_file(
         self,
@@ -392,9 +437,7 @@ class RAGFlowIndex(BaseManagedIndex):
         file uploaded again under the same ``ref_doc_id`` replaces the old copy once parsed.
         """
         item = _file_item(path, ref_doc_id, metadata, Path(path).read_bytes())
-        key = str(item.meta_fields[REF_DOC_ID_KEY])
-        stale = [d.id for d in self._dataset.iter_documents() if _matches(d, key)]
-        (uploaded,) = self._replace_items([item], stale)
+        (uploaded,) = self._upsert_items([item])
         return str(uploaded.id)
 
     async def aupload_file(
@@ -407,10 +450,7 @@ class RAGFlowIndex(BaseManagedIndex):
         """Async twin of :meth:`upload_file` (the file is read in a worker thread, off the loop)."""
         blob = await asyncio.to_thread(Path(path).read_bytes)
         item = _file_item(path, ref_doc_id, metadata, blob)
-        key = str(item.meta_fields[REF_DOC_ID_KEY])
-        dataset = await self._adataset()
-        stale = [d.id async for d in dataset.iter_documents() if _matches(d, key)]
-        (uploaded,) = await self._areplace_items([item], stale)
+        (uploaded,) = await self._aupsert_items([item])
         return str(uploaded.id)
 
     def _ingest_kwargs(self) -> dict[str, Any]:
@@ -426,9 +466,10 @@ class RAGFlowIndex(BaseManagedIndex):
         self, ref_doc_id: str, delete_from_docstore: bool = False, **delete_kwargs: Any
     ) -> None:
         """Delete the RAGFlow document(s) uploaded for ``ref_doc_id`` (or with that RAGFlow id)."""
-        ids = [d.id for d in self._dataset.iter_documents() if _matches(d, ref_doc_id)]
-        if ids:
-            self._dataset.delete_documents(ids=ids)
+        with WRITE_LOCKS.hold(self._locks([ref_doc_id])):
+            ids = self._copy_ids([ref_doc_id])
+            if ids:
+                self._dataset.delete_documents(ids=ids)
         if delete_from_docstore:
             self.docstore.delete_ref_doc(ref_doc_id, raise_error=False)
             self.docstore.delete_document(ref_doc_id, raise_error=False)
@@ -437,24 +478,21 @@ class RAGFlowIndex(BaseManagedIndex):
         self, ref_doc_id: str, delete_from_docstore: bool = False, **delete_kwargs: Any
     ) -> None:
         """Async twin of :meth:`delete_ref_doc`."""
-        dataset = await self._adataset()
-        ids = [d.id async for d in dataset.iter_documents() if _matches(d, ref_doc_id)]
-        if ids:
-            await dataset.delete_documents(ids=ids)
+        async with WRITE_LOCKS.ahold(self._locks([ref_doc_id])):
+            ids = await self._acopy_ids([ref_doc_id])
+            if ids:
+                await (await self._adataset()).delete_documents(ids=ids)
         if delete_from_docstore:
             await self.docstore.adelete_ref_doc(ref_doc_id, raise_error=False)
             await self.docstore.adelete_document(ref_doc_id, raise_error=False)
 
     def update_ref_doc(self, document: Document, **update_kwargs: Any) -> None:
         """Replace the uploaded copy of ``document``: the old copy goes once the new one parsed."""
-        stale = [d.id for d in self._dataset.iter_documents() if _matches(d, document.id_)]
-        self._replace([document], stale)
+        self._upsert_documents([document])
 
     async def aupdate_ref_doc(self, document: Document, **update_kwargs: Any) -> None:
         """Async twin of :meth:`update_ref_doc`."""
-        dataset = await self._adataset()
-        stale = [d.id async for d in dataset.iter_documents() if _matches(d, document.id_)]
-        await self._areplace([document], stale)
+        await self._aupsert_documents([document])
 
     def refresh_ref_docs(self, documents: Sequence[Document], **update_kwargs: Any) -> list[bool]:
         """Upload only new or changed documents; return one flag per document (True = uploaded).
@@ -463,53 +501,57 @@ class RAGFlowIndex(BaseManagedIndex):
         uploaded copy's ``meta_fields``, so it works across processes and machines. New and changed
         documents are uploaded in one batch; once they are parsed, the stale copies of the changed
         ones are deleted in one request. Extra copies of an unchanged document (e.g. left by
-        older versions, which uploaded a second copy on ``insert``) are deleted, keeping the oldest.
+        writers in several processes) are deleted, keeping the oldest.
         """
-        stored = _stored_hashes(self._dataset.iter_documents())
-        flags, stale, fresh, extra = _plan_refresh(documents, stored)
-        self._replace(fresh, stale)
-        if extra:
-            self._dataset.delete_documents(ids=extra)
+        ids = [d.id_ for d in documents]
+        with WRITE_LOCKS.hold(self._locks(ids)):
+            stored = _stored_hashes(find_copies(self._dataset, REF_DOC_ID_KEY, ids))
+            flags, stale, fresh, extra = _plan_refresh(documents, stored)
+            self._replace_items([_to_ingest_item(d) for d in fresh], stale)
+            if extra:
+                self._dataset.delete_documents(ids=extra)
+        for document in fresh:
+            self.docstore.set_document_hash(document.id_, document.hash)
         return flags
 
     async def arefresh_ref_docs(
         self, documents: Sequence[Document], **update_kwargs: Any
     ) -> list[bool]:
         """Async twin of :meth:`refresh_ref_docs`."""
+        ids = [d.id_ for d in documents]
         dataset = await self._adataset()
-        stored = _stored_hashes([d async for d in dataset.iter_documents()])
-        flags, stale, fresh, extra = _plan_refresh(documents, stored)
-        await self._areplace(fresh, stale)
-        if extra:
-            await dataset.delete_documents(ids=extra)
+        async with WRITE_LOCKS.ahold(self._locks(ids)):
+            stored = _stored_hashes(await afind_copies(dataset, REF_DOC_ID_KEY, ids))
+            flags, stale, fresh, extra = _plan_refresh(documents, stored)
+            await self._areplace_items([_to_ingest_item(d) for d in fresh], stale)
+            if extra:
+                await dataset.delete_documents(ids=extra)
+        for document in fresh:
+            await self.docstore.aset_document_hash(document.id_, document.hash)
         return flags
 
     @property
     def ref_doc_info(self) -> dict[str, RefDocInfo]:
         """Every document of the dataset: ``ref_doc_id`` (or RAGFlow id) -> chunk ids, metadata.
 
-        ``metadata["ragflow_document_id"]`` is the newest copy; should a ``ref_doc_id`` have several
-        copies, ``metadata["ragflow_document_ids"]`` lists all and ``node_ids`` all their chunks.
+        The metadata is the document's own, exactly as stored, plus ``ragflow_document_id`` (the
+        copy reads return: the newest), ``ragflow_document_name`` and ``ragflow_run``. Should a
+        ``ref_doc_id`` have several copies, ``metadata["ragflow_document_ids"]`` lists all (the
+        one read first) and ``node_ids`` all their chunks.
         """
-        info: dict[str, RefDocInfo] = {}
+        groups: dict[str, list[RAGFlowDocument]] = {}
         for document in self._dataset.iter_documents():
-            meta = dict(document.meta_fields or {})
-            key = str(meta.get(REF_DOC_ID_KEY) or document.id)
-            node_ids = [str(chunk.id) for chunk in document.iter_chunks()]
-            if key in info:  # several copies (e.g. uploaded by an older version): list them all
-                known = info[key]
-                known.node_ids.extend(node_ids)
-                known.metadata["ragflow_document_ids"].append(document.id)
-                continue
-            meta.update(
-                {
-                    "ragflow_document_id": document.id,
-                    "ragflow_document_ids": [document.id],
-                    "document_name": document.name,
-                    "run": document.run,
-                }
-            )
-            info[key] = RefDocInfo(node_ids=node_ids, metadata=meta)
+            key = caller_id(document.meta_fields, REF_DOC_ID_KEY) or str(document.id)
+            groups.setdefault(key, []).append(document)
+        info: dict[str, RefDocInfo] = {}
+        for key, copies in groups.items():
+            read = newest_copy(copies)
+            ordered = [read, *(d for d in copies if d is not read)]
+            metadata = document_metadata(read)
+            metadata["ragflow_document_ids"] = [d.id for d in ordered]
+            metadata["ragflow_run"] = read.run
+            node_ids = [str(chunk.id) for d in ordered for chunk in d.iter_chunks()]
+            info[key] = RefDocInfo(node_ids=node_ids, metadata=metadata)
         return info
 
     # ----- node-level operations RAGFlow does not have -----------------------------------------
@@ -642,20 +684,27 @@ _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 
 def _to_ingest_item(document: Document) -> IngestItem:
-    """A LlamaIndex ``Document`` as a ``.txt`` upload carrying its metadata, id and hash."""
-    meta_fields = to_meta_fields(document.metadata)
-    meta_fields[REF_DOC_ID_KEY] = document.id_
-    meta_fields[REF_DOC_HASH_KEY] = document.hash
+    """A LlamaIndex ``Document`` as a ``.txt`` upload carrying its metadata, id and hash.
+
+    ``ValueError`` for metadata keys with the reserved ``ragflow_`` prefix.
+    """
+    package: dict[str, Any] = {REF_DOC_ID_KEY: document.id_, REF_DOC_HASH_KEY: document.hash}
     # the document's own prompt/embedding exclusions, restored on retrieved nodes
     if document.excluded_llm_metadata_keys:
-        meta_fields[EXCLUDED_LLM_KEY] = list(document.excluded_llm_metadata_keys)
+        package[EXCLUDED_LLM_KEY] = list(document.excluded_llm_metadata_keys)
     if document.excluded_embed_metadata_keys:
-        meta_fields[EXCLUDED_EMBED_KEY] = list(document.excluded_embed_metadata_keys)
+        package[EXCLUDED_EMBED_KEY] = list(document.excluded_embed_metadata_keys)
     return IngestItem(
         name=_file_name(document),
         blob=document.get_content().encode("utf-8"),
-        meta_fields=meta_fields,
+        meta_fields=stored_meta_fields(
+            document.metadata, package, what=f"Document {document.id_!r}:"
+        ),
     )
+
+
+def _item_ref_doc_id(item: IngestItem) -> str:
+    return str(item.meta_fields[REF_DOC_ID_KEY])
 
 
 def _suggest_create(exc: NotFoundError) -> NotFoundError:
@@ -681,8 +730,8 @@ def _file_item(
 ) -> IngestItem:
     """The upload for the file at ``path`` whose content ``blob`` the caller has read."""
     file = Path(path)
-    meta_fields = to_meta_fields(metadata or {})
-    meta_fields[REF_DOC_ID_KEY] = ref_doc_id or file.name
+    package = {REF_DOC_ID_KEY: ref_doc_id or file.name}
+    meta_fields = stored_meta_fields(metadata or {}, package, what=f"file {file.name!r}:")
     return IngestItem(name=file.name, blob=blob, meta_fields=meta_fields)
 
 
@@ -700,38 +749,21 @@ _Doc = TypeVar("_Doc", RAGFlowDocument, AsyncDocument)
 
 def _renamed(uploaded: Sequence[_Doc], items: Sequence[IngestItem]) -> list[tuple[_Doc, str]]:
     """Uploaded documents whose server-side name differs from the name they were sent with."""
-    wanted = {str(item.meta_fields[REF_DOC_ID_KEY]): item.name for item in items}
+    wanted = {_item_ref_doc_id(item): item.name for item in items}
     renamed = []
     for document in uploaded:
-        name = wanted.get(str((document.meta_fields or {}).get(REF_DOC_ID_KEY)))
+        name = wanted.get(caller_id(document.meta_fields, REF_DOC_ID_KEY) or "")
         if name and document.name != name:
             renamed.append((document, name))
     return renamed
 
 
-def _rename(document: RAGFlowDocument, name: str) -> None:
-    """A cosmetic rename may fail (another document took the name); the upload still counts."""
-    try:
-        document.update({"name": name})
-    except APIError as exc:
-        logger.warning("RAGFlow kept the name %r: %s", document.name, exc.message)
+_RAGFLOW_ID = re.compile(r"[0-9a-f]{32}")
 
 
-async def _arename(document: AsyncDocument, name: str) -> None:
-    try:
-        await document.update({"name": name})
-    except APIError as exc:
-        logger.warning("RAGFlow kept the name %r: %s", document.name, exc.message)
-
-
-def _matches(document: RAGFlowDocument | AsyncDocument, ref_doc_id: str) -> bool:
-    return _matches_any(document, {ref_doc_id})
-
-
-def _matches_any(document: RAGFlowDocument | AsyncDocument, ref_doc_ids: set[str]) -> bool:
-    """Whether ``document`` was uploaded for one of ``ref_doc_ids`` (or has one as RAGFlow id)."""
-    meta = document.meta_fields or {}
-    return str(meta.get(REF_DOC_ID_KEY)) in ref_doc_ids or str(document.id) in ref_doc_ids
+def _looks_like_ragflow_id(value: str) -> bool:
+    """RAGFlow document ids are 32 lower-case hex digits (``uuid1().hex``)."""
+    return bool(_RAGFLOW_ID.fullmatch(value))
 
 
 def _last_per_id(documents: Sequence[Document]) -> list[Document]:
@@ -743,16 +775,15 @@ def _last_per_id(documents: Sequence[Document]) -> list[Document]:
 
 
 def _stored_hashes(
-    documents: Iterable[RAGFlowDocument | AsyncDocument],
+    copies: Mapping[str, Sequence[RAGFlowDocument | AsyncDocument]],
 ) -> dict[str, list[tuple[str, str | None]]]:
-    """``ref_doc_id`` -> [(RAGFlow document id, stored hash)] for documents uploaded by an index."""
+    """``ref_doc_id`` -> [(RAGFlow document id, stored hash)], in listing order (newest first)."""
     stored: dict[str, list[tuple[str, str | None]]] = {}
-    for document in documents:
-        meta = document.meta_fields or {}
-        ref_doc_id = meta.get(REF_DOC_ID_KEY)
-        if ref_doc_id:
-            stored.setdefault(str(ref_doc_id), []).append(
-                (str(document.id), meta.get(REF_DOC_HASH_KEY))
+    for ref_doc_id, documents in copies.items():
+        for document in documents:
+            _, package = split_stored(document.meta_fields)
+            stored.setdefault(ref_doc_id, []).append(
+                (str(document.id), package.get(REF_DOC_HASH_KEY))
             )
     return stored
 

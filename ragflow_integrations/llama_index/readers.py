@@ -8,6 +8,7 @@ from typing import Any, Literal
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.readers.base import BasePydanticReader
 from llama_index.core.schema import Document as LIDocument
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo
 
 from ragflow_integrations import (
     AsyncDataSet,
@@ -24,8 +25,17 @@ from ragflow_integrations.llama_index._clients import (
     pickled_clients,
     reject_unknown,
 )
-from ragflow_integrations.llama_index._nodes import exclusions
-from ragflow_integrations.mapping import chunk_to_record
+from ragflow_integrations.llama_index._nodes import exclusions, source_of
+from ragflow_integrations.mapping import (
+    CHUNK_COUNT_KEY,
+    DATASET_ID_KEY,
+    DOCUMENT_ID_KEY,
+    DOCUMENT_NAME_KEY,
+    REF_DOC_ID_KEY,
+    SCORE_KEYS,
+    chunk_to_record,
+    document_metadata,
+)
 
 _DONE = "DONE"
 
@@ -35,11 +45,17 @@ class RAGFlowReader(BasePydanticReader):
 
     ``mode="documents"`` yields one ``Document`` per parsed RAGFlow document (its chunks joined in
     server order, id = the RAGFlow document id); ``mode="chunks"`` yields one ``Document`` per chunk
-    (id = the chunk id). Either way the metadata holds the document name and id, the dataset id and
-    the document's own ``meta_fields``. Memory stays constant in the dataset size: documents and
+    (id = the chunk id). Memory stays constant in the dataset size: documents and
     chunks are fetched one page at a time (at most one document's chunks are held in
     ``documents`` mode). The async methods request the first chunk page of up to 16 documents
     ahead (same documents, same order), so they do not pay one round trip per document.
+
+    The metadata is the document's own, exactly as stored, plus the package's values under the
+    reserved ``ragflow_`` prefix (``ragflow_document_id``, ``ragflow_document_name``,
+    ``ragflow_dataset_id``, ``ragflow_chunk_count`` in documents mode, ``ragflow_chunk_id`` and
+    positions in chunks mode, and for documents inserted through ``RAGFlowIndex`` their
+    ``ragflow_ref_doc_id``). ``ref_doc_id`` (the ``SOURCE`` relationship) is the ``Document.id_``
+    a document was inserted with, when it was (in chunks mode otherwise the RAGFlow document id).
 
     Documents that are not parsed yet (``run != "DONE"``) are skipped unless ``only_parsed=False``.
     """
@@ -161,40 +177,38 @@ class RAGFlowReader(BasePydanticReader):
 
 
 def _document_metadata(document: RAGFlowDocument | AsyncDocument) -> dict[str, Any]:
-    """Provenance of a RAGFlow document plus its own ``meta_fields``."""
-    meta: dict[str, Any] = dict(document.meta_fields or {})
-    meta.update(
-        {
-            "document_id": document.id,
-            "document_name": document.name,
-            "dataset_id": document.dataset_id,
-        }
-    )
-    return meta
+    """A RAGFlow document's own metadata plus its ``ragflow_`` provenance keys."""
+    return document_metadata(document)
 
 
 def _chunk_document(chunk: Chunk, document_meta: Mapping[str, Any]) -> LIDocument:
     record = chunk_to_record(chunk, document_meta=dict(document_meta))
     metadata = {k: v for k, v in record.metadata.items() if v is not None}
-    for key in ("document_id", "document_name", "dataset_id"):
+    for key in (DOCUMENT_ID_KEY, DOCUMENT_NAME_KEY, DATASET_ID_KEY):
         if not metadata.get(key):  # listed chunks may leave these blank
             metadata[key] = document_meta.get(key)
-    for key in ("similarity", "vector_similarity", "term_similarity"):
+    for key in SCORE_KEYS:
         metadata.pop(key, None)  # a listed chunk has no search score
-    return _with_exclusions(LIDocument(id_=record.id, text=record.text, metadata=metadata))
+    document = LIDocument(id_=record.id, text=record.text, metadata=metadata)
+    return _with_exclusions(document, source_of(metadata))
 
 
 def _whole_document(
     document_id: str, texts: list[str], metadata: dict[str, Any], separator: str
 ) -> LIDocument:
     text = separator.join(t for t in texts if t)
-    metadata = {**metadata, "chunk_count": len(texts)}
-    return _with_exclusions(LIDocument(id_=document_id, text=text, metadata=metadata))
+    metadata = {**metadata, CHUNK_COUNT_KEY: len(texts)}
+    document = LIDocument(id_=document_id, text=text, metadata=metadata)
+    inserted = source_of(metadata) if metadata.get(REF_DOC_ID_KEY) else None
+    return _with_exclusions(document, inserted)
 
 
-def _with_exclusions(document: LIDocument) -> LIDocument:
-    metadata, hidden_llm, hidden_embed = exclusions(document.metadata, "chunk_count")
+def _with_exclusions(document: LIDocument, source: RelatedNodeInfo | None) -> LIDocument:
+    """Hide the provenance keys from LLM and embeddings; link ``source`` (``ref_doc_id``)."""
+    metadata, hidden_llm, hidden_embed = exclusions(document.metadata)
     document.metadata = metadata
     document.excluded_llm_metadata_keys = hidden_llm
     document.excluded_embed_metadata_keys = hidden_embed
+    if source is not None:
+        document.relationships[NodeRelationship.SOURCE] = source
     return document

@@ -19,11 +19,15 @@ from ragflow_integrations.llama_index._nodes import chunks_to_nodes
 class RAGFlowRetriever(BaseRetriever):
     """Retrieve chunks from one or more RAGFlow datasets as scored ``TextNode``s.
 
-    Each result is a ``NodeWithScore`` whose node id is the RAGFlow chunk id, whose score is
-    RAGFlow's hybrid ``similarity``, and whose ``SOURCE`` relationship points at the RAGFlow
-    document. Provenance (document name and id, dataset id, sub-scores, positions, the document's
-    own metadata) is in ``node.metadata``; the noisy keys are hidden from the LLM prompt and
-    from embeddings.
+    Each result is a ``NodeWithScore`` whose node id is the RAGFlow chunk id and whose score is
+    RAGFlow's hybrid ``similarity``. ``node.ref_doc_id`` (the ``SOURCE`` relationship) is the
+    ``Document.id_`` the document was inserted with through :class:`RAGFlowIndex` (the key of
+    ``index.ref_doc_info``), else the RAGFlow document id. ``node.metadata`` holds the document's
+    own metadata exactly as stored plus RAGFlow's values under the reserved ``ragflow_`` prefix
+    (``ragflow_document_name``, ``ragflow_document_id``, ``ragflow_dataset_id``,
+    ``ragflow_similarity`` and the sub-scores, ``ragflow_positions``, ``ragflow_ref_doc_id``, ...),
+    all but the document name hidden from the LLM prompt and from embeddings. Chunks of older
+    copies of one ``ref_doc_id`` (left by writers in several processes) are left out.
 
     Args:
         dataset_ids: Datasets to search (RAGFlow requires at least one).
@@ -34,7 +38,7 @@ class RAGFlowRetriever(BaseRetriever):
         top_k: Size of RAGFlow's vector candidate pool (not the result count).
         rerank_id: A rerank model configured on the server, e.g. ``"BAAI/bge-reranker-v2-m3"``.
         keyword: Let the server's LLM add extracted keywords to the query.
-        highlight: Ask for highlighted matches (``metadata["highlight"]``).
+        highlight: Ask for highlighted matches (``metadata["ragflow_highlight"]``).
         filters: LlamaIndex ``MetadataFilters`` on the documents' metadata, translated to RAGFlow's
             ``metadata_condition`` (EQ, NE, GT, GTE, LT, LTE, IN, NIN, CONTAINS, TEXT_MATCH,
             TEXT_MATCH_INSENSITIVE, IS_EMPTY; AND or OR; not nested). ``ValueError`` for the rest.

@@ -217,7 +217,7 @@ def _format_passages(chunks: Sequence[Chunk]) -> str:
     lines = []
     for number, chunk in enumerate(chunks, start=1):
         record = chunk_to_record(chunk)
-        name = record.metadata.get("document_name") or record.metadata.get("document_id") or "?"
+        name = record.document_name or record.document_id or "?"
         score = f"{record.score:.2f}" if record.score is not None else "n/a"
         text = (
             record.text
@@ -244,7 +244,7 @@ def _format_answer(message: Message) -> str:
     answer = (message.content or "").strip()
     names: list[str] = []
     for chunk in message.reference or []:
-        name = chunk_to_record(chunk).metadata.get("document_name")
+        name = chunk_to_record(chunk).document_name
         if name and name not in names:
             names.append(str(name))
     return answer + (f"\n\nSources: {', '.join(names)}" if names else "")

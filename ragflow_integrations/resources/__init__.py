@@ -17,6 +17,10 @@ its pydantic objects (sync and async twins) and its client methods (a ``RAGFlow`
   (``openai.py``)
 * ``agents/``: agents (``agents.py``), their sessions and runs (``sessions.py``), their saved
   versions (``versions.py``)
+* ``chats/``: assistants (``chats.py``), sessions and conversation (``sessions.py``), the
+  OpenAI-compatible completion (``openai.py``)
+* ``agents/``: agents (``agents.py``), their sessions and runs (``sessions.py``)
+* ``memories/``: memories (``memories.py``) and their messages (``messages.py``), RAGFlow v0.24+
 
 docs/architecture.md has the map and says how to add an endpoint.
 """

@@ -23,6 +23,7 @@ from .routes import (
     document_metadata,
     document_parse,
     documents,
+    memories,
     models,
     openai_compat,
     retrieval,
@@ -106,6 +107,7 @@ def build_app(state: ServerState, faults: FaultRegistry) -> Any:
         completions,
         openai_compat,
         agents,
+        memories,
     ):
         api.extend(module.routes(state))
     api.extend(dataset_tasks.catch_all_routes(state))  # DELETE /datasets/{id}/{type}: last

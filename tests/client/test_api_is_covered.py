@@ -33,6 +33,8 @@ CLASSES = [
     ri.AsyncAgent,
     ri.Message,
     ri.AsyncMessage,
+    ri.Memory,
+    ri.AsyncMemory,
 ]
 LOCAL_HELPERS = {"with_options", "to_async", "to_sync", "wrap", "ParserConfig"}
 

@@ -30,6 +30,7 @@ REQUIRED_ROWS = (
     "async.vs_httpx",
     "async.vs_sync",
     "ingest.vectorstore",
+    "ingest.index_insert",
     "sync.resync",
     "loader.memory",
     "loader.async_latency",

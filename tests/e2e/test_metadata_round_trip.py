@@ -61,7 +61,8 @@ def test_llama_index_metadata_round_trip_and_date_filter() -> None:
             poll_interval=0.05,
         )
         stored = {
-            d.meta_fields["ref_doc_id"]: d.meta_fields for d in index.dataset.list_documents()
+            d.meta_fields["ragflow_ref_doc_id"]: d.meta_fields
+            for d in index.dataset.list_documents()
         }
         recent = MetadataFilters(
             filters=[MetadataFilter(key="released", value="2023-12-31", operator=FilterOperator.GT)]
@@ -75,9 +76,9 @@ def test_llama_index_metadata_round_trip_and_date_filter() -> None:
 
     assert {k: stored["otters"][k] for k in STORED} == STORED
     assert "owner" not in stored["otters"]
-    assert [h.node.metadata["ref_doc_id"] for h in hits] == ["otters"]
+    assert [h.node.metadata["ragflow_ref_doc_id"] for h in hits] == ["otters"]
     assert hits[0].node.metadata["released"] == "2024-01-02"
-    assert [h.node.metadata["ref_doc_id"] for h in public] == ["otters"]
+    assert [h.node.metadata["ragflow_ref_doc_id"] for h in public] == ["otters"]
     assert flags == [False, False]  # change detection is stable
 
 

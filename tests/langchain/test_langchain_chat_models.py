@@ -161,8 +161,8 @@ async def test_answer_references_and_stream_parity(
     reply = model.invoke(QUERY)
     assert isinstance(reply.content, str) and "reset" in reply.content.lower()
     docs = reference_documents(reply)
-    assert docs and docs[0].metadata["document_name"] == "passwords.txt"
-    assert docs[0].metadata["dataset_id"] == corpus.dataset_id
+    assert docs and docs[0].metadata["ragflow_document_name"] == "passwords.txt"
+    assert docs[0].metadata["ragflow_dataset_id"] == corpus.dataset_id
     assert docs[0].metadata["topic"] == "accounts"
     assert reply.response_metadata["model_provider"] == "ragflow"
     assert reply.response_metadata["chat_id"] == corpus.chat_id
@@ -246,7 +246,7 @@ def test_openai_endpoint_reports_usage(ragflow_server: Any, poll_interval: float
     assert reply.usage_metadata["total_tokens"] == (
         reply.usage_metadata["input_tokens"] + reply.usage_metadata["output_tokens"]
     )
-    assert reference_documents(reply)[0].metadata["document_name"] == "passwords.txt"
+    assert reference_documents(reply)[0].metadata["ragflow_document_name"] == "passwords.txt"
 
 
 def test_configuration_errors() -> None:
@@ -279,7 +279,7 @@ async def test_agent_answers_statelessly_and_with_a_session(
     assert model._llm_type == "ragflow-agent"
     reply = model.invoke([HumanMessage("Hello"), AIMessage("Hi!"), HumanMessage(QUERY)])
     assert "reset" in str(reply.content).lower()
-    assert reference_documents(reply)[0].metadata["document_name"] == "passwords.txt"
+    assert reference_documents(reply)[0].metadata["ragflow_document_name"] == "passwords.txt"
     assert reply.response_metadata["agent_id"] == agent_id
     assert reply.usage_metadata is not None  # agents report usage on the non-streaming path
     assert reply.usage_metadata["total_tokens"] == (
@@ -310,7 +310,7 @@ async def test_old_server_streams_and_stays_stateless(
     history = [HumanMessage("Tell me about shipping."), AIMessage("Sure."), HumanMessage(QUERY)]
     reply = model.invoke(history)
     assert "reset" in str(reply.content).lower()
-    assert reference_documents(reply)[0].metadata["document_name"] == "passwords.txt"
+    assert reference_documents(reply)[0].metadata["ragflow_document_name"] == "passwords.txt"
     chunks = list(model.stream(history))
     assert "".join(str(c.content) for c in chunks) == reply.content
     achunks = [c async for c in model.astream(history)]

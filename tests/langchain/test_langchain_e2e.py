@@ -100,7 +100,7 @@ def test_lcel_rag_chain_answers_with_sources(ragflow_server: Any, poll_interval:
     )
     result = chain.invoke(QUERY)
     assert result["question"] == QUERY
-    assert result["docs"][0].metadata["document_name"] == "passwords.txt"
+    assert result["docs"][0].metadata["ragflow_document_name"] == "passwords.txt"
     assert "reset" in result["answer"].lower()
 
 
@@ -116,7 +116,7 @@ async def test_agent_calls_the_search_tool_and_uses_its_result(
     assert tool_message.tool_call_id == "call-1"
     sources: list[Document] = tool_message.artifact
     assert len(sources) == 2
-    assert sources[0].metadata["document_name"] == "passwords.txt"
+    assert sources[0].metadata["ragflow_document_name"] == "passwords.txt"
     assert str(tool_message.content).startswith(f"[1] passwords.txt (chunk {sources[0].id})")
     final = messages[-1]
     assert final.content == (
@@ -144,7 +144,7 @@ async def test_toolkit_describes_datasets_and_asks_the_assistant(
     call = {"name": ask.name, "args": {"question": QUERY}, "id": "ask-1", "type": "tool_call"}
     answer = ask.invoke(call)
     assert "reset" in str(answer.content).lower()
-    assert answer.artifact[0].metadata["document_name"] == "passwords.txt"
+    assert answer.artifact[0].metadata["ragflow_document_name"] == "passwords.txt"
     async_answer = await ask.ainvoke(call)
     assert async_answer.content == answer.content
     assert async_answer.artifact == answer.artifact
@@ -188,7 +188,7 @@ async def test_loader_reads_back_what_the_sink_wrote(
     assert [d.page_content for d in read] == [written[1].page_content, written[0].page_content]
     assert read[1].metadata["tags"] == ["coast", "ships"]
     assert read[0].metadata["nested"] == '{"a": 1}'
-    assert {d.metadata["langchain_id"] for d in read} == {"sea", "ice"}
+    assert {d.metadata["ragflow_langchain_id"] for d in read} == {"sea", "ice"}
     async_read = [d async for d in loader.alazy_load()]
     assert sorted((d.id, d.page_content) for d in async_read) == sorted(
         (d.id, d.page_content) for d in read

@@ -112,7 +112,7 @@ def test_reasoning_and_references_from_a_scripted_stream(monkeypatch: pytest.Mon
     assert merged.response_metadata["session_id"] == "s-1"
     assert merged.id == "m-1"
     docs = reference_documents(merged)
-    assert [(d.id, d.page_content, d.metadata["document_name"]) for d in docs] == [
+    assert [(d.id, d.page_content, d.metadata["ragflow_document_name"]) for d in docs] == [
         ("c-1", "Reset text", "passwords.txt")
     ]
 
@@ -135,6 +135,7 @@ def test_public_names_import_without_llama_index() -> None:
     assert done.stdout.strip().split(",") == [
         "ChatRAGFlow",
         "RAGFlowAskTool",
+        "RAGFlowChatMessageHistory",
         "RAGFlowListDatasetsTool",
         "RAGFlowLoader",
         "RAGFlowRetriever",

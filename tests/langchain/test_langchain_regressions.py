@@ -333,7 +333,8 @@ def test_vector_store_ids_repeated_empty_texts_and_from_documents(site: Site) ->
     )
     assert ids == ["dup", "dup"]
     stored = site.client.get_dataset(id=dataset.id).list_documents()
-    assert [(d.name, d.meta_fields) for d in stored] == [("dup.txt", {"langchain_id": "dup"})]
+    assert [(d.name, d.meta_fields["ragflow_langchain_id"]) for d in stored] == [("dup.txt", "dup")]
+    assert set(stored[0].meta_fields) == {"ragflow_langchain_id", "ragflow_written_at"}
     assert [d.page_content for d in store.get_by_ids(["dup"])] == ["second"]
 
     with pytest.raises(ValueError, match=r"\['empty'\] have an empty page_content"):
@@ -481,7 +482,7 @@ async def test_async_loader_overlaps_chunk_requests_in_order_and_bounded(
     assert [d.id for d in loaded] == [d.id for d in aloaded] == expected
     assert [d.page_content for d in loaded] == [d.page_content for d in aloaded]
     if mode == "documents":
-        long = next(d for d in loaded if d.metadata["document_name"] == "long.txt")
+        long = next(d for d in loaded if d.metadata["ragflow_document_name"] == "long.txt")
         assert long.page_content.count("of the long manual") == 250
     # one request per document plus two more pages of the long one; async: several at once (the
     # pages ahead, plus the next page of the document being read)

@@ -44,16 +44,16 @@ async def test_documents_carry_chunk_ids_scores_and_metadata(
     assert len(docs) == 3
     best = docs[0]
     assert isinstance(best, Document)
-    assert best.metadata["document_name"] == "passwords.txt"
-    assert best.metadata["document_id"] == corpus.document_ids["passwords.txt"]
-    assert best.metadata["dataset_id"] == corpus.dataset_id
+    assert best.metadata["ragflow_document_name"] == "passwords.txt"
+    assert best.metadata["ragflow_document_id"] == corpus.document_ids["passwords.txt"]
+    assert best.metadata["ragflow_dataset_id"] == corpus.dataset_id
     assert best.metadata["topic"] == "accounts"
-    assert best.id and best.id != best.metadata["document_id"]
-    scores = [d.metadata["similarity"] for d in docs]
+    assert best.id and best.id != best.metadata["ragflow_document_id"]
+    scores = [d.metadata["ragflow_similarity"] for d in docs]
     assert scores == sorted(scores, reverse=True)
-    assert all(isinstance(d.metadata["vector_similarity"], float) for d in docs)
-    assert all(isinstance(d.metadata["term_similarity"], float) for d in docs)
-    assert "highlight" not in best.metadata
+    assert all(isinstance(d.metadata["ragflow_vector_similarity"], float) for d in docs)
+    assert all(isinstance(d.metadata["ragflow_term_similarity"], float) for d in docs)
+    assert "ragflow_highlight" not in best.metadata
 
     async_docs = await retriever.ainvoke(QUERY)
     assert [(d.id, d.page_content, d.metadata) for d in async_docs] == [
@@ -76,11 +76,11 @@ def test_per_call_overrides(ragflow_server: Any, poll_interval: float) -> None:
         },
     )
     assert billing
-    assert {d.metadata["document_name"] for d in billing} <= {"refunds.txt", "warranty.txt"}
+    assert {d.metadata["ragflow_document_name"] for d in billing} <= {"refunds.txt", "warranty.txt"}
     only = retriever.invoke(QUERY, document_ids=[corpus.document_ids["shipping.txt"]])
-    assert {d.metadata["document_name"] for d in only} == {"shipping.txt"}
+    assert {d.metadata["ragflow_document_name"] for d in only} == {"shipping.txt"}
     highlighted = retriever.invoke("password", highlight=True, k=1)
-    assert highlighted[0].metadata.get("highlight")
+    assert highlighted[0].metadata.get("ragflow_highlight")
     many = retriever.invoke(QUERY, k=150)
     assert len(many) == len({d.id for d in many}) == 5
     with pytest.raises(TypeError, match="unknown search parameter"):

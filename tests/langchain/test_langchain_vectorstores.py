@@ -48,7 +48,7 @@ def _stored(store: RAGFlowVectorStore, connection: dict[str, Any]) -> list[Docum
 
 
 def _dataset_names(store: RAGFlowVectorStore, connection: dict[str, Any]) -> list[str]:
-    return sorted(d.metadata["document_name"] for d in _stored(store, connection))
+    return sorted(d.metadata["ragflow_document_name"] for d in _stored(store, connection))
 
 
 @pytest.mark.vcr
@@ -93,8 +93,8 @@ def test_similarity_search_returns_caller_ids_and_scores(store: RAGFlowVectorSto
     assert best.id == "energy-2"
     assert "Wind turbines" in best.page_content
     assert best.metadata["source"] == "energy.md"
-    assert best.metadata["chunk_id"]
-    assert "langchain_id" not in best.metadata
+    assert best.metadata["ragflow_chunk_id"]
+    assert "ragflow_langchain_id" not in best.metadata and "ragflow_written_at" not in best.metadata
     assert 0.0 < score <= 1.0
     assert score >= pairs[1][1]
     docs = store.similarity_search("wind turbines", k=1)
@@ -125,21 +125,40 @@ def test_failed_replacement_keeps_the_old_version(
 
 
 @pytest.mark.vcr
-def test_from_texts_creates_a_dataset(ragflow_server: Any, poll_interval: float) -> None:
+async def test_from_texts_creates_a_dataset_then_reuses_it(
+    ragflow_server: Any, poll_interval: float
+) -> None:
     client = RAGFlow(api_key=ragflow_server.api_key, base_url=ragflow_server.base_url)
+    options: dict[str, Any] = {
+        "dataset_name": "langchain_from_texts",
+        "client": client,
+        "show_progress": False,
+        "poll_interval": poll_interval,
+    }
     store = RAGFlowVectorStore.from_texts(
         ["Bees pollinate flowers.", "Owls hunt at night."],
         metadatas=[{"animal": "bee"}, {"animal": "owl"}],
         ids=["bee", "owl"],
-        dataset_name="langchain_from_texts",
-        client=client,
-        show_progress=False,
-        poll_interval=poll_interval,
+        **options,
     )
     assert client.get_dataset(id=store.dataset_id).name == "langchain_from_texts"
     got = store.get_by_ids(["owl"])
     assert [(d.page_content, d.metadata) for d in got] == [
         ("Owls hunt at night.", {"animal": "owl"})
+    ]
+
+    # a re-run (sync, then async) fills the same dataset: no langchain_from_texts(1)
+    again = RAGFlowVectorStore.from_texts(["Owls nest in barns."], ids=["owl"], **options)
+    documents = [Document(page_content="Wasps build paper nests.", id="wasp")]
+    async_again = await RAGFlowVectorStore.afrom_documents(documents, **options)
+    assert again.dataset_id == async_again.dataset_id == store.dataset_id
+    names = [d.name for d in client.list_datasets() if d.name.startswith("langchain_from_texts")]
+    assert names == ["langchain_from_texts"]
+    got = await async_again.aget_by_ids(["bee", "owl", "wasp"])
+    assert [d.page_content for d in got] == [
+        "Bees pollinate flowers.",
+        "Owls nest in barns.",
+        "Wasps build paper nests.",
     ]
 
 

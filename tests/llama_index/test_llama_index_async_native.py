@@ -69,7 +69,7 @@ async def test_aupload_file_reads_the_file_off_the_event_loop(tmp_path: Path) ->
 
     assert saw_loop == [True]  # the event loop kept running while the file was read
     assert info["alpacas"].metadata["ragflow_document_id"] == document_id
-    assert info["alpacas"].metadata["document_name"] == "alpacas.txt"
+    assert info["alpacas"].metadata["ragflow_document_name"] == "alpacas.txt"
 
 
 @pytest.mark.live
@@ -123,7 +123,7 @@ async def test_acreate_and_afrom_documents_open_and_fill_the_dataset_asynchronou
     assert by_id.dataset_id == by_name.dataset_id == index.dataset_id == fetched.id
     assert isinstance(by_name.dataset, DataSet)
     assert by_name.dataset.name == fetched.name == "li-async-open"
-    assert hits[0].node.metadata["ref_doc_id"] == "doc-otter"
+    assert hits[0].node.metadata["ragflow_ref_doc_id"] == "doc-otter"
     assert sorted(info) == ["doc-gecko", "doc-newt", "doc-otter"]
 
 

@@ -24,6 +24,7 @@ def test_doc_has_a_snippet_per_component() -> None:
         "RAGFlowLLM",
         "RAGFlowChatEngine",
         "RAGFlowToolSpec",
+        "RAGFlowMemoryBlock",
     ):
         assert f"import {name}" in text or f", {name}" in text, name
 
@@ -42,6 +43,7 @@ def test_doc_snippets_run(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "falcon.txt" in out  # the query engine's first source
     assert "41 minutes" in out  # retriever hits, LLM answer, search tool output
+    assert "<RAGFlowMemory>" in out and "User Input: Remember that my cat is called Pixel" in out
     assert namespace["flags"] == [False, False]
     assert documents_left == ["falcon", "pesto"]
 

@@ -123,7 +123,7 @@ def index() -> Iterator[RAGFlowIndex]:
 
 
 def _ids(nodes: list) -> list[str]:  # type: ignore[type-arg]
-    return sorted(n.node.metadata["ref_doc_id"] for n in nodes)
+    return sorted(n.node.metadata["ragflow_ref_doc_id"] for n in nodes)
 
 
 @pytest.mark.live

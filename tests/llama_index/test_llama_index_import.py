@@ -41,8 +41,8 @@ def test_import_without_langchain() -> None:
         import sys
         import ragflow_integrations.llama_index as li
         from ragflow_integrations.llama_index import (
-            RAGFlowChatEngine, RAGFlowIndex, RAGFlowLLM, RAGFlowReader, RAGFlowRetriever,
-            RAGFlowToolSpec,
+            RAGFlowChatEngine, RAGFlowIndex, RAGFlowLLM, RAGFlowMemoryBlock, RAGFlowReader,
+            RAGFlowRetriever, RAGFlowToolSpec,
         )
         retriever = RAGFlowRetriever(["ds"], api_key="k", base_url="http://127.0.0.1:1")
         tools = RAGFlowToolSpec(["ds"], api_key="k", base_url="http://127.0.0.1:1").to_tool_list()
@@ -51,7 +51,7 @@ def test_import_without_langchain() -> None:
         """
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "OK 6 2 []"
+    assert result.stdout.strip() == "OK 7 2 []"
 
 
 def test_blocker_really_blocks() -> None:

@@ -70,14 +70,17 @@ def test_from_documents_then_query_then_delete(client: RAGFlow, poll_interval: f
     assert response.source_nodes
     top = response.source_nodes[0].node
     assert "41 minutes" in top.get_content()
-    assert top.metadata["ref_doc_id"] == "doc-falcon"  # round-tripped through meta_fields
+    assert top.metadata["ragflow_ref_doc_id"] == "doc-falcon"  # round-tripped through meta_fields
     assert top.metadata["team"] == "aero"
     assert top.metadata["year"] == 2030
     assert top.source_node is not None
-    ragflow_doc_id = top.source_node.node_id
+    assert top.ref_doc_id == "doc-falcon"  # the id inserted, as with a VectorStoreIndex
+    ragflow_doc_id = top.source_node.metadata["ragflow_document_id"]
+    assert top.metadata["ragflow_document_id"] == ragflow_doc_id
 
     info = index.ref_doc_info
     assert set(info) == {"doc-falcon", "doc-basil"}
+    assert all(n.node.ref_doc_id in info for n in response.source_nodes)
     assert info["doc-falcon"].metadata["ragflow_document_id"] == ragflow_doc_id
     assert top.node_id in info["doc-falcon"].node_ids
 
@@ -143,7 +146,7 @@ async def test_async_insert_update_delete(
 
     await index.adelete_ref_doc("doc-falcon")
     remaining = [d async for d in (await aclient.get_dataset(id=index.dataset_id)).iter_documents()]
-    assert [d.meta_fields["ref_doc_id"] for d in remaining] == ["doc-basil"]
+    assert [d.meta_fields["ragflow_ref_doc_id"] for d in remaining] == ["doc-basil"]
 
 
 @pytest.mark.vcr
@@ -153,24 +156,28 @@ async def test_reader_reads_back_what_the_index_wrote(
     index = _index(client, aclient, "li-index-reader", poll_interval)
 
     reader = RAGFlowReader(index.dataset_id, client=client, async_client=aclient)
-    documents = sorted(reader.load_data(), key=lambda d: d.metadata["ref_doc_id"])
-    async_documents = sorted(await reader.aload_data(), key=lambda d: d.metadata["ref_doc_id"])
+    documents = sorted(reader.load_data(), key=lambda d: d.metadata["ragflow_ref_doc_id"])
+    async_documents = sorted(
+        await reader.aload_data(), key=lambda d: d.metadata["ragflow_ref_doc_id"]
+    )
 
-    assert [d.metadata["ref_doc_id"] for d in documents] == ["doc-basil", "doc-falcon"]
-    by_ref = {d.metadata["ref_doc_id"]: d for d in documents}
+    assert [d.metadata["ragflow_ref_doc_id"] for d in documents] == ["doc-basil", "doc-falcon"]
+    by_ref = {d.metadata["ragflow_ref_doc_id"]: d for d in documents}
     for original in DOCS:
         read = by_ref[original.id_]
         assert read.text.strip() == original.text
         assert read.metadata["team"] == original.metadata["team"]
         assert read.metadata["year"] == original.metadata["year"]
-        assert read.metadata["ref_doc_hash"] == original.hash
+        assert read.metadata["ragflow_ref_doc_hash"] == original.hash
     assert [(d.id_, d.text, d.metadata) for d in documents] == [
         (d.id_, d.text, d.metadata) for d in async_documents
     ]
 
+    assert [d.ref_doc_id for d in documents] == ["doc-basil", "doc-falcon"]
     chunk_reader = RAGFlowReader(index.dataset_id, mode="chunks", client=client)
     chunks = list(chunk_reader.lazy_load_data())
-    assert {c.metadata["ref_doc_id"] for c in chunks} == {"doc-basil", "doc-falcon"}
+    assert {c.metadata["ragflow_ref_doc_id"] for c in chunks} == {"doc-basil", "doc-falcon"}
+    assert {c.ref_doc_id for c in chunks} == {"doc-basil", "doc-falcon"}
     assert all(c.id_ not in {d.id_ for d in documents} for c in chunks)
 
 
@@ -208,10 +215,10 @@ def test_chat_engines_from_the_index(client: RAGFlow, poll_interval: float) -> N
 
     assert isinstance(server_engine, RAGFlowChatEngine)
     assert "41 minutes" in reply.response
-    assert reply.source_nodes[0].node.metadata["document_name"] == "falcon.txt"
+    assert reply.source_nodes[0].node.metadata["ragflow_document_name"] == "falcon.txt"
     assert isinstance(local_engine, ContextChatEngine)
     assert "41 minutes" in str(local_reply)  # MockLLM echoes the retrieved context
-    assert local_reply.source_nodes[0].node.metadata["ref_doc_id"] == "doc-falcon"
+    assert local_reply.source_nodes[0].node.metadata["ragflow_ref_doc_id"] == "doc-falcon"
 
 
 @pytest.mark.live
@@ -294,7 +301,7 @@ def test_failed_update_keeps_the_old_copy() -> None:
         client.close()
 
     assert after.metadata["ragflow_document_id"] == before.metadata["ragflow_document_id"]
-    assert after.metadata["ref_doc_hash"] == DOCS[0].hash
+    assert after.metadata["ragflow_ref_doc_hash"] == DOCS[0].hash
     assert "41 minutes" in hits[0].node.get_content()
 
 
@@ -309,7 +316,9 @@ async def test_insert_of_an_existing_id_replaces_it_and_duplicates_are_listed_an
         dataset = client.get_dataset(id=index.dataset_id)
 
         def copies() -> list[tuple[str, str]]:
-            return sorted((d.name, d.meta_fields["ref_doc_id"]) for d in dataset.list_documents())
+            return sorted(
+                (d.name, d.meta_fields["ragflow_ref_doc_id"]) for d in dataset.list_documents()
+            )
 
         index.insert(DOCS[0])  # same id, same text: still one copy
         after_insert = copies()
@@ -330,7 +339,9 @@ async def test_insert_of_an_existing_id_replaces_it_and_duplicates_are_listed_an
 
         # A duplicate left behind by an older version (uploaded around the index).
         ingest.ingest_documents(
-            dataset, [indices_module._to_ingest_item(DOCS[1])], poll_interval=0.05
+            dataset,
+            [indices_module._to_ingest_item(DOCS[1])],
+            poll_interval=0.05,
         )
         info = index.ref_doc_info["doc-basil"]
         flags = index.refresh_ref_docs([DOCS[1]])
@@ -379,10 +390,10 @@ def test_documents_own_metadata_exclusions_survive_the_round_trip() -> None:
 
     for copy in (node, read_back):
         assert copy.metadata["file_path"] == "/data/otters.txt"
-        assert "excluded_llm_metadata_keys" not in copy.metadata
+        assert "ragflow_excluded_llm_metadata_keys" not in copy.metadata
         llm_view = copy.get_content(metadata_mode=MetadataMode.LLM)
         embed_view = copy.get_content(metadata_mode=MetadataMode.EMBED)
         assert "topic: otters" in llm_view and "topic: otters" in embed_view
         assert "file_path" not in llm_view and "size" not in llm_view
         assert "file_path: /data/otters.txt" in embed_view and "size" not in embed_view
-        assert "ref_doc_hash" not in llm_view  # the fixed noisy keys stay hidden too
+        assert "ragflow_ref_doc_hash" not in llm_view  # the fixed noisy keys stay hidden too

@@ -59,7 +59,7 @@ async def test_chat_stream_and_async_agree(
     assert async_response.additional_kwargs["references"] == references
     assert stream[-1].additional_kwargs["references"] == references
     assert astream[-1].additional_kwargs["references"] == references
-    assert {r["metadata"]["document_name"] for r in references} >= {"zephyr.txt"}
+    assert {r["metadata"]["ragflow_document_name"] for r in references} >= {"zephyr.txt"}
 
 
 @pytest.mark.vcr
@@ -139,7 +139,7 @@ async def test_agent_backed_llm(
     assert aresponse.message.content == answer
     assert "".join(r.delta or "" for r in stream).strip() == answer.strip()
     references = response.additional_kwargs["references"]
-    assert any(r["metadata"]["document_name"] == "zephyr.txt" for r in references)
+    assert any(r["metadata"]["ragflow_document_name"] == "zephyr.txt" for r in references)
     assert stream[-1].additional_kwargs["references"] == references
 
 

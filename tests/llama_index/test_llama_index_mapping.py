@@ -8,7 +8,7 @@ from llama_index.core import Document
 from llama_index.core.schema import MetadataMode, NodeRelationship
 
 from ragflow_integrations import Chunk, StreamEvent
-from ragflow_integrations.llama_index._nodes import NOISY_METADATA_KEYS, chunk_to_node
+from ragflow_integrations.llama_index._nodes import chunk_to_node
 from ragflow_integrations.llama_index.indices import (
     REF_DOC_HASH_KEY,
     REF_DOC_ID_KEY,
@@ -45,18 +45,44 @@ def test_chunk_becomes_a_scored_node_linked_to_its_document() -> None:
     assert node.relationships[NodeRelationship.SOURCE] == node.source_node
     source = node.source_node
     assert source is not None
-    assert source.node_id == "doc-1"
-    assert source.metadata["document_name"] == "zephyr.txt"
-    assert node.metadata["document_name"] == "zephyr.txt"
-    assert node.metadata["vector_similarity"] == 0.7
-    assert node.metadata["positions"] == [[1, 2, 3, 4, 5]]
+    assert source.node_id == "doc-1"  # not inserted through RAGFlowIndex: the RAGFlow document
+    assert source.metadata["ragflow_document_name"] == "zephyr.txt"
+    assert node.metadata["ragflow_document_name"] == "zephyr.txt"
+    assert node.metadata["ragflow_vector_similarity"] == 0.7
+    assert node.metadata["ragflow_positions"] == [[1, 2, 3, 4, 5]]
     assert node.metadata["team"] == "aero"
     prompt = node.get_content(metadata_mode=MetadataMode.LLM)
     embed = node.get_content(metadata_mode=MetadataMode.EMBED)
-    for key in NOISY_METADATA_KEYS:
-        assert f"{key}:" not in prompt
-        assert f"{key}:" not in embed
-    assert "document_name: zephyr.txt" in prompt and "team: aero" in prompt
+    for key in node.metadata:
+        if key.startswith("ragflow_") and key != "ragflow_document_name":
+            assert f"{key}:" not in prompt
+            assert f"{key}:" not in embed
+    assert "ragflow_document_name: zephyr.txt" in prompt and "team: aero" in prompt
+
+
+def test_inserted_chunks_point_at_the_inserted_id_and_keep_user_keys() -> None:
+    chunk = CHUNK.model_copy(
+        update={
+            "document_metadata": {
+                "ragflow_ref_doc_id": "my-doc",
+                "ragflow_ref_doc_hash": "h",
+                "ref_doc_id": "the user's",
+                "document_name": "the user's too",
+            }
+        }
+    )
+    node = chunk_to_node(chunk).node
+    assert node.ref_doc_id == "my-doc"
+    assert node.source_node is not None
+    assert node.source_node.metadata["ragflow_document_id"] == "doc-1"
+    assert node.metadata["ref_doc_id"] == "the user's"
+    assert node.metadata["document_name"] == "the user's too"
+    assert node.metadata["ragflow_ref_doc_id"] == "my-doc"
+
+    legacy = CHUNK.model_copy(update={"document_metadata": {"ref_doc_id": "old-doc", "t": 1}})
+    old = chunk_to_node(legacy).node  # stored by a version before the ragflow_ prefix
+    assert old.ref_doc_id == "old-doc"
+    assert "ref_doc_id" not in old.metadata and old.metadata["t"] == 1
 
 
 def test_document_upload_carries_id_hash_and_metadata() -> None:
@@ -75,6 +101,8 @@ def test_document_upload_carries_id_hash_and_metadata() -> None:
     assert item.meta_fields["flag"] == "true"
     assert item.meta_fields["tags"] == ["x"]
     assert item.meta_fields["d"] == '{"k": 1}'
+    assert "ragflow_written_at" not in item.meta_fields  # stamped under the lock, at upload
+    assert REF_DOC_ID_KEY == "ragflow_ref_doc_id" and REF_DOC_HASH_KEY == "ragflow_ref_doc_hash"
     assert _file_name(Document(id_="abc", text="x")) == "abc.txt"
 
 

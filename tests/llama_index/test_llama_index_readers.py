@@ -21,15 +21,15 @@ async def test_documents_mode_sync_and_async(
     streamed = [d async for d in reader.alazy_load_data()]
     collected = await reader.aload_data()
 
-    by_name = {d.metadata["document_name"]: d for d in documents}
+    by_name = {d.metadata["ragflow_document_name"]: d for d in documents}
     assert set(by_name) == set(FACTS)
     for name, text in FACTS.items():
         document = by_name[name]
         assert document.id_ == corpus.document_ids[name]
         assert document.text.replace("\n", " ").strip() == text
         assert document.metadata["topic"] == name[:-4]
-        assert document.metadata["dataset_id"] == corpus.dataset_id
-        assert document.metadata["chunk_count"] >= 1
+        assert document.metadata["ragflow_dataset_id"] == corpus.dataset_id
+        assert document.metadata["ragflow_chunk_count"] >= 1
         assert "dataset_id" not in document.get_content(metadata_mode=MetadataMode.LLM)
     for other in (lazy, streamed, collected):
         assert [(d.id_, d.text, d.metadata) for d in other] == [
@@ -56,15 +56,15 @@ async def test_chunks_mode_and_filters(
     parsed_only = RAGFlowReader(corpus.dataset_id, client=client).load_data()
     everything = RAGFlowReader(corpus.dataset_id, only_parsed=False, client=client).load_data()
 
-    assert chunks and all(c.metadata["document_id"] == orchid_id for c in chunks)
+    assert chunks and all(c.metadata["ragflow_document_id"] == orchid_id for c in chunks)
     assert all(c.id_ != orchid_id for c in chunks)  # chunk ids, not the document id
     assert "violet nightjar moth" in " ".join(c.text for c in chunks)
-    assert chunks[0].metadata["document_name"] == "orchid.txt"
+    assert chunks[0].metadata["ragflow_document_name"] == "orchid.txt"
     assert chunks[0].metadata["topic"] == "orchid"
     assert [(c.id_, c.text, c.metadata) for c in achunks] == [
         (c.id_, c.text, c.metadata) for c in chunks
     ]
-    assert [d.metadata["document_name"] for d in named] == ["ledger.txt"]
+    assert [d.metadata["ragflow_document_name"] for d in named] == ["ledger.txt"]
     assert unparsed.id not in {d.id_ for d in parsed_only}
     assert unparsed.id in {d.id_ for d in everything}
     assert len(everything) == len(parsed_only) + 1

@@ -85,7 +85,7 @@ async def test_async_reader_overlaps_chunk_requests_in_order_and_bounded(
         await http.aclose()
     assert [d.id_ for d in loaded] == [d.id_ for d in aloaded]
     assert [d.text for d in loaded] == [d.text for d in aloaded]
-    owners = list(dict.fromkeys(d.metadata["document_id"] for d in loaded))
+    owners = list(dict.fromkeys(d.metadata["ragflow_document_id"] for d in loaded))
     assert owners == listed  # documents (and each document's chunks) in listing order
     with RAGFlow(**connection(own)) as plain:
         chunks = sum(d.chunk_count for d in plain.get_dataset(id=dataset_id).iter_documents())

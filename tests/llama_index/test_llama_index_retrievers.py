@@ -30,10 +30,10 @@ def test_query_engine_answers_with_source_nodes(client: RAGFlow, corpus: Corpus)
     source = top.node.source_node
     assert source is not None
     assert source.node_id == corpus.document_ids["zephyr.txt"]
-    assert top.node.metadata["document_name"] == "zephyr.txt"
-    assert top.node.metadata["dataset_id"] == corpus.dataset_id
+    assert top.node.metadata["ragflow_document_name"] == "zephyr.txt"
+    assert top.node.metadata["ragflow_dataset_id"] == corpus.dataset_id
     assert top.node.metadata["topic"] == "zephyr"  # the document's own metadata
-    assert top.score == pytest.approx(top.node.metadata["similarity"])
+    assert top.score == pytest.approx(top.node.metadata["ragflow_similarity"])
     # Noisy provenance stays on the node but out of the prompt.
     prompt_text = top.node.get_content(metadata_mode=MetadataMode.LLM)
     assert "positions" not in prompt_text and "vector_similarity" not in prompt_text
@@ -130,11 +130,11 @@ async def test_metadata_condition_and_highlight(
     nodes = retriever.retrieve("orchid moth")
     anodes = await retriever.aretrieve("orchid moth")
 
-    assert nodes and {n.node.metadata["document_name"] for n in nodes} == {"orchid.txt"}
+    assert nodes and {n.node.metadata["ragflow_document_name"] for n in nodes} == {"orchid.txt"}
     assert [n.node.node_id for n in anodes] == [n.node.node_id for n in nodes]
-    highlight = nodes[0].node.metadata["highlight"]
+    highlight = nodes[0].node.metadata["ragflow_highlight"]
     assert "<em>orchid</em>" in highlight
-    assert "highlight" in nodes[0].node.excluded_llm_metadata_keys
+    assert "ragflow_highlight" in nodes[0].node.excluded_llm_metadata_keys
     assert "<em>" not in nodes[0].node.get_content(metadata_mode=MetadataMode.LLM)
 
 

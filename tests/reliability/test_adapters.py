@@ -4,8 +4,10 @@ success)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +22,7 @@ from _reliability import (
     unique,
 )
 
-from ragflow_integrations import RAGFlow, RAGFlowError, ServerError, StreamError
+from ragflow_integrations import AsyncRAGFlow, RAGFlow, RAGFlowError, ServerError, StreamError
 from ragflow_integrations.testing import LocalRAGFlowServer
 
 pytestmark = pytest.mark.live
@@ -269,5 +271,98 @@ async def test_async_retriever_rides_out_transient_failures(
         requests_sent=None,
         caller_saw=f"{len(results)} results, same as without faults",
         data_check="nothing lost",
+        seconds=elapsed,
+    )
+
+
+RACE_WRITERS = 8
+
+
+def _race_sink(framework: str, client: RAGFlow, aclient: AsyncRAGFlow, dataset_id: str) -> Any:
+    """The write under test (sync, async) and a search returning caller ids, for one framework."""
+    options = {"parse_timeout": 30.0, "poll_interval": 0.02}
+    if framework == "langchain":
+        from langchain_core.documents import Document as LCDocument
+
+        from ragflow_integrations.langchain import RAGFlowVectorStore
+
+        store = RAGFlowVectorStore(
+            dataset_id, client=client, async_client=aclient, show_progress=False, **options
+        )
+
+        def doc(n: int) -> list[LCDocument]:
+            return [LCDocument(page_content=f"Version {n} of the note about basalt.")]
+
+        def search() -> list[str]:
+            found = store.similarity_search("note about basalt", k=8, similarity_threshold=0.0)
+            return [str(d.id) for d in found]
+
+        return (
+            lambda n: store.add_documents(doc(n), ids=["same"]),
+            lambda n: store.aadd_documents(doc(n), ids=["same"]),
+            search,
+            'RAGFlowVectorStore.{}add_documents(ids=["same"])',
+        )
+    from llama_index.core import Document as LIDocument
+
+    from ragflow_integrations.llama_index import RAGFlowIndex
+
+    index = RAGFlowIndex(dataset_id, client=client, async_client=aclient, **options)
+
+    def node(n: int) -> LIDocument:
+        return LIDocument(id_="same", text=f"Version {n} of the note about basalt.")
+
+    def retrieve() -> list[str]:
+        hits = index.as_retriever(similarity_threshold=0.0).retrieve("note about basalt")
+        return [str(h.node.ref_doc_id) for h in hits]
+
+    return (
+        lambda n: index.insert(node(n)),
+        lambda n: index.ainsert(node(n)),
+        retrieve,
+        'RAGFlowIndex.{}insert(Document(id_="same"))',
+    )
+
+
+@pytest.mark.parametrize("style", ["threads", "async tasks"])
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+async def test_concurrent_upserts_of_one_id_leave_one_copy(
+    make_client: Callable[..., RAGFlow],
+    make_async_client: Callable[..., AsyncRAGFlow],
+    wire: WireLog,
+    ledger: Callable[..., None],
+    framework: str,
+    style: str,
+) -> None:
+    """Eight writers of one id at once: one copy stays, nobody gets an error, a search returns
+    the id once (before the per-id locks: 5-8 copies, NotFoundError for some writers)."""
+    client = make_client()
+    dataset = client.create_dataset(name=unique(f"race-{framework}"))
+    write, awrite, search, call = _race_sink(framework, client, make_async_client(), dataset.id)
+    started = time.monotonic()
+    if style == "threads":
+        with ThreadPoolExecutor(RACE_WRITERS) as pool:
+            futures = [pool.submit(write, n) for n in range(RACE_WRITERS)]
+        outcomes = [f.exception() or "ok" for f in futures]
+    else:
+        results = await asyncio.gather(
+            *(awrite(n) for n in range(RACE_WRITERS)), return_exceptions=True
+        )
+        outcomes = [r if isinstance(r, BaseException) else "ok" for r in results]
+    elapsed = time.monotonic() - started
+    errors = [describe_error(o) for o in outcomes if isinstance(o, BaseException)]
+    copies = [d.name for d in client.get_dataset(dataset.id).iter_documents()]
+    found = search()
+    assert errors == [], errors
+    assert copies == ["same.txt"], copies
+    assert found == ["same"], found
+    ledger(
+        area="adapters",
+        fault=f"{RACE_WRITERS} concurrent {call.format('a' if style == 'async tasks' else '')} "
+        f"({style})",
+        injected=RACE_WRITERS,
+        requests_sent=len(wire.to(f"/datasets/{dataset.id}/documents", "POST")),
+        caller_saw=f"{RACE_WRITERS - len(errors)} of {RACE_WRITERS} returned, no error",
+        data_check=f"{len(copies)} copy on the server; a search returns the id {len(found)} time",
         seconds=elapsed,
     )

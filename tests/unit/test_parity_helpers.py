@@ -226,22 +226,25 @@ def test_chunk_to_record_from_retrieval_chunk() -> None:
             "positions": [[1, 2, 3, 4, 5]],
             "image_id": "",
             "important_keywords": ["k"],
-            "document_metadata": {"author": "ann", "similarity": "ignored"},
+            "document_metadata": {"author": "ann", "similarity": "the user's own"},
         }
     )
     record = chunk_to_record(chunk)
     assert (record.id, record.text, record.score) == ("c1", "text", 0.9)
     assert record.metadata == {
         "author": "ann",
-        "document_id": "doc",
-        "document_name": "a.pdf",
-        "dataset_id": "d",
-        "similarity": 0.9,
-        "vector_similarity": 0.8,
-        "term_similarity": 1.0,
-        "positions": [[1, 2, 3, 4, 5]],
-        "important_keywords": ["k"],
+        "similarity": "the user's own",
+        "ragflow_chunk_id": "c1",
+        "ragflow_document_id": "doc",
+        "ragflow_document_name": "a.pdf",
+        "ragflow_dataset_id": "d",
+        "ragflow_similarity": 0.9,
+        "ragflow_vector_similarity": 0.8,
+        "ragflow_term_similarity": 1.0,
+        "ragflow_positions": [[1, 2, 3, 4, 5]],
+        "ragflow_important_keywords": ["k"],
     }
+    assert (record.document_id, record.document_name) == ("doc", "a.pdf")
 
 
 def test_chunk_to_record_uses_given_document_meta_and_seed_names() -> None:
@@ -250,8 +253,8 @@ def test_chunk_to_record_uses_given_document_meta_and_seed_names() -> None:
     )
     record = chunk_to_record(chunk, document_meta={"year": 2024})
     assert record.id == "c2" and record.text == "t" and record.score is None
-    assert record.metadata["document_name"] == "b.txt"
-    assert record.metadata["dataset_id"] == "d"
+    assert record.metadata["ragflow_document_name"] == "b.txt"
+    assert record.metadata["ragflow_dataset_id"] == "d"
     assert record.metadata["year"] == 2024
 
 
