@@ -217,6 +217,27 @@ async def test_auto_metadata_keeps_the_list_not_given(kind: str) -> None:
         await ready(dataset.update_auto_metadata())
 
 
+@KINDS
+async def test_a_batch_update_that_set_nothing_falls_back_to_one_update_each(kind: str) -> None:
+    # RAGFlow's batch update answers success with updated=0 when its metadata store failed
+    server = FakeServer().on(
+        "POST", "/api/v1/datasets/d/documents", ok([{"id": "a", "name": "a.txt"}])
+    )
+    server.on("POST", "/api/v1/datasets/d/metadata/update", ok({"updated": 0, "matched_docs": 1}))
+    server.on("PATCH", "/api/v1/datasets/d/documents/a", ok({"id": "a", "name": "a.txt"}))
+    server.on(
+        "GET",
+        "/api/v1/datasets/d/documents",
+        ok({"total": 1, "docs": [{"id": "a", "name": "a.txt", "meta_fields": {"k": "v"}}]}),
+    )
+    dataset = client_for(server, kind).wrap("dataset", {"id": "d"})
+    (doc,) = await ready(
+        dataset.upload_documents([{"name": "a.txt", "blob": b"a", "meta_fields": {"k": "v"}}])
+    )
+    assert [c.json for c in server.calls("PATCH")] == [{"meta_fields": {"k": "v"}}]
+    assert doc.meta_fields == {"k": "v"}
+
+
 def test_upload_batches_by_count_and_bytes() -> None:
     items = [IngestItem(f"{i}.txt", b"x" * size) for i, size in enumerate([3, 3, 3, 9, 1, 1])]
     sizes = [[i.name for i in batch] for batch in upload_batches(items, 2, max_bytes=8)]

@@ -32,6 +32,7 @@ from ..._core.ops import (
     call_feature,
     collect,
     data_of,
+    logger,
     object_of,
     require,
     seg,
@@ -308,6 +309,23 @@ def _value_set_key(meta: Mapping[str, Any]) -> str:
     return json.dumps(meta, sort_keys=True, default=str)
 
 
+def _one_by_one(
+    dataset_id: str,
+    pairs: Sequence[tuple[dict[str, Any], Mapping[str, Any]]],
+    features: ServerFeatures,
+) -> Op:
+    """One document update per document (it replaces the document's whole metadata)."""
+    path = f"/datasets/{seg(dataset_id)}/documents"
+    for doc, meta in pairs:
+        updated = yield call(
+            features.update_method, f"{path}/{seg(doc['id'])}", json={"meta_fields": dict(meta)}
+        )
+        row = data_of(updated)
+        row = dict(row) if isinstance(row, Mapping) else {}
+        row.setdefault("meta_fields", dict(meta))  # the value the server accepted
+        doc.update(row)
+
+
 def set_uploaded_metadata(
     dataset_id: str,
     docs: Sequence[dict[str, Any]],
@@ -326,18 +344,8 @@ def set_uploaded_metadata(
     if not pairs:
         return None
     features: ServerFeatures = yield FEATURES
-    path = f"/datasets/{seg(dataset_id)}/documents"
     if not features.metadata_batch:
-        for doc, meta in pairs:
-            updated = yield call(
-                features.update_method,
-                f"{path}/{seg(doc['id'])}",
-                json={"meta_fields": dict(meta)},
-            )
-            row = data_of(updated)
-            row = dict(row) if isinstance(row, Mapping) else {}
-            row.setdefault("meta_fields", dict(meta))  # the value the server accepted
-            doc.update(row)
+        yield from _one_by_one(dataset_id, pairs, features)
         return None
     groups: dict[str, tuple[Mapping[str, Any], list[dict[str, Any]]]] = {}
     for doc, meta in pairs:
@@ -345,7 +353,7 @@ def set_uploaded_metadata(
     for meta, group in groups.values():
         # Fresh documents hold no metadata, so sending the same values again changes nothing:
         # the request may be retried like an idempotent one.
-        yield call(
+        response = yield call(
             "POST",
             f"/datasets/{seg(dataset_id)}/metadata/update",
             json={
@@ -355,6 +363,17 @@ def set_uploaded_metadata(
             },
             idempotent=True,
         )
+        result = MetadataUpdateResult.model_validate(data_of(response) or {})
+        if result.updated < len(group):
+            # RAGFlow answers success with fewer documents updated when its metadata store
+            # failed (it logs the error and counts 0): set them one by one instead.
+            logger.warning(
+                "The batch metadata update set %d of %d documents; updating them one by one",
+                result.updated,
+                len(group),
+            )
+            yield from _one_by_one(dataset_id, [(d, meta) for d in group], features)
+            continue
         for doc in group:
             doc["meta_fields"] = dict(meta)
     if reread:
