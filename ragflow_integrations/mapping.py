@@ -195,6 +195,12 @@ def _metadata(own: Mapping[Any, Any] | None) -> dict[str, Any]:
     return {**user, **package}
 
 
+def chunk_text(content: str | None) -> str:
+    """A chunk's text for a framework document: without the line breaks RAGFlow's chunker leaves
+    at its edges (every chunk of a text file starts with one), the rest exactly as stored."""
+    return (content or "").strip("\r\n")
+
+
 def chunk_to_record(chunk: Chunk, *, document_meta: Mapping[str, Any] | None = None) -> ChunkRecord:
     """Map a chunk to a record.
 
@@ -210,7 +216,8 @@ def chunk_to_record(chunk: Chunk, *, document_meta: Mapping[str, Any] | None = N
         if value is None or (value == "" and attribute in ("id", "image_id", "highlight")):
             continue
         metadata[key] = list(value) if isinstance(value, list | tuple) else value
-    return ChunkRecord(id=chunk.id, text=chunk.content, score=chunk.similarity, metadata=metadata)
+    text = chunk_text(chunk.content)
+    return ChunkRecord(id=chunk.id, text=text, score=chunk.similarity, metadata=metadata)
 
 
 def document_metadata(document: Any) -> dict[str, Any]:

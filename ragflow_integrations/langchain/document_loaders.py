@@ -16,6 +16,7 @@ from ragflow_integrations.langchain._convert import effective_condition
 from ragflow_integrations.mapping import (
     CHUNK_COUNT_KEY,
     SCORE_KEYS,
+    chunk_text,
     chunk_to_record,
     document_metadata,
 )
@@ -139,7 +140,7 @@ class RAGFlowLoader(BaseLoader):
                 for chunk in document.iter_chunks():
                     yield _chunk_document(chunk, document)
             else:
-                texts = [chunk.content for chunk in document.iter_chunks()]
+                texts = [chunk_text(chunk.content) for chunk in document.iter_chunks()]
                 yield _whole_document(document, self.separator.join(texts))
 
     async def alazy_load(self) -> AsyncIterator[Document]:
@@ -150,7 +151,7 @@ class RAGFlowLoader(BaseLoader):
                 async for chunk in chunks:
                     yield _chunk_document(chunk, document)
             else:
-                texts = [chunk.content async for chunk in chunks]
+                texts = [chunk_text(chunk.content) async for chunk in chunks]
                 yield _whole_document(document, self.separator.join(texts))
 
 

@@ -33,6 +33,7 @@ from ragflow_integrations.mapping import (
     DOCUMENT_NAME_KEY,
     REF_DOC_ID_KEY,
     SCORE_KEYS,
+    chunk_text,
     chunk_to_record,
     document_metadata,
 )
@@ -125,7 +126,7 @@ class RAGFlowReader(BasePydanticReader):
                 for chunk in document.iter_chunks():
                     yield _chunk_document(chunk, meta)
             else:
-                texts = [chunk.content or "" for chunk in document.iter_chunks()]
+                texts = [chunk_text(chunk.content) for chunk in document.iter_chunks()]
                 yield _whole_document(document.id, texts, meta, self.chunk_separator)
 
     def _iter_selected(self, dataset: DataSet) -> Iterator[RAGFlowDocument]:
@@ -154,7 +155,7 @@ class RAGFlowReader(BasePydanticReader):
                 async for chunk in chunks:
                     yield _chunk_document(chunk, meta)
             else:
-                texts = [chunk.content or "" async for chunk in chunks]
+                texts = [chunk_text(chunk.content) async for chunk in chunks]
                 yield _whole_document(document.id, texts, meta, self.chunk_separator)
 
     async def _aiter_selected(self, dataset: AsyncDataSet) -> AsyncIterator[AsyncDocument]:

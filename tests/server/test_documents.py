@@ -141,6 +141,7 @@ def test_update_document(api: Api) -> None:
     path = f"/datasets/{dataset_id}/documents/{doc_id}"
     renamed = api.ok("PATCH", path, json={"name": "renamed.txt", "enabled": 0})
     assert renamed["name"] == "renamed.txt" and renamed["status"] == "0"
+    assert renamed["location"] == "a.txt"  # the stored file keeps its location
     assert api.ok("PUT", path, json={"enabled": 1})["status"] == "1"
     assert api.json("PATCH", path, json={"name": "renamed.md"}) == {
         "code": 101,

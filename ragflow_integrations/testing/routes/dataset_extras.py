@@ -278,23 +278,7 @@ async def ingestion_logs(request: Request) -> Response:
         raise ApiError(102, "no authorization")
     if q.get("log_type", "dataset") not in ("dataset", "file"):
         raise ApiError(102, 'Invalid "log_type", expected "dataset" or "file"')
-    for key in ("create_date_from", "create_date_to"):
-        value = q.get(key)
-        if value and not _is_date(value):
-            raise ApiError(102, "Internal server error")
     return result({"total": 0, "logs": []})
-
-
-def _is_date(value: str) -> bool:
-    from datetime import datetime
-
-    for pattern in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
-        try:
-            datetime.strptime(value, pattern)
-            return True
-        except ValueError:
-            continue
-    return False
 
 
 @endpoint

@@ -71,7 +71,7 @@ def _dedupe(ids: list[Any]) -> tuple[list[Any], list[str]]:
     return unique, [f"Duplicate document ids: {i}" for i in unique if ids.count(i) > 1]
 
 
-def _partial(done: int, duplicates: list[str], verb: str) -> Response:
+def _partial(done: int, duplicates: list[str]) -> Response:
     """RAGFlow's answer when ids repeated: the count and the repeats, or an error."""
     if done:
         return JSONResponse({"code": 0, "data": {"success_count": done, "errors": duplicates}})
@@ -112,7 +112,7 @@ async def parse_chunks(request: Request) -> Response:
     if not_found:
         raise ApiError(102, f"Documents not found: {not_found}")
     if duplicates:
-        return _partial(started, duplicates, "parsed")
+        return _partial(started, duplicates)
     return result()
 
 
@@ -147,7 +147,7 @@ async def stop_chunks(request: Request) -> Response:
         stop_parsing(state, doc)
         stopped += 1
     if duplicates:
-        return _partial(stopped, duplicates, "stopped")
+        return _partial(stopped, duplicates)
     return result()
 
 

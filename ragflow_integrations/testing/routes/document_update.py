@@ -29,7 +29,7 @@ def reset_document(state: ServerState, doc: Json) -> None:
     doc["process_duration"] = 0.0
 
 
-def _rename(state: ServerState, doc: Json, name: Any, *, old: bool) -> None:
+def _rename(state: ServerState, doc: Json, name: Any) -> None:
     if not isinstance(name, str):
         raise ApiError(
             100,
@@ -59,8 +59,8 @@ def _update_old(state: ServerState, doc: Json, req: Any) -> Response:
         doc["meta_fields"] = req["meta_fields"]
         state.store.put("document", doc)
     if "name" in req and req["name"] != doc["name"]:
-        _rename(state, doc, req["name"], old=True)
-        doc["name"] = doc["location"] = req["name"]
+        _rename(state, doc, req["name"])
+        doc["name"] = req["name"]  # the stored file keeps its location
         state.store.put("document", doc)
     if req.get("parser_config"):
         config = req["parser_config"]
@@ -132,7 +132,7 @@ def _update_new(state: ServerState, doc: Json, req: Json) -> Response:
     ):
         raise ApiError(102, "can't change `progress`")
     if "name" in req and req["name"] != doc["name"]:
-        _rename(state, doc, req["name"], old=False)
+        _rename(state, doc, req["name"])
     if "chunk_method" in req:
         if req["chunk_method"] is not None and len(req["chunk_method"]) == 0:
             raise ApiError(102, "`chunk_method` (empty string) is not valid")

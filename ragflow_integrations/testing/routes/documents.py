@@ -206,7 +206,7 @@ def new_document(state: ServerState, ds: Json, name: str, content: bytes, kind: 
     return doc
 
 
-async def _files_of(request: Request, old: bool) -> list[tuple[str, bytes]]:
+async def _files_of(request: Request) -> list[tuple[str, bytes]]:
     """The uploaded ``file`` parts, refused as RAGFlow refuses them."""
     if "multipart/form-data" not in request.headers.get("content-type", ""):
         raise ApiError(101, "No file part!")
@@ -265,7 +265,7 @@ async def upload_documents(request: Request) -> Response:
     state = state_of(request)
     dataset_id = request.path_params["dataset_id"]
     if state.old:
-        files = await _files_of(request, True)
+        files = await _files_of(request)
         ds = state.store.get("dataset", dataset_id)
         if ds is None:
             raise ApiError(
@@ -285,7 +285,7 @@ async def upload_documents(request: Request) -> Response:
         raise ApiError(500, "The local stand-in server does not fetch web pages.")
     if kind != "local":
         raise ApiError(101, '`type` must be one of "local", "web", or "empty".')
-    created, errors = _store_files(state, ds, await _files_of(request, False))
+    created, errors = _store_files(state, ds, await _files_of(request))
     if errors and not created:
         raise ApiError(500, "\n".join(errors))
     raw = request.query_params.get("return_raw_files", "false").lower() == "true"
