@@ -454,11 +454,10 @@ class Store:
             else:
                 pool = np.arange(total)
             order = pool[np.argsort(-hybrid[pool], kind="stable")]
-            effective = threshold if weight > 0 else 0.0
             hits: list[Hit] = []
             for i in order.tolist():
                 sim = float(hybrid[i])
-                if sim < effective:
+                if sim < threshold:
                     break
                 hits.append(
                     Hit(

@@ -64,5 +64,6 @@ def test_local_server_doc_snippets_run_in_order() -> None:
         namespace["test_my_pipeline"](server)  # the example test, given the fixture's server
         namespace["server"] = server  # the fault-injection snippet talks about a running server
         _run("local-server.md", blocks[2:], namespace)
-    for block in _blocks("local-server.md", "json"):
-        assert json.loads(block)["dataset_ids"] == ["<dataset id>"]
+    for block in _blocks("local-server.md", "json"):  # the documented agent canvas
+        components = json.loads(block)["components"]
+        assert components["Retrieval:0"]["obj"]["params"]["kb_ids"] == ["<dataset id>"]

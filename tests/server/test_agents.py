@@ -296,3 +296,24 @@ def test_old_server_agents(fresh22: Api) -> None:
         "message": "success",
         "data": True,
     }
+
+
+def test_the_documented_canvas_runs(api: Api) -> None:
+    """The agent DSL in docs/local-server.md works as written (dataset id filled in)."""
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "local-server.md"
+    (block,) = re.findall(r"^```json\n(.*?)^```", doc.read_text(encoding="utf-8"), re.S | re.M)
+    dataset_id = api.dataset("documented-canvas")
+    api.ingest(dataset_id, CORPUS)
+    dsl = json.loads(block.replace("<dataset id>", dataset_id))
+    agent_id = api.ok("POST", "/agents", json={"title": "documented", "dsl": dsl})["id"]
+    session = api.ok("POST", f"/agents/{agent_id}/sessions", json={})
+    assert session["message"][0]["content"] == "Hi!"
+    answer = api.ok(
+        "POST",
+        "/agents/chat/completions",
+        json={"agent_id": agent_id, "query": "Which volcano is in Sicily?"},
+    )
+    assert "Etna" in answer["data"]["content"]

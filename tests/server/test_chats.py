@@ -191,6 +191,12 @@ def test_sessions(api: Api) -> None:
         "code": 102,
         "message": "Session not found!",
     }
+    malformed = api.json("DELETE", base, data=b"{", headers={"Content-Type": "application/json"})
+    assert malformed == {
+        "code": 101,
+        "message": "Malformed JSON syntax: Missing commas/brackets or invalid encoding",
+        "data": None,
+    }
     assert api.ok("DELETE", base, json={"ids": [session["id"]]}) is True
     assert api.ok("DELETE", base, json={"delete_all": True}) is True
     assert api.ok("GET", base) == []

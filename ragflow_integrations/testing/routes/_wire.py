@@ -12,6 +12,7 @@ RAGFlow has four envelope builders; their names here say which one a handler mir
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -105,3 +106,48 @@ def as_dict(value: Any) -> Json:
     if isinstance(value, dict):
         return value
     raise server_error(AttributeError(f"'{type(value).__name__}' object has no attribute 'get'"))
+
+
+def delete_each(
+    ids: Any, kind: str, delete_one: Callable[[Any], str | None]
+) -> tuple[int, list[str], list[str]]:
+    """A bulk delete: ``check_duplicate_ids``, then ``delete_one`` per distinct id (it answers
+    an error message, or None when it deleted). Returns (deleted, errors, duplicate messages)."""
+    try:
+        distinct, duplicates = unique_ids(list(ids), kind)
+    except TypeError as exc:
+        raise server_error(exc) from None
+    errors: list[str] = []
+    for item in distinct:
+        problem = delete_one(item)
+        if problem is not None:
+            errors.append(problem)
+    return len(distinct) - len(errors), errors, duplicates
+
+
+def deleted_json(noun: str, result: tuple[int, list[str], list[str]], success: Any) -> JSONResponse:
+    """A bulk delete in ``get_json_result`` envelopes (v0.25+ chats and sessions): errors and
+    duplicates together; a partial success says so in the message."""
+    deleted, errors, duplicates = result
+    problems = errors + duplicates
+    if not problems:
+        return get_json_result(success)
+    if deleted:
+        return get_json_result(
+            {"success_count": deleted, "errors": problems},
+            message=f"Partially deleted {deleted} {noun} with {len(problems)} errors",
+        )
+    raise data_error("; ".join(problems))
+
+
+def deleted_result(result: tuple[int, list[str], list[str]]) -> JSONResponse:
+    """A bulk delete in ``get_result`` envelopes (v0.22.1, and agent sessions in both
+    versions): missing ids first, then duplicates; the partial message is dropped."""
+    deleted, errors, duplicates = result
+    for problems, separator in ((errors, "; "), (duplicates, ";")):
+        if not problems:
+            continue
+        if deleted:
+            return get_result({"success_count": deleted, "errors": problems})
+        raise data_error(separator.join(problems))
+    return get_result()

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._util import ApiError, Json, new_id, stamp
-from ..canvas import Canvas, RunResult
+from ..canvas import LOAD_ERRORS, Canvas, RunResult
 from ..responder import count_tokens
 from ._answer import chunk_format
 from ._common import TENANT_ID, ServerState, endpoint, is_authorised, public, state_of
@@ -295,21 +295,17 @@ def _openai_v027(state: ServerState, agent_id: str, req: Json) -> Response:
     return _openai_run(state, agent_id, question, req, stream=stream)
 
 
-def _openai_run(
-    state: ServerState, agent_id: str, question: str, req: Json, *, stream: bool
-) -> Response:
+def _openai_canvas(state: ServerState, agent_id: str, session_id: str) -> tuple[Json, Canvas]:
     agent = find_agent(state, agent_id)
-    if agent is None:
-        raise server_error(LookupError("Agent not found."))
-    session_id = str(req.get("session_id") or req.get("id") or "")
+    if agent is None and not session_id:
+        raise LookupError("Agent not found.")
     session = state.store.get("agent_session", session_id) if session_id else None
     if session_id and session is None:
-        raise server_error(LookupError("Session not found!"))
-    canvas = load_canvas((session or agent).get("dsl"))
+        raise LookupError("Session not found!")
+    canvas = Canvas((session or agent or {}).get("dsl"))
     if session is None:
-        session_id = new_id()
         session = {
-            "id": session_id,
+            "id": new_id(),
             "dialog_id": agent_id,
             "user_id": "",
             "message": [],
@@ -319,37 +315,96 @@ def _openai_run(
         }
         stamp(session, created=True)
         state.store.put("agent_session", session)
+    return session, canvas
+
+
+def _openai_error(
+    agent_id: str, ident: str, question: str, exc: BaseException, stream: bool
+) -> Response:
+    text = f"**ERROR**: {exc}"
+    prompt, used = count_tokens(question), count_tokens(text)
+    if not stream:
+        return JSONResponse(_openai_answer(ident, agent_id, text, prompt, used, None))
+
+    async def events() -> AsyncIterator[bytes]:
+        chunk = {
+            "id": ident,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": agent_id,
+            "system_fingerprint": "",
+            "usage": openai_usage(prompt, used),
+            "choices": [
+                {
+                    "delta": {
+                        "content": text,
+                        "role": "assistant",
+                        "function_call": None,
+                        "tool_calls": None,
+                    },
+                    "finish_reason": "stop",
+                    "index": 0,
+                    "logprobs": None,
+                }
+            ],
+        }
+        yield sse(chunk, space=True)
+        yield sse("[DONE]", space=True)
+
+    return stream_response(events())
+
+
+def openai_usage(prompt: int, used: int) -> Json:
+    """``get_data_openai``'s usage block (its prediction details are always 0)."""
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": used,
+        "total_tokens": prompt + used,
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+
+
+def _openai_answer(
+    ident: str, model: str, content: str, prompt: int, used: int, reference: Json | None
+) -> Json:
+    """``get_data_openai``: a non-stream chat.completion."""
+    message: Json = {"role": "assistant", "content": content}
+    if reference:
+        message["reference"] = reference
+    return {
+        "id": ident,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "param": None,
+        "usage": openai_usage(prompt, used),
+        "choices": [{"message": message, "logprobs": None, "finish_reason": "stop", "index": 0}],
+    }
+
+
+def _openai_run(
+    state: ServerState, agent_id: str, question: str, req: Json, *, stream: bool
+) -> Response:
+    session_id = str(req.get("session_id") or req.get("id") or "")
+    try:  # completion_openai turns a failing run into an "**ERROR**" answer
+        session, canvas = _openai_canvas(state, agent_id, session_id)
+    except (LookupError, *LOAD_ERRORS) as exc:
+        return _openai_error(agent_id, session_id or str(uuid.uuid4()), question, exc, stream)
+    session_id = session["id"]
     result = canvas.run(question, str(req.get("user_id") or ""), retriever(state))
     record_turn(state, session, question, result, old=state.old)
     reference = result.reference() if result.chunks else None
     prompt_tokens = count_tokens(question)
     if not stream:
-        tokens = count_tokens(result.content)
-        message: Json = {"role": "assistant", "content": result.content}
-        if reference:
-            message["reference"] = reference
-        return JSONResponse(
-            {
-                "id": session_id,
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": agent_id,
-                "param": None,
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": tokens,
-                    "total_tokens": prompt_tokens + tokens,
-                    "completion_tokens_details": {
-                        "reasoning_tokens": 0,
-                        "accepted_prediction_tokens": 0,
-                        "rejected_prediction_tokens": 0,
-                    },
-                },
-                "choices": [
-                    {"message": message, "logprobs": None, "finish_reason": "stop", "index": 0}
-                ],
-            }
+        used = count_tokens(result.content)
+        answer = _openai_answer(
+            session_id, agent_id, result.content, prompt_tokens, used, reference
         )
+        return JSONResponse(answer)
 
     def chunk(content: str, with_reference: bool, used: int) -> Json:
         delta: Json = {
@@ -475,33 +530,8 @@ async def agents_openai_v022(request: Request) -> Response:
         raise server_error(exc) from None
     if not kept:
         text = "No valid messages found (user or assistant)."
-        return JSONResponse(
-            {
-                "id": agent_id,
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": req.get("model", ""),
-                "param": None,
-                "usage": {
-                    "prompt_tokens": 0,
-                    "completion_tokens": count_tokens(text),
-                    "total_tokens": count_tokens(text),
-                    "completion_tokens_details": {
-                        "reasoning_tokens": 0,
-                        "accepted_prediction_tokens": 0,
-                        "rejected_prediction_tokens": 0,
-                    },
-                },
-                "choices": [
-                    {
-                        "message": {"role": "assistant", "content": text},
-                        "logprobs": None,
-                        "finish_reason": "stop",
-                        "index": 0,
-                    }
-                ],
-            }
-        )
+        model = str(req.get("model", ""))
+        return JSONResponse(_openai_answer(agent_id, model, text, 0, count_tokens(text), None))
     question = next((str(m["content"]) for m in reversed(messages) if m["role"] == "user"), "")
     body = dict(req)
     stream = bool(body.pop("stream", False))

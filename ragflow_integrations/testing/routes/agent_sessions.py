@@ -20,10 +20,11 @@ from ._wire import (
     body_v022,
     body_v027,
     data_error,
+    delete_each,
+    deleted_result,
     get_json_result,
     get_result,
     server_error,
-    unique_ids,
 )
 from .agents import accessible_agent, find_agent, load_canvas, versions_of
 
@@ -226,24 +227,14 @@ async def delete_agent_sessions(request: Request) -> Response:
                 return get_result()
         else:
             return get_result()
-    try:
-        distinct, duplicates = unique_ids(list(ids), "session")
-    except TypeError as exc:
-        raise server_error(exc) from None
-    errors, deleted = [], 0
-    for session_id in distinct:
+
+    def delete_one(session_id: Any) -> str | None:
         session = (
             state.store.get("agent_session", session_id) if isinstance(session_id, str) else None
         )
         if session is None or session.get("dialog_id") != agent_id:
-            errors.append(f"The agent doesn't own the session {session_id}")
-            continue
+            return f"The agent doesn't own the session {session_id}"
         state.store.delete("agent_session", session_id)
-        deleted += 1
-    for problems, sep in ((errors, "; "), (duplicates, ";")):
-        if not problems:
-            continue
-        if deleted:
-            return get_result({"success_count": deleted, "errors": problems})
-        raise data_error(sep.join(problems))
-    return get_result()
+        return None
+
+    return deleted_result(delete_each(ids, "session", delete_one))

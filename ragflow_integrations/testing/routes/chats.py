@@ -22,10 +22,11 @@ from ._wire import (
     AUTHENTICATION_ERROR,
     body_v027,
     data_error,
+    delete_each,
+    deleted_json,
     get_json_result,
     json_error,
     server_error,
-    unique_ids,
 )
 from .models import BUILTIN_RERANKERS, default_models, model_by_id, resolve_model
 
@@ -492,28 +493,16 @@ async def delete_chats(request: Request) -> Response:
                 retire_chat(state, chat)
                 return get_json_result(True)
             return get_json_result({})
-    try:
-        ids = list(ids)
-    except TypeError as exc:
-        raise server_error(exc) from None
-    distinct, duplicates = unique_ids(ids, "chat")
-    errors, deleted = [], 0
-    for chat_id in distinct:
+
+    def delete_one(chat_id: Any) -> str | None:
         chat = live_chat(state, chat_id)
         if chat is None:
-            errors.append(f"Chat({chat_id}) not found.")
-            continue
+            return f"Chat({chat_id}) not found."
         retire_chat(state, chat)
-        deleted += 1
-    problems = errors + duplicates
-    if problems:
-        if deleted:
-            return get_json_result(
-                {"success_count": deleted, "errors": problems},
-                message=f"Partially deleted {deleted} chats with {len(problems)} errors",
-            )
-        raise data_error("; ".join(problems))
-    return get_json_result({"success_count": deleted})
+        return None
+
+    result = delete_each(ids, "chat", delete_one)
+    return deleted_json("chats", result, {"success_count": result[0]})
 
 
 def routes(state: ServerState) -> list[Route]:

@@ -25,9 +25,10 @@ from ._wire import (
     as_dict,
     body_v022,
     data_error,
+    delete_each,
+    deleted_result,
     get_result,
     server_error,
-    unique_ids,
 )
 from .chats import dataset_chunk_count, live_chat, live_chats, name_taken, new_dialog, retire_chat
 from .models import BUILTIN_RERANKERS, has_chat_model_v022
@@ -364,28 +365,15 @@ async def delete_chats(request: Request) -> Response:
     ids = None if not req else as_dict(req).get("ids")
     if not ids:
         ids = [c["id"] for c in live_chats(state)]  # v0.22.1: no ids means every chat
-    try:
-        distinct, duplicates = unique_ids(list(ids), "assistant")
-    except TypeError as exc:
-        raise server_error(exc) from None
-    errors, deleted = [], 0
-    for chat_id in distinct:
+
+    def delete_one(chat_id: Any) -> str | None:
         chat = live_chat(state, chat_id)
         if chat is None:
-            errors.append(f"Assistant({chat_id}) not found.")
-            continue
+            return f"Assistant({chat_id}) not found."
         retire_chat(state, chat)
-        deleted += 1
-    for problems, sep in ((errors, "; "), (duplicates, ";")):
-        if not problems:
-            continue
-        if deleted:
-            return get_result(
-                {"success_count": deleted, "errors": problems},
-                message=f"Partially deleted {deleted} chats with {len(problems)} errors",
-            )
-        raise data_error(sep.join(problems))
-    return get_result()
+        return None
+
+    return deleted_result(delete_each(ids, "assistant", delete_one))
 
 
 def routes(state: ServerState) -> list[Route]:

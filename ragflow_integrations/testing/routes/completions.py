@@ -157,6 +157,16 @@ def default_dialog() -> Json:
     }
 
 
+def decorated_answer(turn: Turn) -> Json:
+    """What RAGFlow's ``decorate_answer`` returns: the cited answer, reference and prompt."""
+    return {
+        "answer": turn.answer,
+        "reference": copy.deepcopy(turn.reference),
+        "prompt": turn.prompt,
+        "created_at": time.time(),
+    }
+
+
 def answers_v027(turn: Turn, *, stream: bool) -> list[Json]:
     """What v0.25+'s ``async_chat`` yields for a turn (before ``structure_answer``)."""
     if turn.solo:
@@ -187,12 +197,7 @@ def answers_v027(turn: Turn, *, stream: bool) -> list[Json]:
                 "final": True,
             },
         ]
-    decorated: Json = {
-        "answer": turn.answer,
-        "reference": copy.deepcopy(turn.reference),
-        "prompt": turn.prompt,
-        "created_at": time.time(),
-    }
+    decorated = decorated_answer(turn)
     if not stream:
         return [{**decorated, "audio_binary": None}]
     out = [
@@ -226,12 +231,7 @@ def answers_v022(turn: Turn, *, stream: bool) -> list[Json]:
                 "audio_binary": None,
             }
         ]
-    decorated: Json = {
-        "answer": turn.answer,
-        "reference": copy.deepcopy(turn.reference),
-        "prompt": turn.prompt,
-        "created_at": time.time(),
-    }
+    decorated = decorated_answer(turn)
     if not stream:
         return [{**decorated, "audio_binary": None}]
     out: list[Json] = [

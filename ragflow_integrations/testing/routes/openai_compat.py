@@ -330,8 +330,10 @@ async def recommendation(request: Request) -> Response:
 async def searchbot_related_questions(request: Request) -> Response:
     """``/searchbots/related_questions`` takes the beta token (an AUTH_BETA-only route)."""
     state = state_of(request)
+    if not request.headers.get("authorization"):
+        raise ApiError(102, "Authorization is not valid!", data=None)
     if not is_authorised(state, request):
-        raise ApiError(102, "Authentication error: API key is invalid! ")
+        raise ApiError(102, "Authentication error: API key is invalid! ", data=None)
     return await _recommend(request)
 
 

@@ -34,9 +34,14 @@ def run_retrieval(
     weight: float,
     metadata_condition: Json | None,
 ) -> list[Hit]:
-    """Hybrid search over enabled documents; shared by /retrieval, chats and agents."""
+    """Hybrid search over enabled documents; shared by /retrieval, chats and agents.
+
+    v0.25+ ignores the similarity threshold when the vector weight is 0 or less (term-only
+    scores); v0.22.1 applies it whatever the weight."""
     if not question.strip():
         return []
+    if not state.old and weight <= 0:
+        threshold = 0.0
     doc_filter: set[str] | None = set(document_ids) if document_ids else None
     disabled = {
         d["id"]
@@ -221,7 +226,7 @@ async def retrieval(request: Request) -> Response:
         dataset_ids=ds_ids,
         document_ids=doc_ids or None,
         top_k=top,
-        threshold=threshold if weight > 0 else 0.0,
+        threshold=threshold,
         weight=weight,
         metadata_condition=condition,
     )

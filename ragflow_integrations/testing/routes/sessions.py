@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._util import Json, new_id, stamp
+from .._util import ApiError, Json, new_id, stamp
 from ._common import TENANT_ID, ServerState, endpoint, state_of
 from ._wire import (
     ARGUMENT_ERROR,
@@ -24,10 +24,12 @@ from ._wire import (
     body_v022,
     body_v027,
     data_error,
+    delete_each,
+    deleted_json,
+    deleted_result,
     get_json_result,
     get_result,
     server_error,
-    unique_ids,
 )
 from .chats import live_chat, owned_chat, page_args, sort_rows
 
@@ -194,7 +196,15 @@ async def update_session(request: Request) -> Response:
 async def delete_sessions(request: Request) -> Response:
     state = state_of(request)
     chat = owned_chat(state, request.path_params["chat_id"])
-    req = await body_v027(request)
+    try:
+        req = await body_v027(request)
+    except ApiError as exc:
+        if "BadRequest" not in exc.message:
+            raise
+        return get_json_result(
+            code=ARGUMENT_ERROR,
+            message="Malformed JSON syntax: Missing commas/brackets or invalid encoding",
+        )
     if not req:
         return get_json_result({})
     ids = req.get("ids")
@@ -204,27 +214,15 @@ async def delete_sessions(request: Request) -> Response:
         ids = [s["id"] for s in sessions_of(state, chat["id"])]
         if not ids:
             return get_json_result({})
-    try:
-        distinct, duplicates = unique_ids(list(ids), "session")
-    except TypeError as exc:
-        raise server_error(exc) from None
-    errors, deleted = [], 0
-    for session_id in distinct:
+
+    def delete_one(session_id: Any) -> str | None:
         session = find_session(state, session_id)
         if session is None or session["dialog_id"] != chat["id"]:
-            errors.append(f"The chat doesn't own the session {session_id}")
-            continue
+            return f"The chat doesn't own the session {session_id}"
         state.store.delete("session", session_id)
-        deleted += 1
-    problems = errors + duplicates
-    if problems:
-        if deleted:
-            return get_json_result(
-                {"success_count": deleted, "errors": problems},
-                message=f"Partially deleted {deleted} sessions with {len(problems)} errors",
-            )
-        raise data_error("; ".join(problems))
-    return get_json_result(True)
+        return None
+
+    return deleted_json("sessions", delete_each(ids, "session", delete_one), True)
 
 
 def _owned_session(state: ServerState, request: Request) -> tuple[Json, Json]:
@@ -370,25 +368,15 @@ async def delete_sessions_v022(request: Request) -> Response:
     ids = as_dict(req).get("ids") if req else None
     if not ids:  # v0.22.1: no ids means every session of the chat
         ids = [s["id"] for s in sessions_of(state, chat_id)]
-    try:
-        distinct, duplicates = unique_ids(list(ids), "session")
-    except TypeError as exc:
-        raise server_error(exc) from None
-    errors, deleted = [], 0
-    for session_id in distinct:
+
+    def delete_one(session_id: Any) -> str | None:
         session = find_session(state, session_id)
         if session is None or session["dialog_id"] != chat_id:
-            errors.append(f"The chat doesn't own the session {session_id}")
-            continue
+            return f"The chat doesn't own the session {session_id}"
         state.store.delete("session", session_id)
-        deleted += 1
-    for problems, sep in ((errors, "; "), (duplicates, ";")):
-        if not problems:
-            continue
-        if deleted:
-            return get_result({"success_count": deleted, "errors": problems})
-        raise data_error(sep.join(problems))
-    return get_result()
+        return None
+
+    return deleted_result(delete_each(ids, "session", delete_one))
 
 
 def routes(state: ServerState) -> list[Route]:
