@@ -1,6 +1,12 @@
 """Ingestion: small documents through ``RAGFlowVectorStore.add_documents`` against the official
 SDK's way — per document one upload request, one parse request and polling until it is done —
-sent with a pooled ``requests.Session``. Both poll at the same interval; requests are counted."""
+sent with a pooled ``requests.Session``. Both poll at the same interval; requests are counted.
+
+A second row counts the requests of ``ingest_documents`` (the ingestion behind the vector store,
+the LlamaIndex index and the command line) for documents whose metadata they share, against the
+same documents each with metadata of its own: RAGFlow's batch metadata update sets one value set
+on many documents, so shared metadata costs one request per batch, and metadata of one's own one
+request per document."""
 
 from __future__ import annotations
 
@@ -60,6 +66,68 @@ def _sdk_way(
                 time.sleep(POLL_INTERVAL)
 
     return ingest
+
+
+def _ingest_requests(
+    base_url: str, api_key: str, texts: list[str], shared: bool
+) -> tuple[int, str, float]:
+    """Requests (count, breakdown) and seconds of one ``ingest_documents`` into a new dataset."""
+    from ragflow_integrations import RAGFlow
+    from ragflow_integrations.ingest import IngestItem, ingest_documents
+
+    fixtures = Fixtures(base_url, api_key)
+    recorder = RequestRecorder()
+    client = RAGFlow(
+        api_key=api_key, base_url=base_url, session=recorder.attach(requests.Session())
+    )
+    try:
+        client.version()
+        dataset = client.get_dataset(id=fixtures.create_dataset(f"ingest-meta-{shared}"))
+        items = [
+            IngestItem(
+                f"doc{index:04d}.txt",
+                text.encode("utf-8"),
+                {"source": "handbook", "lang": "en"} if shared else {"source": f"doc{index}"},
+            )
+            for index, text in enumerate(texts)
+        ]
+        recorder.reset()
+        start = time.perf_counter()
+        ingest_documents(dataset, items, poll_interval=POLL_INTERVAL)
+        seconds = time.perf_counter() - start
+        return len(recorder.requests), recorder.breakdown(), seconds
+    finally:
+        client.close()
+        fixtures.close()
+
+
+def run_requests(context: Context) -> list[Row]:
+    """Requests of ``ingest_documents`` with shared metadata (target ≤ 25 for 500 documents)."""
+    corpus = context.corpus
+    count = context.size.ingest_documents
+    budget = 25 if count >= 500 else max(6, count // 20 + 6)
+    shared = _ingest_requests(corpus.base_url, corpus.api_key, _texts(count, 7), shared=True)
+    own = _ingest_requests(corpus.base_url, corpus.api_key, _texts(count, 8), shared=False)
+    return [
+        Row(
+            "ingest.requests",
+            "Ingestion",
+            f"requests to ingest {count} documents that share their metadata (`ingest_documents`)",
+            "the same with metadata of each document's own",
+            "requests",
+            candidate=float(shared[0]),
+            baseline=float(own[0]),
+            ratio=shared[0] / own[0],
+            check=shared[0] <= budget,
+            check_label=f"≤ {budget} requests",
+            note=(
+                f"shared: {shared[1]} ({shared[2]:.2f} s); own: {own[1]} ({own[2]:.2f} s); "
+                "RAGFlow's batch metadata update sets one value set on many documents, so "
+                "metadata of each document's own costs one request per document; parse polled "
+                f"every {POLL_INTERVAL * 1000:.0f} ms"
+            ),
+        )
+    ]
 
 
 def run(context: Context) -> list[Row]:

@@ -29,17 +29,27 @@ from .models import DataSet as DataSet
 from .models import Document as Document
 from .models import Message as Message
 from .models import RetrievalResult as RetrievalResult
-from .resources.agents import AgentCompletions, Agents, AsyncAgentCompletions, AsyncAgents
+from .resources.agents import (
+    AgentCompletions,
+    Agents,
+    AgentVersionsAPI,
+    AsyncAgentCompletions,
+    AsyncAgents,
+    AsyncAgentVersionsAPI,
+)
 from .resources.chats import (
     AsyncChatCompletions,
+    AsyncChatMessages,
     AsyncChats,
     AsyncOpenAICompletions,
     ChatCompletions,
+    ChatMessages,
     Chats,
     OpenAICompletions,
 )
 from .resources.datasets import DEFAULT_SEED_EMBEDDING as DEFAULT_SEED_EMBEDDING
 from .resources.datasets import AsyncDatasets, Datasets
+from .resources.llm_models import AsyncModels, Models
 from .resources.memories import AsyncMemories, AsyncMemoryMessages, Memories, MemoryMessages
 from .resources.retrieval import AsyncRetrieval, Retrieval
 from .resources.system import AsyncSystem, System
@@ -55,9 +65,12 @@ class RAGFlow(
     Retrieval,
     Chats,
     ChatCompletions,
+    ChatMessages,
     OpenAICompletions,
     Agents,
     AgentCompletions,
+    AgentVersionsAPI,
+    Models,
     Memories,
     MemoryMessages,
     SyncAPIClient,
@@ -81,9 +94,12 @@ class AsyncRAGFlow(
     AsyncRetrieval,
     AsyncChats,
     AsyncChatCompletions,
+    AsyncChatMessages,
     AsyncOpenAICompletions,
     AsyncAgents,
     AsyncAgentCompletions,
+    AsyncAgentVersionsAPI,
+    AsyncModels,
     AsyncMemories,
     AsyncMemoryMessages,
     AsyncAPIClient,

@@ -25,6 +25,9 @@ __all__ = [
     "ConflictError",
     "DataError",
     "DocumentParseError",
+    "FeatureNotSupportedError",
+    "IndexBuildError",
+    "IndexTimeoutError",
     "IngestionError",
     "NotFoundError",
     "ParseFailure",
@@ -212,6 +215,29 @@ class RouteNotFoundError(NotFoundError):
     """
 
 
+class FeatureNotSupportedError(RouteNotFoundError):
+    """The server's RAGFlow version does not have this feature; the message names the first
+    release that has it (``minimum_version``) and the server's (``server_version``).
+
+    Raised before any request when the server's version is known to lack the route, or when the
+    server answered that the route does not exist.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        feature: str,
+        minimum_version: str,
+        server_version: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.feature = feature
+        self.minimum_version = minimum_version
+        self.server_version = server_version
+
+
 class ConflictError(APIError):
     """HTTP 409 / code 409."""
 
@@ -328,6 +354,27 @@ class ParseTimeoutError(IngestionError):
         self.timeout = timeout
         self.cancelled = cancelled
         self.cancel_error = cancel_error
+
+
+class IndexBuildError(IngestionError):
+    """A dataset index (knowledge graph, RAPTOR, mind map) failed to build; ``task`` is the
+    server's task (its ``progress_msg`` says why)."""
+
+    def __init__(self, message: str, *, task: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.task = task
+
+
+class IndexTimeoutError(IngestionError):
+    """A dataset index was still building at the deadline; ``task`` is its last known state
+    (the build goes on on the server: wait again, or delete the index to stop it)."""
+
+    def __init__(
+        self, message: str, *, task: Any = None, timeout: float = 0.0, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.task = task
+        self.timeout = timeout
 
 
 class UploadError(IngestionError):

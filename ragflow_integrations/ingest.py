@@ -1,12 +1,14 @@
 """Bulk ingestion shared by the adapters: upload in batches, start parsing, wait, report failures.
 
 ``ingest_documents(dataset, items)`` (sync :class:`DataSet`) and ``await aingest_documents(...)``
-(:class:`AsyncDataSet`) run the same operation: each batch is one multipart upload followed by one
-parse request; then the wait polls with one list request per poll (ids filter) until every
-document is DONE, raising :class:`UploadError`, :class:`DocumentParseError` or
-:class:`ParseTimeoutError`. A failed batch (an error answer, a lost connection, a
-garbled answer) does not stop later ones: every file ends up either in ``UploadError.uploaded``
-(stored; also in ``unparsed`` when its parse could not be started) or in ``UploadError.failed``.
+(:class:`AsyncDataSet`) run the same operation: each batch (≤ 256 files, ≤ 16 MiB) is one
+multipart upload, one batch metadata update per distinct ``meta_fields`` value set (RAGFlow
+v0.23+; before, one document update per file), and one parse request; then the wait polls the
+unfinished documents (ids filter, oldest first) until every document is DONE, raising
+:class:`UploadError`, :class:`DocumentParseError` or :class:`ParseTimeoutError`. A failed batch
+(an error answer, a lost connection, a garbled answer) does not stop later ones: every file ends
+up either in ``UploadError.uploaded`` (stored; also in ``unparsed`` when its parse could not be
+started) or in ``UploadError.failed``.
 
 ``wait_for_parsing(dataset, ids)`` (``await await_parsing(...)``) is the same wait on its own, for
 documents whose parsing was started elsewhere (an earlier run, ``async_parse_documents``).
@@ -122,6 +124,32 @@ def _as_upload(item: IngestItem) -> dict[str, Any]:
     return upload
 
 
+BATCH_SIZE = 256
+"""Files per upload request, at most (RAGFlow sets no limit; fewer requests per ingestion)."""
+BATCH_BYTES = 16 * 1024 * 1024
+"""File content per upload request, at most (a bigger file goes alone): bounds how long the
+server takes to store one batch, well inside the default 60 s read timeout."""
+
+
+def upload_batches(
+    items: Sequence[IngestItem], batch_size: int = BATCH_SIZE, max_bytes: int = BATCH_BYTES
+) -> list[Sequence[IngestItem]]:
+    """``items`` cut in order into batches of ≤ ``batch_size`` files and ≤ ``max_bytes``."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1 (got {batch_size!r})")
+    out: list[Sequence[IngestItem]] = []
+    start, size = 0, 0
+    for index, item in enumerate(items):
+        count = index - start
+        if count and (count == batch_size or size + len(item.blob) > max_bytes):
+            out.append(items[start:index])
+            start, size = index, 0
+        size += len(item.blob)
+    if start < len(items):
+        out.append(items[start:])
+    return out
+
+
 BATCH_FAILURES = (APIError, APIConnectionError, ResponseDecodeError)
 """What makes one batch fail without stopping the others (an answer, or its absence)."""
 
@@ -177,7 +205,7 @@ def ingest_op(
     timeout: float = 600.0,
     poll_interval: float = 1.0,
     show_progress: bool = False,
-    batch_size: int = 32,
+    batch_size: int = BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
     wait: bool = True,
     parse: bool = True,
@@ -186,17 +214,16 @@ def ingest_op(
 
     ``parse=False`` only uploads (no parse request, no wait); ``wait=False`` starts parsing
     without waiting for it."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
     uploaded: list[Any] = []
     unparsed: list[Any] = []
     failed: list[str] = []
     maybe_stored: list[str] = []
     first_error: RAGFlowError | None = None
-    for start in range(0, len(items), batch_size):
-        batch = items[start : start + batch_size]
+    for batch in upload_batches(items, batch_size):
         try:
-            docs = yield from upload_documents(ctx, dataset_id, [_as_upload(i) for i in batch])
+            docs = yield from upload_documents(
+                ctx, dataset_id, [_as_upload(i) for i in batch], reread=not (wait and parse)
+            )
         except UploadError as exc:  # partial batch: keep what was stored, go on
             docs, first_error = list(exc.uploaded), first_error or exc
             failed += exc.failed
@@ -237,7 +264,7 @@ def ingest_documents(
     timeout: float = 600.0,
     poll_interval: float = 1.0,
     show_progress: bool = False,
-    batch_size: int = 32,
+    batch_size: int = BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
     wait: bool = True,
     parse: bool = True,
@@ -270,7 +297,7 @@ async def aingest_documents(
     timeout: float = 600.0,
     poll_interval: float = 1.0,
     show_progress: bool = False,
-    batch_size: int = 32,
+    batch_size: int = BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
     wait: bool = True,
     parse: bool = True,

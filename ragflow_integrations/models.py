@@ -15,32 +15,47 @@ from __future__ import annotations
 
 from ._core.sse import StreamEvent
 from ._models import _Model
-from .resources.agents import Agent, AsyncAgent
-from .resources.chats import AsyncChat, AsyncSession, Chat, Message, Session
+from .resources.agents import Agent, AgentVersion, AsyncAgent
+from .resources.chats import AsyncChat, AsyncMessage, AsyncSession, Chat, Message, Session
 from .resources.chunks import AsyncChunk, Chunk
+from .resources.dataset_indexes import IndexTask
 from .resources.datasets import AsyncDataSet, DataSet
-from .resources.documents import AsyncDocument, Document
+from .resources.documents import (
+    AsyncDocument,
+    AutoMetadataConfig,
+    Document,
+    MetadataFieldSummary,
+    MetadataUpdateResult,
+)
 from .resources.documents import ParserConfig as ParserConfig  # importable from here, as before
 from .resources.documents import ProgressCallback as ProgressCallback
+from .resources.llm_models import LLMModel
 from .resources.memories import AsyncMemory, Memory, MemoryMessage
 from .resources.retrieval import RetrievalResult
 
 __all__ = [
     "Agent",
+    "AgentVersion",
     "AsyncAgent",
     "AsyncChat",
     "AsyncChunk",
     "AsyncDataSet",
     "AsyncDocument",
     "AsyncMemory",
+    "AsyncMessage",
     "AsyncSession",
+    "AutoMetadataConfig",
     "Chat",
     "Chunk",
     "DataSet",
     "Document",
+    "IndexTask",
+    "LLMModel",
     "Memory",
     "MemoryMessage",
     "Message",
+    "MetadataFieldSummary",
+    "MetadataUpdateResult",
     "RetrievalResult",
     "Session",
     "StreamEvent",
@@ -54,6 +69,7 @@ SYNC_KINDS: dict[str, type[_Model]] = {
     "session": Session,
     "agent": Agent,
     "message": Message,
+    "llm_model": LLMModel,
     "memory": Memory,
     "memory_message": MemoryMessage,
 }
@@ -64,7 +80,8 @@ ASYNC_KINDS: dict[str, type[_Model]] = {
     "chat": AsyncChat,
     "session": AsyncSession,
     "agent": AsyncAgent,
-    "message": Message,
+    "message": AsyncMessage,
+    "llm_model": LLMModel,
     "memory": AsyncMemory,
     "memory_message": MemoryMessage,
 }

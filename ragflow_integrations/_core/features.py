@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from ..errors import FeatureNotSupportedError, RouteNotFoundError
+
 Version = tuple[int, int, int]
 OLD_SERVER_VERSION: Version = (0, 22, 0)
 """Assumed when ``/system/version`` answers 404 (servers before v0.25 have no such route)."""
@@ -60,6 +62,58 @@ class ServerFeatures:
     document_metadata_filter: bool
     """``GET /datasets/{id}/documents`` applies ``metadata_condition`` (v0.22 ignores it and
     answers every document; there the client applies it to ``meta_fields`` as well)."""
+    metadata_batch: bool
+    """``POST /datasets/{id}/metadata/update`` (one value set for many documents) and
+    ``GET /datasets/{id}/metadata/summary`` exist (v0.23+; before, one document update each)."""
+    metadata_summary_filter: bool
+    """The metadata summary reads ``doc_ids`` (v0.25+; before it sums the whole dataset)."""
+    auto_metadata_config: bool
+    """``GET/PUT /datasets/{id}/metadata/config`` and the per-document config route (v0.25.1+)."""
+    index_route: Literal["index", "legacy"]
+    """``index``: ``POST/GET /datasets/{id}/index?type=graph|raptor|mindmap`` (v0.25.1+);
+    ``legacy``: ``run_graphrag``/``trace_graphrag``/``run_raptor``/``trace_raptor`` only."""
+    index_delete_query: bool
+    """``DELETE /datasets/{id}/index?type=…`` (v0.25.3+; v0.25.1-v0.25.2 take the type in the
+    path, ``DELETE /datasets/{id}/{type}``)."""
+    models_api: bool
+    """``GET /models`` and ``GET /models/default`` exist (v0.26+)."""
+    agent_versions: bool
+    """``GET /agents/{id}/versions[/{version_id}]`` exist (v0.25.1+)."""
+    agent_session_route: bool
+    """``GET /agents/{id}/sessions/{session_id}`` exists (v0.25.1+; before, the client filters
+    the session list by ``id``)."""
+    message_routes: bool
+    """``DELETE /chats/{id}/sessions/{sid}/messages/{mid}`` and ``PUT …/feedback`` (v0.25+)."""
+
+    def unsupported(
+        self, feature: str, action: str, *, cause: RouteNotFoundError | None = None
+    ) -> FeatureNotSupportedError:
+        """The error for ``action`` on a server without ``feature`` (a field of this class)."""
+        since = FEATURE_SINCE[feature]
+        if cause is not None:
+            detail = (
+                f"The server has no {cause.method} {cause.path}: {action} needs RAGFlow {since} "
+                f"or later (the client took this server for {self.version_text})."
+            )
+        else:
+            detail = (
+                f"{action[:1].upper()}{action[1:]} needs RAGFlow {since} or later; this server "
+                f"is {self.version_text}."
+            )
+        hint = " Upgrade the RAGFlow server to use it."
+        if self.version_text.startswith("<0.25") and _SINCE[feature] < (0, 25, 0):
+            hint += (
+                " RAGFlow v0.23-v0.24 cannot be told from v0.22 (they have no "
+                "/system/version): on such a server pass server_version='0.24' to the client."
+            )
+        context = cause.context() if cause is not None else {}
+        return FeatureNotSupportedError(
+            detail + hint,
+            feature=feature,
+            minimum_version=since,
+            server_version=self.version_text,
+            **context,
+        )
 
     @classmethod
     def from_version(cls, version: str | Version | None) -> ServerFeatures:
@@ -105,4 +159,27 @@ class ServerFeatures:
             agent_list_filters=not new,
             retrieval_document_metadata=v >= (0, 26, 0),
             document_metadata_filter=new,
+            metadata_batch=v >= _SINCE["metadata_batch"],
+            metadata_summary_filter=v >= _SINCE["metadata_summary_filter"],
+            auto_metadata_config=v >= _SINCE["auto_metadata_config"],
+            index_route="index" if v >= _SINCE["index_route"] else "legacy",
+            index_delete_query=v >= (0, 25, 3),
+            models_api=v >= _SINCE["models_api"],
+            agent_versions=v >= _SINCE["agent_versions"],
+            agent_session_route=v >= _SINCE["agent_session_route"],
+            message_routes=v >= _SINCE["message_routes"],
         )
+
+
+_SINCE: dict[str, Version] = {
+    "metadata_batch": (0, 23, 0),
+    "metadata_summary_filter": (0, 25, 0),
+    "auto_metadata_config": (0, 25, 1),
+    "index_route": (0, 25, 1),
+    "models_api": (0, 26, 0),
+    "agent_versions": (0, 25, 1),
+    "agent_session_route": (0, 25, 1),
+    "message_routes": (0, 25, 0),
+}
+FEATURE_SINCE: dict[str, str] = {name: "v" + ".".join(map(str, v)) for name, v in _SINCE.items()}
+"""The first RAGFlow release with each optional feature (read from RAGFlow's own source)."""

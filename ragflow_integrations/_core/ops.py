@@ -24,7 +24,12 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import NotFoundError, ResponseDecodeError, RouteNotFoundError
+from ..errors import (
+    FeatureNotSupportedError,
+    NotFoundError,
+    ResponseDecodeError,
+    RouteNotFoundError,
+)
 from .features import ServerFeatures
 from .paging import PageWalker
 from .request import RequestSpec, check_text, make_params, path_segment
@@ -234,6 +239,27 @@ def probe_features(server_version: str | None = None) -> Op:
         return ServerFeatures.from_version(None)
     version = data_of(body)
     return ServerFeatures.from_version(str(version) if version else None)
+
+
+def require(feature: str, action: str) -> Op:
+    """The server's features, or :class:`FeatureNotSupportedError` (before any request) when
+    they lack ``feature`` (a :class:`ServerFeatures` switch); ``action`` names the call."""
+    features: ServerFeatures = yield FEATURES
+    if not getattr(features, feature):
+        raise features.unsupported(feature, action)
+    return features
+
+
+def call_feature(feature: str, action: str, method: str, path: str, **kwargs: Any) -> Op:
+    """One request to a route only some RAGFlow releases have (see :func:`require`); a server
+    answering that the route does not exist gets the same error, naming the first release."""
+    features: ServerFeatures = yield from require(feature, action)
+    try:
+        return (yield call(method, path, **kwargs))
+    except RouteNotFoundError as exc:
+        if isinstance(exc, FeatureNotSupportedError):
+            raise
+        raise features.unsupported(feature, action, cause=exc) from exc
 
 
 def items_of(data: Any, *keys: str) -> tuple[list[Any], int | None]:

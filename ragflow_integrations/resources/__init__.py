@@ -5,10 +5,18 @@ its pydantic objects (sync and async twins) and its client methods (a ``RAGFlow`
 ``AsyncRAGFlow`` twin side by side); ``client.py`` composes the mixins.
 
 * ``system.py``: ping, health, version
-* ``datasets.py``: datasets and their knowledge graph
-* ``documents/``: a dataset's documents (``documents.py``) and their parsing (``parsing.py``)
+* ``llm_models.py``: the tenant's models and its defaults
+* ``datasets.py``: datasets and their knowledge graph; ``dataset_indexes.py``: building their
+  knowledge graph, RAPTOR tree and mind map
+* ``documents/``: a dataset's documents (``documents.py``), their parsing (``parsing.py``) and
+  their metadata in bulk (``metadata.py``)
 * ``chunks.py``: a document's chunks
 * ``retrieval.py``: ranked chunks across datasets
+* ``chats/``: assistants (``chats.py``), sessions and conversation (``sessions.py``), answers
+  and their deletion and feedback (``messages.py``), the OpenAI-compatible completion
+  (``openai.py``)
+* ``agents/``: agents (``agents.py``), their sessions and runs (``sessions.py``), their saved
+  versions (``versions.py``)
 * ``chats/``: assistants (``chats.py``), sessions and conversation (``sessions.py``), the
   OpenAI-compatible completion (``openai.py``)
 * ``agents/``: agents (``agents.py``), their sessions and runs (``sessions.py``)

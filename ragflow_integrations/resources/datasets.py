@@ -1,5 +1,7 @@
 """Datasets: create, read, list, update and delete datasets, and their knowledge graph.
 
+(Their index builds, knowledge graph / RAPTOR / mind map, are in ``dataset_indexes.py``.)
+
 Operations (``/datasets``, ``/datasets/{id}``, the knowledge graph route); :class:`DataSet` /
 :class:`AsyncDataSet` (their document and parse methods come from ``documents/``); the client
 methods :class:`Datasets` / :class:`AsyncDatasets`. Methods call the operation of the same name
@@ -39,10 +41,13 @@ from .._core.request import make_params
 from .._models import AsyncObject, SyncObject, _Model
 from ..errors import NotFoundError, RouteNotFoundError
 from .chunks import AsyncChunk, Chunk
+from .dataset_indexes import AsyncDataSetIndexes, DataSetIndexes
 from .documents import (
     AsyncDataSetDocuments,
+    AsyncDataSetMetadata,
     AsyncDataSetParsing,
     DataSetDocuments,
+    DataSetMetadata,
     DataSetParsing,
     Document,
     ParserConfig,
@@ -279,7 +284,14 @@ class _DataSetFields(_Model):
         return data
 
 
-class DataSet(_DataSetFields, DataSetDocuments, DataSetParsing, SyncObject):
+class DataSet(
+    _DataSetFields,
+    DataSetDocuments,
+    DataSetParsing,
+    DataSetMetadata,
+    DataSetIndexes,
+    SyncObject,
+):
     """A dataset (knowledge base)."""
 
     ParserConfig: ClassVar[type[ParserConfig]] = ParserConfig
@@ -294,7 +306,14 @@ class DataSet(_DataSetFields, DataSetDocuments, DataSetParsing, SyncObject):
         return self._c.retrieve(question, dataset_ids=[self.id], **kwargs)
 
 
-class AsyncDataSet(_DataSetFields, AsyncDataSetDocuments, AsyncDataSetParsing, AsyncObject):
+class AsyncDataSet(
+    _DataSetFields,
+    AsyncDataSetDocuments,
+    AsyncDataSetParsing,
+    AsyncDataSetMetadata,
+    AsyncDataSetIndexes,
+    AsyncObject,
+):
     """Async twin of :class:`DataSet`."""
 
     ParserConfig: ClassVar[type[ParserConfig]] = ParserConfig

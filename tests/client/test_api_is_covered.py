@@ -31,6 +31,8 @@ CLASSES = [
     ri.AsyncSession,
     ri.Agent,
     ri.AsyncAgent,
+    ri.Message,
+    ri.AsyncMessage,
     ri.Memory,
     ri.AsyncMemory,
 ]

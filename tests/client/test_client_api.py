@@ -22,7 +22,7 @@ from ragflow_integrations import (
 )
 from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
 
-from .support import DOCS, close, drain, make_client, parsed_dataset, ready
+from .support import DOCS, canvas, close, drain, make_client, parsed_dataset, ready
 
 pytestmark = pytest.mark.vcr
 
@@ -280,7 +280,7 @@ async def test_ask_and_completions(rag: Any, poll_interval: float) -> None:
 async def test_agents(rag: Any, poll_interval: float) -> None:
     ds, _ = await parsed_dataset(rag, poll_interval)
     agent = await ready(
-        rag.create_agent("Researcher", {"dataset_ids": [ds.id]}, description="answers from kb")
+        rag.create_agent("Researcher", canvas(ds.id), description="answers from kb")
     )
     assert agent.title == "Researcher"
     assert [a.id for a in await ready(rag.list_agents())] == [agent.id]

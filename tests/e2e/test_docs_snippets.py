@@ -31,7 +31,7 @@ def test_client_doc_snippets_run_in_order(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     blocks = _blocks("client.md")
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     with LocalRAGFlowServer() as server:
         monkeypatch.setenv("RAGFLOW_BASE_URL", server.base_url)
         monkeypatch.setenv("RAGFLOW_API_KEY", server.api_key)
@@ -48,6 +48,7 @@ def test_client_doc_snippets_run_in_order(
     assert "a.txt DONE" in out  # the async snippet listed the document
     assert "RAGFlow is" in out  # answers quote the uploaded text
     assert namespace["answer"].content
+    assert "{'ann': 1, 'bob': 1}" in out and namespace["graph"].done  # models, metadata, indexes
     # the memories snippet: a search hit, the recent turns, a forgotten message
     assert "['User Input: And refunds?', 'User Input: How do I reset my password?']\nTrue\n" in out
 

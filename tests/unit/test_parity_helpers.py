@@ -116,8 +116,8 @@ async def test_sync_and_async_clients_send_identical_requests() -> None:
 # -- ingest -----------------------------------------------------------------------------------
 
 
-def ingest_server(fail_second_batch: bool = False) -> FakeServer:
-    server = FakeServer()
+def ingest_server(fail_second_batch: bool = False, version: str | None = "v0.27.0") -> FakeServer:
+    server = FakeServer(version)
     uploads = iter(range(100))
 
     def upload(request: Recorded) -> Any:
@@ -168,16 +168,45 @@ async def test_async_ingest_goes_on_after_a_failed_batch_and_accounts_for_every_
     assert "disk full" in info.value.message
 
 
-def test_ingest_meta_fields_are_set_after_upload() -> None:
+def test_ingest_meta_fields_are_set_by_one_batch_update_per_value_set() -> None:
     server = ingest_server()
-    server.on("PATCH", "/api/v1/datasets/d/documents/.*", ok({"meta_fields": {"lang": "en"}}))
+    server.on("POST", "/api/v1/datasets/d/metadata/update", ok({"updated": 2, "matched_docs": 2}))
+    client = sync_client(server)
+    ingest_documents(
+        client.wrap("dataset", {"id": "d"}),
+        [
+            IngestItem("a.txt", b"a", {"lang": "en"}),
+            IngestItem("b.txt", b"b", {"lang": "en"}),
+            IngestItem("c.txt", b"c", {"lang": "fr", "n": 2}),
+        ],
+        poll_interval=0,
+    )
+    assert server.calls("PATCH") == []
+    assert [c.json for c in server.calls("POST", "/api/v1/datasets/d/metadata/update")] == [
+        {
+            "selector": {"document_ids": ["id-a.txt", "id-b.txt"]},
+            "updates": [{"key": "lang", "value": "en"}],
+            "deletes": [],
+        },
+        {
+            "selector": {"document_ids": ["id-c.txt"]},
+            "updates": [{"key": "lang", "value": "fr"}, {"key": "n", "value": 2}],
+            "deletes": [],
+        },
+    ]
+
+
+def test_ingest_meta_fields_on_an_old_server_take_one_update_per_document() -> None:
+    server = ingest_server(version=None)
+    server.on("PUT", "/api/v1/datasets/d/documents/.*", ok({"meta_fields": {"lang": "en"}}))
     client = sync_client(server)
     ingest_documents(
         client.wrap("dataset", {"id": "d"}),
         [IngestItem("a.txt", b"a", {"lang": "en"})],
-        poll_interval=0,
+        wait=False,
     )
-    assert server.calls("PATCH")[0].json == {"meta_fields": {"lang": "en"}}
+    assert server.calls("PUT")[0].json == {"meta_fields": {"lang": "en"}}
+    assert server.calls("POST", "/api/v1/datasets/d/metadata/update") == []
 
 
 # -- mapping ----------------------------------------------------------------------------------

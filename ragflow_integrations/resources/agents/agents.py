@@ -1,4 +1,4 @@
-"""Agents: list, read, create and delete agents (``/agents``).
+"""Agents: list, read, create, update and delete agents (``/agents``); one agent session.
 
 Operations (``id``/``title`` filtered on the client where the server cannot); :class:`Agent` /
 :class:`AsyncAgent` (their session and ``ask`` methods come from ``sessions.py``); the client
@@ -9,15 +9,31 @@ in this module (a module-level function).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..._base_client import AsyncAPIClient, SyncAPIClient
 from ..._core.features import ServerFeatures
-from ..._core.ops import FEATURES, Context, Op, call, collect, data_of, object_of, seg, walk
+from ..._core.ops import (
+    FEATURES,
+    Context,
+    Op,
+    RawContext,
+    call,
+    collect,
+    data_of,
+    object_of,
+    seg,
+    walk,
+)
 from ..._core.paging import page_window
+from ..._core.request import check_json
 from ..._models import AsyncObject, SyncObject, _Model
 from ...errors import NotFoundError
-from .sessions import AgentSessions, AsyncAgentSessions
+from .sessions import AgentSessions, AsyncAgentSessions, get_agent_session
+from .versions import AgentVersions, AsyncAgentVersions
+
+if TYPE_CHECKING:
+    from ..chats.sessions import AsyncSession, Session
 
 # ----------------------------------------------------------------------------------------------
 # operations
@@ -108,6 +124,45 @@ def create_agent(
     return items[0]
 
 
+def update_agent(
+    ctx: Context,
+    agent_id: str,
+    title: str | None = None,
+    description: str | None = None,
+    dsl: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Op:
+    """``PUT /agents/{id}`` with the fields given, then the agent read back.
+
+    RAGFlow v0.26.3+ resets ``canvas_type`` when an update leaves it out, and v0.22 needs the
+    title with a new DSL: the current values are read and sent along, so only what the caller
+    passed changes.
+    """
+    seg(agent_id, "agent_id")
+    if title is not None and (not isinstance(title, str) or not title.strip()):
+        raise ValueError(f"title must be a non-empty str (got {title!r:.40})")
+    if description is not None and not isinstance(description, str):
+        raise TypeError(f"description must be a str (got {type(description).__name__})")
+    if dsl is not None and not isinstance(dsl, Mapping):
+        raise TypeError(f"dsl must be the agent's DSL as a dict (got {type(dsl).__name__})")
+    body: dict[str, Any] = {
+        key: value
+        for key, value in (("title", title), ("description", description), ("dsl", dsl))
+        if value is not None
+    }
+    body.update({k: v for k, v in dict(extra or {}).items() if v is not None})
+    if not body:
+        raise ValueError("nothing to update: pass title=, description= and/or dsl=")
+    check_json(body, "update")
+    features: ServerFeatures = yield FEATURES
+    keep = ("canvas_type",) if features.get_routes else ("title",) if "dsl" in body else ()
+    if any(key not in body for key in keep):
+        current = yield from get_agent(RawContext(), agent_id)
+        body.update({k: current[k] for k in keep if k not in body and current.get(k)})
+    yield call("PUT", f"/agents/{seg(agent_id)}", json=body)
+    return (yield from get_agent(ctx, agent_id))
+
+
 def delete_agent(agent_id: str) -> Op:
     yield call("DELETE", f"/agents/{seg(agent_id)}")
 
@@ -126,12 +181,38 @@ class _AgentFields(_Model):
     dsl: Any = None
 
 
-class Agent(_AgentFields, AgentSessions, SyncObject):
+class Agent(_AgentFields, AgentSessions, AgentVersions, SyncObject):
     """An agent (canvas)."""
 
+    def update(
+        self,
+        title: str | None = None,
+        description: str | None = None,
+        dsl: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Agent:
+        """Change the title, description and/or DSL; refreshes and returns self."""
+        fresh = self._c._run(update_agent(RawContext(), self.id, title, description, dsl, extra))
+        self._merge(fresh)
+        return self
 
-class AsyncAgent(_AgentFields, AsyncAgentSessions, AsyncObject):
+
+class AsyncAgent(_AgentFields, AsyncAgentSessions, AsyncAgentVersions, AsyncObject):
     """Async twin of :class:`Agent`."""
+
+    async def update(
+        self,
+        title: str | None = None,
+        description: str | None = None,
+        dsl: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> AsyncAgent:
+        """Change the title, description and/or DSL; refreshes and returns self."""
+        fresh = await self._c._run(
+            update_agent(RawContext(), self.id, title, description, dsl, extra)
+        )
+        self._merge(fresh)
+        return self
 
 
 # ----------------------------------------------------------------------------------------------
@@ -171,6 +252,23 @@ class Agents(SyncAPIClient):
         agent: Agent = self._run(create_agent(self, title, dsl, description, extra))
         return agent
 
+    def update_agent(
+        self,
+        agent_id: str,
+        title: str | None = None,
+        description: str | None = None,
+        dsl: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Agent:
+        """Change an agent's title, description and/or DSL; returns the updated agent."""
+        agent: Agent = self._run(update_agent(self, agent_id, title, description, dsl, extra))
+        return agent
+
+    def get_agent_session(self, agent_id: str, session_id: str) -> Session:
+        """One session of an agent, with its messages."""
+        session: Session = self._run(get_agent_session(self, agent_id, session_id))
+        return session
+
     def delete_agent(self, agent_id: str) -> None:
         """Delete one agent."""
         self._run(delete_agent(agent_id))
@@ -209,6 +307,25 @@ class AsyncAgents(AsyncAPIClient):
         """Create an agent from its DSL (returns the created agent)."""
         agent: AsyncAgent = await self._run(create_agent(self, title, dsl, description, extra))
         return agent
+
+    async def update_agent(
+        self,
+        agent_id: str,
+        title: str | None = None,
+        description: str | None = None,
+        dsl: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> AsyncAgent:
+        """Change an agent's title, description and/or DSL; returns the updated agent."""
+        agent: AsyncAgent = await self._run(
+            update_agent(self, agent_id, title, description, dsl, extra)
+        )
+        return agent
+
+    async def get_agent_session(self, agent_id: str, session_id: str) -> AsyncSession:
+        """One session of an agent, with its messages."""
+        session: AsyncSession = await self._run(get_agent_session(self, agent_id, session_id))
+        return session
 
     async def delete_agent(self, agent_id: str) -> None:
         """Delete one agent."""

@@ -22,6 +22,7 @@ from ..._core.ops import (
     Op,
     StreamPlan,
     call,
+    collect,
     collect_ids,
     delete_by,
     object_of,
@@ -32,9 +33,11 @@ from ..._core.paging import page_window
 from ..._core.request import RequestSpec
 from ..._core.sse import StreamEvent, split_think
 from ..._models import AsyncObject, SyncObject
+from ...errors import NotFoundError
 
 if TYPE_CHECKING:
-    from ..chats.sessions import AsyncSession, Message, Session
+    from ..chats.messages import AsyncMessage, Message
+    from ..chats.sessions import AsyncSession, Session
 
 # ----------------------------------------------------------------------------------------------
 # operations
@@ -85,6 +88,25 @@ def delete_agent_sessions(
             list_all=lambda: collect_ids(walk_agent_sessions(ctx, agent_id)),
         )
     )
+
+
+def get_agent_session(ctx: Context, agent_id: str, session_id: str) -> Op:
+    """One session with its messages: ``GET /agents/{id}/sessions/{sid}`` (v0.25.1+), else the
+    session list filtered by ``id``."""
+    path = f"/agents/{seg(agent_id)}/sessions"
+    seg(session_id, "session_id")
+    features: ServerFeatures = yield FEATURES
+    if features.agent_session_route:
+        response = yield call("GET", f"{path}/{seg(session_id)}")
+        data = object_of(response, "an agent session")
+        data.setdefault("agent_id", data.get("dialog_id") or agent_id)
+        return ctx.wrap("session", data)
+    found = yield from collect(walk_agent_sessions(ctx, agent_id, id=session_id))
+    if not found:
+        raise NotFoundError(
+            f"Session {session_id} of agent {agent_id} not found", method="GET", path=path
+        )
+    return found[0]
 
 
 def agent_message_from_data(ctx: Context, data: Mapping[str, Any]) -> Any:
@@ -178,6 +200,11 @@ class AgentSessions(SyncObject):
         """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
         self._c._run(delete_agent_sessions(self._c, self.id, ids, delete_all))
 
+    def get_session(self, session_id: str) -> Session:
+        """One session of this agent, with its messages."""
+        session: Session = self._c._run(get_agent_session(self._c, self.id, session_id))
+        return session
+
     @overload
     def ask(
         self,
@@ -250,6 +277,11 @@ class AsyncAgentSessions(AsyncObject):
         """Delete by ids; ``ids=None`` requires ``delete_all=True``; ``[]`` sends nothing."""
         await self._c._run(delete_agent_sessions(self._c, self.id, ids, delete_all))
 
+    async def get_session(self, session_id: str) -> AsyncSession:
+        """One session of this agent, with its messages."""
+        session: AsyncSession = await self._c._run(get_agent_session(self._c, self.id, session_id))
+        return session
+
     @overload
     async def ask(
         self,
@@ -257,12 +289,12 @@ class AsyncAgentSessions(AsyncObject):
         stream: Literal[False] = False,
         session_id: str | None = None,
         **kwargs: Any,
-    ) -> Message: ...
+    ) -> AsyncMessage: ...
 
     @overload
     async def ask(
         self, question: str, stream: Literal[True], session_id: str | None = None, **kwargs: Any
-    ) -> AsyncIterator[Message]: ...
+    ) -> AsyncIterator[AsyncMessage]: ...
 
     @overload
     async def ask(
@@ -370,7 +402,7 @@ class AsyncAgentCompletions(AsyncAPIClient):
         stream: Literal[False] = False,
         inputs: Mapping[str, Any] | None = None,
         **extra: Any,
-    ) -> Message: ...
+    ) -> AsyncMessage: ...
 
     @overload
     async def agent_completion(

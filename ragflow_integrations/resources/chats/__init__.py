@@ -1,7 +1,9 @@
-"""Chats: assistants (``chats.py``), their sessions and conversation (``sessions.py``) and the
-OpenAI-compatible completion (``openai.py``)."""
+"""Chats: assistants (``chats.py``), their sessions and conversation (``sessions.py``), the
+answers and their deletion and feedback (``messages.py``) and the OpenAI-compatible completion
+(``openai.py``)."""
 
 from .chats import AsyncChat, AsyncChats, Chat, Chats, translate_chat_body
+from .messages import AsyncChatMessages, AsyncMessage, ChatMessages
 from .openai import AsyncOpenAICompletions, OpenAICompletions, openai_chat_completion
 from .sessions import (
     AsyncChatCompletions,
@@ -16,11 +18,14 @@ from .sessions import (
 __all__ = [
     "AsyncChat",
     "AsyncChatCompletions",
+    "AsyncChatMessages",
     "AsyncChats",
+    "AsyncMessage",
     "AsyncOpenAICompletions",
     "AsyncSession",
     "Chat",
     "ChatCompletions",
+    "ChatMessages",
     "Chats",
     "Message",
     "OpenAICompletions",

@@ -42,7 +42,8 @@ from ..._core.sse import StreamEvent, StreamMode
 from ..._models import AsyncObject, SyncObject, _Model
 from ...errors import RAGFlowError
 from ..agents.sessions import agent_completion
-from ..chunks import Chunk
+from .messages import AsyncMessage
+from .messages import Message as Message
 from .openai import as_messages, completion_with_history
 
 # ----------------------------------------------------------------------------------------------
@@ -188,11 +189,14 @@ def chat_completion(
     if stream:
         # ``legacy: true`` (v0.26.4+) asks the server for the old cumulative form.
         mode: StreamMode = "cumulative" if body.get("legacy") else features.stream_mode
+        mapper = event_mapper(ctx, as_message)
         return StreamPlan(
             spec,
             "chat",
             mode,
-            event_mapper(ctx, as_message),
+            (lambda event: _of_chat(mapper(event), chat_id, temp_session))
+            if as_message
+            else mapper,
             cleanup if temp_session else None,
         )
     try:
@@ -200,9 +204,18 @@ def chat_completion(
     finally:
         if temp_session:
             yield from cleanup()
-    message = chat_message_from_data(ctx, object_of(response, "an answer"))
-    if temp_session and hasattr(message, "session_id"):
-        message.session_id = None
+    return _of_chat(
+        chat_message_from_data(ctx, object_of(response, "an answer")), chat_id, temp_session
+    )
+
+
+def _of_chat(message: Any, chat_id: str, temp_session: str | None) -> Any:
+    """An answer of ``chat_id``: ``chat_id`` set, the session forgotten when it was temporary
+    (deleted after the answer: a stateless answer is stored nowhere)."""
+    if isinstance(message, Message):
+        message.chat_id = chat_id
+        if temp_session:
+            message.session_id = None
     return message
 
 
@@ -226,26 +239,6 @@ def related_questions(question: str) -> Op:
 # ----------------------------------------------------------------------------------------------
 # objects
 # ----------------------------------------------------------------------------------------------
-
-
-class Message(_Model):
-    """An answer (or one streamed step of it: ``content`` is the whole answer so far, always the
-    concatenation of the deltas; ``final_content`` is set on a streamed final message when the
-    server's last answer rewrote the streamed text, as RAGFlow before v0.24 does to insert
-    citation markers)."""
-
-    id: str | None = None
-    role: str = "assistant"
-    content: str = ""
-    delta: str = ""
-    reasoning: str = ""
-    reasoning_delta: str = ""
-    reference: list[Chunk] = Field(default_factory=list)
-    doc_aggs: list[Any] = Field(default_factory=list)
-    session_id: str | None = None
-    final: bool = True
-    final_content: str | None = None
-    usage: dict[str, Any] | None = None
 
 
 class _SessionFields(_Model):
@@ -339,17 +332,17 @@ class AsyncSession(_SessionFields, AsyncObject):
     @overload
     async def ask(
         self, question: str = "", stream: Literal[False] = False, **kwargs: Any
-    ) -> Message: ...
+    ) -> AsyncMessage: ...
 
     @overload
     async def ask(
         self, question: str, stream: Literal[True], **kwargs: Any
-    ) -> AsyncIterator[Message]: ...
+    ) -> AsyncIterator[AsyncMessage]: ...
 
     @overload
     async def ask(
         self, question: str = "", *, stream: Literal[True], **kwargs: Any
-    ) -> AsyncIterator[Message]: ...
+    ) -> AsyncIterator[AsyncMessage]: ...
 
     @overload
     async def ask(self, question: str = "", stream: bool = False, **kwargs: Any) -> Any: ...
@@ -540,7 +533,7 @@ class AsyncChatCompletions(AsyncAPIClient):
         session_id: str | None = None,
         stream: Literal[False] = False,
         **extra: Any,
-    ) -> Message: ...
+    ) -> AsyncMessage: ...
 
     @overload
     async def chat_completion(

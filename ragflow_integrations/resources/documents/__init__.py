@@ -1,4 +1,5 @@
-"""Documents: a dataset's files (``documents.py``) and their parsing (``parsing.py``)."""
+"""Documents: a dataset's files (``documents.py``), their parsing (``parsing.py``) and their
+metadata in bulk (``metadata.py``)."""
 
 from .documents import (
     AsyncDataSetDocuments,
@@ -14,6 +15,14 @@ from .documents import (
     upload_documents,
     walk_documents,
 )
+from .metadata import (
+    AsyncDataSetMetadata,
+    AutoMetadataConfig,
+    DataSetMetadata,
+    MetadataFieldSummary,
+    MetadataUpdateResult,
+    set_uploaded_metadata,
+)
 from .parsing import (
     AsyncDataSetParsing,
     DataSetParsing,
@@ -27,11 +36,16 @@ from .parsing import (
 
 __all__ = [
     "AsyncDataSetDocuments",
+    "AsyncDataSetMetadata",
     "AsyncDataSetParsing",
     "AsyncDocument",
+    "AutoMetadataConfig",
     "DataSetDocuments",
+    "DataSetMetadata",
     "DataSetParsing",
     "Document",
+    "MetadataFieldSummary",
+    "MetadataUpdateResult",
     "ParserConfig",
     "ProgressCallback",
     "delete_documents",
@@ -40,6 +54,7 @@ __all__ = [
     "match_uploads",
     "parse_documents_cancel",
     "parse_documents_start",
+    "set_uploaded_metadata",
     "translate_parser_config",
     "unmatched_uploads",
     "update_document",

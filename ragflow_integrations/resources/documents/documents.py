@@ -36,6 +36,11 @@ from ..._core.request import FileTuple, check_text, make_params
 from ..._models import AsyncObject, SyncObject, _Model
 from ...errors import APIError, NotFoundError, UploadError
 from ..chunks import AsyncDocumentChunks, DocumentChunks
+from .metadata import (
+    AsyncDocumentMetadataConfig,
+    DocumentMetadataConfig,
+    set_uploaded_metadata,
+)
 from .parsing import ParserConfig, translate_parser_config
 
 # ----------------------------------------------------------------------------------------------
@@ -81,34 +86,30 @@ def unmatched_uploads(sent: Sequence[str], stored: Sequence[str]) -> list[str]:
     return [name for index, name in enumerate(sent) if index not in matched]
 
 
-def _apply_meta_fields(
-    path: str,
+def _set_metadata(
+    dataset_id: str,
     docs: list[dict[str, Any]],
     names: Sequence[str],
     metas: Sequence[Mapping[str, Any] | None],
+    reread: bool,
 ) -> Op:
-    """Set ``meta_fields`` on uploaded documents (upload itself cannot carry them)."""
+    """Set ``meta_fields`` on uploaded documents (the upload itself cannot carry them)."""
     matched = match_uploads(names, [str(d.get("name", "")) for d in docs])
-    for sent_index, doc_index in matched.items():
-        meta = metas[sent_index]
-        if not meta:
-            continue
-        doc = docs[doc_index]
-        features: ServerFeatures = yield FEATURES
-        updated = yield call(
-            features.update_method, f"{path}/{seg(doc['id'])}", json={"meta_fields": dict(meta)}
-        )
-        row = data_of(updated)
-        row = dict(row) if isinstance(row, Mapping) else {}
-        # v0.27 answers the document row without ``meta_fields`` (metadata lives apart): the
-        # value the server accepted is the one sent.
-        row.setdefault("meta_fields", dict(meta))
-        doc.update(row)
+    chosen = [(docs[j], metas[i]) for i, j in matched.items() if metas[i]]
+    yield from set_uploaded_metadata(
+        dataset_id, [d for d, _ in chosen], [m or {} for _, m in chosen], reread=reread
+    )
 
 
 def upload_documents(
-    ctx: Context, dataset_id: str, document_list: Sequence[Mapping[str, Any]]
+    ctx: Context,
+    dataset_id: str,
+    document_list: Sequence[Mapping[str, Any]],
+    *,
+    reread: bool = True,
 ) -> Op:
+    """Upload files; their ``meta_fields`` are set after (see :func:`set_uploaded_metadata`;
+    ``reread=False`` skips reading the documents back when the caller reads them anyway)."""
     files: list[tuple[str, FileTuple]] = []
     metas: list[Mapping[str, Any] | None] = []
     if not isinstance(document_list, (list, tuple)):
@@ -165,7 +166,7 @@ def upload_documents(
                 ) from exc
             raise
         kept = [dict(d) for d in exc.data if isinstance(d, Mapping)]
-        yield from _apply_meta_fields(path, kept, names, metas)
+        yield from _set_metadata(dataset_id, kept, names, metas, reread)
         failed = unmatched_uploads(names, [str(d.get("name", "")) for d in kept])
         raise UploadError(
             f"Uploaded {len(kept)} of {len(files)} file(s); failed: {failed}. "
@@ -174,7 +175,7 @@ def upload_documents(
             failed=failed,
             **exc.context(),
         ) from exc
-    yield from _apply_meta_fields(path, docs, names, metas)
+    yield from _set_metadata(dataset_id, docs, names, metas, reread)
     return [ctx.wrap("document", d) for d in docs]
 
 
@@ -347,7 +348,7 @@ class _DocumentFields(_Model):
         return self.process_duration
 
 
-class Document(_DocumentFields, DocumentChunks, SyncObject):
+class Document(_DocumentFields, DocumentChunks, DocumentMetadataConfig, SyncObject):
     """A document of a dataset."""
 
     def update(self, update_message: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Document:
@@ -366,7 +367,7 @@ class Document(_DocumentFields, DocumentChunks, SyncObject):
         return data
 
 
-class AsyncDocument(_DocumentFields, AsyncDocumentChunks, AsyncObject):
+class AsyncDocument(_DocumentFields, AsyncDocumentChunks, AsyncDocumentMetadataConfig, AsyncObject):
     """Async twin of :class:`Document`."""
 
     async def update(

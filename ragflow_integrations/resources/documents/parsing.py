@@ -20,7 +20,6 @@ from ..._core.ops import (
     FEATURES,
     Context,
     Op,
-    Sleep,
     as_dict,
     as_id_list,
     batches,
@@ -32,6 +31,7 @@ from ..._core.ops import (
 )
 from ..._core.paging import PageWalker
 from ..._core.request import make_params
+from ..._core.waiting import check_wait_arguments, poll_until, progress_bar
 from ..._models import AsyncObject, SyncObject
 from ...errors import DocumentParseError, ParseFailure, ParseTimeoutError, RAGFlowError
 
@@ -145,7 +145,9 @@ def wait_for_parsing(
     cancel_on_timeout: bool = False,
     clock: Callable[[], float] = time.monotonic,
 ) -> Op:
-    """Poll with one list request per poll (``ids`` filter) until every document finished.
+    """Poll until every document finished: each poll lists only documents still unfinished
+    (``ids`` filter, ≤ 100 per request, oldest first, stopping at the first group still
+    parsing), so each document is read about once however long the wait.
 
     Returns the documents; raises :class:`DocumentParseError` naming each failure and its
     ``progress_msg``, or :class:`ParseTimeoutError` (after cancelling when asked).
@@ -153,45 +155,63 @@ def wait_for_parsing(
     ids = _id_list(document_ids, "document_ids")
     if not ids:
         return []
-    deadline = clock() + timeout
+    check_wait_arguments(timeout, poll_interval)
     features: ServerFeatures = yield FEATURES
-    bar = _progress_bar(len(ids)) if show_progress else None
+    bar = progress_bar(len(ids), "Parsing", "doc") if show_progress else None
     latest: dict[str, dict[str, Any]] = {}
-    try:
-        while True:
-            latest = yield from _poll_documents(dataset_id, ids, features)
-            docs = [ctx.wrap("document", latest[i]) for i in ids if i in latest]
-            missing = [i for i in ids if i not in latest]
-            finished = [i for i in ids if i in latest and _is_finished(latest[i])]
-            if bar is not None:
-                bar.n = len(finished) + len(missing)
-                bar.refresh()
-            if on_progress is not None:
-                on_progress(docs)
-            if len(finished) + len(missing) == len(ids):
+    gone: set[str] = set()  # listed by no poll any more: deleted meanwhile
+
+    def unfinished() -> list[str]:
+        return [i for i in ids if i not in gone and not (i in latest and _is_finished(latest[i]))]
+
+    def poll() -> Op:
+        # Oldest first, and no further once a group holds a document still parsing: RAGFlow
+        # parses in the order parsing was started, so the later ones are most likely still
+        # unfinished too (the next poll reads them). Each finished document is read ~once.
+        pending = unfinished()
+        groups = list(batches(pending)) if features.delete_all else [pending]
+        for group in groups:
+            found = yield from poll_documents(dataset_id, group, features)
+            latest.update(found)
+            gone.update(i for i in group if i not in found)
+            if not all(_is_finished(row) for row in found.values()):
                 break
-            if clock() >= deadline:
-                pending = [
-                    ctx.wrap("document", latest[i])
-                    for i in ids
-                    if i in latest and not _is_finished(latest[i])
-                ]
-                cancelled = False
-                cancel_error: RAGFlowError | None = None
-                if cancel_on_timeout:
-                    try:
-                        yield from parse_documents_cancel(dataset_id, [d.id for d in pending])
-                        cancelled = True
-                    except RAGFlowError as exc:  # refused, dropped, garbled: report the timeout
-                        logger.warning("Could not cancel parsing after the timeout: %s", exc)
-                        cancel_error = exc
-                raise ParseTimeoutError(
-                    pending, timeout=timeout, cancelled=cancelled, cancel_error=cancel_error
-                ) from cancel_error
-            yield Sleep(max(0.0, min(poll_interval, deadline - clock())))
+        return pending
+
+    def report(_: Any) -> None:
+        if bar is not None:
+            bar.n = len(ids) - len(unfinished())
+            bar.refresh()
+        if on_progress is not None:
+            on_progress([ctx.wrap("document", latest[i]) for i in ids if i in latest])
+
+    try:
+        _, finished = yield from poll_until(
+            poll,
+            lambda _: not unfinished(),
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_result=report,
+            clock=clock,
+        )
     finally:
         if bar is not None:
             bar.close()
+    if not finished:
+        pending_docs = [ctx.wrap("document", latest[i]) for i in unfinished() if i in latest]
+        cancelled = False
+        cancel_error: RAGFlowError | None = None
+        if cancel_on_timeout:
+            try:
+                yield from parse_documents_cancel(dataset_id, [d.id for d in pending_docs])
+                cancelled = True
+            except RAGFlowError as exc:  # refused, dropped, garbled: report the timeout
+                logger.warning("Could not cancel parsing after the timeout: %s", exc)
+                cancel_error = exc
+        raise ParseTimeoutError(
+            pending_docs, timeout=timeout, cancelled=cancelled, cancel_error=cancel_error
+        ) from cancel_error
+    docs = [ctx.wrap("document", latest[i]) for i in ids if i in latest]
     failures = [
         ParseFailure(
             i,
@@ -201,13 +221,15 @@ def wait_for_parsing(
         for i in ids
         if i in latest and _is_failed(latest[i])
     ]
-    failures += [ParseFailure(i, "", "the document no longer exists") for i in missing]
+    failures += [ParseFailure(i, "", "the document no longer exists") for i in ids if i in gone]
     if failures:
         raise DocumentParseError(failures, documents=docs)
     return docs
 
 
-def _poll_documents(dataset_id: str, ids: Sequence[str], features: ServerFeatures) -> Op:
+def poll_documents(dataset_id: str, ids: Sequence[str], features: ServerFeatures) -> Op:
+    """The rows of the documents ``ids`` that still exist, by id: listed with the ``ids``
+    filter (≤ 100 per request) where the server has it, else by walking the listing."""
     found: dict[str, dict[str, Any]] = {}
     path = f"/datasets/{seg(dataset_id)}/documents"
     if features.delete_all:  # v0.25+: the ids filter exists
@@ -231,12 +253,6 @@ def _poll_documents(dataset_id: str, ids: Sequence[str], features: ServerFeature
         if len(found) == len(wanted):
             break
     return found
-
-
-def _progress_bar(total: int) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="Parsing", unit="doc")
 
 
 # ----------------------------------------------------------------------------------------------
