@@ -472,12 +472,26 @@ print(response.response)
 show_table(["score", "document"],
            [(f"{n.score or 0:.3f}", n.metadata.get("ragflow_document_name")) for n in response.source_nodes])"""),
     ("md", "## RAGFlow agents\n\nAgents are built in RAGFlow's UI as canvases; the client lists, "
-     "fetches and runs them. The local server has no canvas engine: its agents answer like a "
-     "chat assistant over the `dataset_ids` of their DSL, so this notebook creates one there."),
+     "fetches and runs them. On the local server this notebook creates one from a minimal canvas "
+     "(Begin, Retrieval over the dataset, LLM, Message), which its small canvas interpreter runs "
+     "(it answers extractively, it has no language model)."),
     ("py", """\
+def node(name, params, downstream, upstream):
+    return {"obj": {"component_name": name, "params": params},
+            "downstream": downstream, "upstream": upstream}
+
+canvas = {
+    "components": {
+        "begin": node("Begin", {"prologue": "Hi!"}, ["Retrieval:0"], []),
+        "Retrieval:0": node("Retrieval", {"kb_ids": [dataset.id]}, ["LLM:0"], ["begin"]),
+        "LLM:0": node("LLM", {}, ["Message:0"], ["Retrieval:0"]),
+        "Message:0": node("Message", {"content": ["{LLM:0@content}"]}, [], ["LLM:0"]),
+    },
+    "history": [], "retrieval": [], "path": [], "globals": {},
+}
 created_agent = None
 if server is not None:
-    created_agent = rag.create_agent(f"{NOTEBOOK}-agent", dsl={"dataset_ids": [dataset.id]})
+    created_agent = rag.create_agent(f"{NOTEBOOK}-agent", dsl=canvas)
 agents = rag.list_agents()
 show_table(["title", "id"], [(a.title, a.id) for a in agents])"""),
     ("py", """\

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import requests
+from agent_canvas import canvas
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_corpus import QUERY, Corpus, CorpusMixin, build_corpus
@@ -263,9 +264,7 @@ def test_configuration_errors() -> None:
 
 def _create_agent(corpus: Corpus) -> str:
     """An agent over the corpus (the local server's agent retrieves from the DSL's datasets)."""
-    agent = RAGFlow(**corpus.connection).create_agent(
-        "Help agent", {"dataset_ids": [corpus.dataset_id]}
-    )
+    agent = RAGFlow(**corpus.connection).create_agent("Help agent", canvas(corpus.dataset_id))
     return agent.id
 
 

@@ -29,6 +29,7 @@ from adapter_fixtures import (
     many_datasets,
     slow_site_running,
 )
+from agent_canvas import canvas
 from langchain_core.documents import Document
 from langchain_core.messages import ToolMessage
 from pydantic import SecretStr
@@ -83,7 +84,7 @@ def _populate(server: LocalRAGFlowServer) -> Site:
     )
     dataset.parse_documents([d.id for d in uploaded], timeout=60, poll_interval=0.05)
     chat = client.create_chat("Barista", dataset_ids=[dataset.id])
-    agent = client.create_agent("helper", {"dataset_ids": [dataset.id]})
+    agent = client.create_agent("helper", canvas(dataset.id))
     return Site(server, client, dataset.id, {d.name: d.id for d in uploaded}, chat.id, agent.id)
 
 

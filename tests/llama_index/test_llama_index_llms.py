@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import requests
+from agent_canvas import canvas
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.llms import LLM
 from llama_index_corpus import Corpus
@@ -114,7 +115,7 @@ def _create_agent(client: RAGFlow, api_key: str, title: str, dataset_id: str) ->
     """The client has no create_agent (RAGFlow agents are built in the UI), so POST it directly."""
     response = requests.post(
         f"{client.base_url}/agents",
-        json={"title": title, "dsl": {"dataset_ids": [dataset_id]}},
+        json={"title": title, "dsl": canvas(dataset_id)},
         headers={"Authorization": f"Bearer {api_key}"},
         timeout=30,
     )
@@ -180,7 +181,7 @@ async def test_agent_llm_deletes_its_temporary_sessions() -> None:
             client=client,
             poll_interval=0.05,
         )
-        agent = client.create_agent("li-agent-sessions", {"dataset_ids": [index.dataset_id]})
+        agent = client.create_agent("li-agent-sessions", canvas(index.dataset_id))
         llm = RAGFlowLLM(agent_id=agent.id, client=client, async_client=aclient)
         counts = []
 

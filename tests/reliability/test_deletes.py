@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 from _reliability import FACTS, WireLog, WireRequest, describe_error, unique
+from agent_canvas import canvas
 
 from ragflow_integrations import RAGFlow
 from ragflow_integrations.testing import LocalRAGFlowServer
@@ -56,7 +57,7 @@ def _make_agent(srv: LocalRAGFlowServer, client: RAGFlow, dataset_id: str) -> An
     title = unique("agent")
     response = requests.post(
         f"{srv.base_url}/api/v1/agents",
-        json={"title": title, "dsl": {"dataset_ids": [dataset_id]}},
+        json={"title": title, "dsl": canvas(dataset_id)},
         headers={"Authorization": f"Bearer {KEY}"},
         timeout=10,
     )

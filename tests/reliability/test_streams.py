@@ -20,6 +20,7 @@ from _reliability import (
     seed_dataset,
     unique,
 )
+from agent_canvas import canvas
 
 from ragflow_integrations import AsyncRAGFlow, RAGFlow, RAGFlowError, StreamError
 from ragflow_integrations.testing import LocalRAGFlowServer
@@ -43,7 +44,7 @@ def assistants(server: LocalRAGFlowServer) -> Iterator[Assistants]:
         chat = client.create_chat(name=unique("stream-chat"), dataset_ids=[dataset.id])
         response = requests.post(
             f"{server.base_url}/api/v1/agents",
-            json={"title": unique("stream-agent"), "dsl": {"dataset_ids": [dataset.id]}},
+            json={"title": unique("stream-agent"), "dsl": canvas(dataset.id)},
             headers={"Authorization": f"Bearer {API_KEY}"},
             timeout=10,
         )
@@ -477,7 +478,7 @@ async def test_old_server_agent_stream_cut(
     title = unique("old-agent")
     requests.post(
         f"{server_022.base_url}/api/v1/agents",
-        json={"title": title, "dsl": {"dataset_ids": [dataset.id]}},
+        json={"title": title, "dsl": canvas(dataset.id)},
         headers={"Authorization": f"Bearer {API_KEY}"},
         timeout=10,
     ).raise_for_status()
