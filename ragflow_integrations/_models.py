@@ -57,8 +57,15 @@ class _Model(BaseModel):
         return self
 
     def _merge(self, data: Mapping[str, Any]) -> None:
-        """Refresh this object in place from server data."""
-        fresh = type(self).model_validate({**self.model_dump(), **dict(data)})
+        """Refresh this object in place from (some of its) fields sent by the server."""
+        self._adopt(type(self).model_validate({**self.model_dump(), **dict(data)}))
+
+    def _replace(self, data: Mapping[str, Any]) -> None:
+        """Become the server's whole view of this object (nothing derived from the old one
+        survives, e.g. flat chat fields computed from a nested ``prompt``)."""
+        self._adopt(type(self).model_validate(dict(data)))
+
+    def _adopt(self, fresh: _Model) -> None:
         for name in type(self).model_fields:
             object.__setattr__(self, name, getattr(fresh, name))
         if fresh.__pydantic_extra__ is not None:

@@ -76,6 +76,15 @@ class RAGFlowError(Exception):
             "attempts": self.attempts,
         }
 
+    def about(self, subject: str) -> RAGFlowError:
+        """Name what the failed request was about (``"Chat <id>"``) when the server's message
+        does not: RAGFlow v0.27 answers an unknown chat id sent in the body with a bare "no
+        authorization". Returns self, for ``raise exc.about(...)``."""
+        if subject.split()[-1] not in self.message:
+            self.message = f"{subject}: {self.message}"
+            self.args = (self.message,)
+        return self
+
     def hide(self, secret: str) -> None:
         """Mask ``secret`` as ``***`` in every text this error (and each error it holds) carries.
 

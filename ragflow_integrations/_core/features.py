@@ -59,6 +59,9 @@ class ServerFeatures:
     retrieval_document_metadata: bool
     """``POST /retrieval`` answers ``reference_metadata: {"include": true}`` with each chunk's
     ``document_metadata`` (v0.26+; before, the client reads the documents' ``meta_fields``)."""
+    chat_update_keeps_datasets: bool
+    """A chat update without ``dataset_ids`` keeps the chat's datasets (v0.25+; before, it
+    empties them, so the client sends the current ones)."""
     document_metadata_filter: bool
     """``GET /datasets/{id}/documents`` applies ``metadata_condition`` (v0.22 ignores it and
     answers every document; there the client applies it to ``meta_fields`` as well)."""
@@ -158,6 +161,7 @@ class ServerFeatures:
             dataset_language=new,
             agent_list_filters=not new,
             retrieval_document_metadata=v >= (0, 26, 0),
+            chat_update_keeps_datasets=new,
             document_metadata_filter=new,
             metadata_batch=v >= _SINCE["metadata_batch"],
             metadata_summary_filter=v >= _SINCE["metadata_summary_filter"],

@@ -77,6 +77,8 @@ class StreamPlan:
     mapper: Callable[[StreamEvent], Any] | None = None
     cleanup: Callable[[], Op] | None = None
     first_payloads: list[dict[str, Any]] = field(default_factory=list)
+    subject: str | None = None
+    """What the request is about (``"Chat <id>"``), named in an error answered before streaming."""
 
 
 # ----------------------------------------------------------------------------------------------

@@ -54,7 +54,10 @@ class StreamRunner:
 
     def non_stream_body(self, status: int, headers: Mapping[str, str], body: bytes) -> list[Any]:
         """The server answered with plain JSON (an error before streaming, or no SSE support)."""
-        decoded = decode(status, headers, body, self.plan.spec)
+        try:
+            decoded = decode(status, headers, body, self.plan.spec)
+        except RAGFlowError as exc:
+            raise (exc.about(self.plan.subject) if self.plan.subject else exc) from None
         if self.plan.kind == "openai":
             return [decoded]
         self.decoder.done = True

@@ -33,7 +33,7 @@ from ..._core.paging import page_window
 from ..._core.request import RequestSpec
 from ..._core.sse import StreamEvent, split_think
 from ..._models import AsyncObject, SyncObject
-from ...errors import NotFoundError
+from ...errors import NotFoundError, RAGFlowError
 
 if TYPE_CHECKING:
     from ..chats.messages import AsyncMessage, Message
@@ -158,8 +158,17 @@ def agent_completion(
         body["question"] = question
         spec = RequestSpec("POST", f"/agents/{seg(agent_id)}/completions", json=body, stream=stream)
     if stream:
-        return StreamPlan(spec, "agent", features.stream_mode, event_mapper(ctx, as_message))
-    response = yield Call(spec)
+        return StreamPlan(
+            spec,
+            "agent",
+            features.stream_mode,
+            event_mapper(ctx, as_message),
+            subject=f"Agent {agent_id}",
+        )
+    try:
+        response = yield Call(spec)
+    except RAGFlowError as exc:
+        raise exc.about(f"Agent {agent_id}") from None
     return agent_message_from_data(ctx, object_of(response, "an agent answer"))
 
 

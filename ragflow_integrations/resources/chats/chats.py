@@ -127,9 +127,23 @@ def create_chat(
 def update_chat(chat_id: str, update_message: Any) -> Op:
     message = merge_update(update_message)
     features: ServerFeatures = yield FEATURES
+    if not features.chat_update_keeps_datasets and "dataset_ids" not in message:
+        # RAGFlow before v0.25 sets a chat's datasets to the update's `dataset_ids`, [] when
+        # absent: send the ones the chat has, so that renaming a chat does not empty it
+        current = yield from get_chat(RawContext(), chat_id)
+        message["dataset_ids"] = _dataset_ids_of(current)
     body = translate_chat_body(message, features)
     response = yield call(features.update_method, f"/chats/{seg(chat_id)}", json=body)
     return (yield from updated_state(response, lambda: get_chat(RawContext(), chat_id)))
+
+
+def _dataset_ids_of(chat: Mapping[str, Any]) -> list[str]:
+    """A chat's dataset ids from any of its forms (``dataset_ids`` or ``datasets`` objects)."""
+    ids = chat.get("dataset_ids")
+    if isinstance(ids, list):
+        return [str(i) for i in ids if i]
+    datasets = chat.get("datasets")
+    return [str(d["id"]) for d in datasets or [] if isinstance(d, Mapping) and d.get("id")]
 
 
 def get_chat(ctx: Context, chat_id: str) -> Op:
@@ -335,7 +349,7 @@ class Chat(_ChatFields, ChatSessions, SyncObject):
 
     def update(self, update_message: Mapping[str, Any]) -> Chat:
         """Update (seed nested ``llm``/``prompt``/``avatar`` accepted); refreshes self."""
-        self._merge(self._c._run(update_chat(self.id, update_message)))
+        self._replace(self._c._run(update_chat(self.id, update_message)))
         return self
 
     def completion(
@@ -352,7 +366,7 @@ class AsyncChat(_ChatFields, AsyncChatSessions, AsyncObject):
 
     async def update(self, update_message: Mapping[str, Any]) -> AsyncChat:
         """Update (seed nested ``llm``/``prompt``/``avatar`` accepted); refreshes self."""
-        self._merge(await self._c._run(update_chat(self.id, update_message)))
+        self._replace(await self._c._run(update_chat(self.id, update_message)))
         return self
 
     async def completion(

@@ -198,9 +198,12 @@ def chat_completion(
             if as_message
             else mapper,
             cleanup if temp_session else None,
+            subject=f"Chat {chat_id}",
         )
     try:
         response = yield Call(spec)
+    except RAGFlowError as exc:
+        raise exc.about(f"Chat {chat_id}") from None
     finally:
         if temp_session:
             yield from cleanup()
