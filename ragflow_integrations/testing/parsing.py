@@ -323,11 +323,23 @@ def _json_pieces(text: str, suffix: str) -> list[str]:
     return [json.dumps(values, ensure_ascii=False)]
 
 
+# RAGFlow's chunk methods that take only some file types (rag/app/<method>.py raise otherwise)
+_METHOD_SUFFIXES = {"presentation": ("ppt", "pptx", "pdf")}
+
+
 def chunk_document(
-    name: str, blob: bytes, parser_config: dict[str, Any], *, old: bool = False
+    name: str,
+    blob: bytes,
+    parser_config: dict[str, Any],
+    *,
+    old: bool = False,
+    chunk_method: str = "naive",
 ) -> list[str]:
     """Turn a stored file into chunk texts, or raise :class:`ParseFailure`."""
     suffix = suffix_of(name)
+    allowed = _METHOD_SUFFIXES.get(chunk_method)
+    if allowed is not None and suffix not in allowed:
+        raise ParseFailure(f"file type not supported yet({', '.join(allowed)} supported)")
     token_num = int(parser_config.get("chunk_token_num") or 512)
     delimiter = str(parser_config.get("delimiter") or "\n")
     if suffix not in PARSEABLE:

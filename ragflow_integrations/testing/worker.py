@@ -140,7 +140,11 @@ class ParseWorker:
             return
         try:
             texts = chunk_document(
-                doc["name"], blob, doc.get("parser_config") or {}, old=doc.get("_style") == "0.22"
+                doc["name"],
+                blob,
+                doc.get("parser_config") or {},
+                old=doc.get("_style") == "0.22",
+                chunk_method=str(doc.get("chunk_method") or "naive"),
             )
         except ParseFailure as exc:
             self._finish(document_id, token, failed=str(exc))

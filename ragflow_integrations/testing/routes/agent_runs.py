@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from .._util import ApiError, Json, new_id, read_any_json, read_request_json, stamp
 from ..canvas import LOAD_ERRORS, Canvas, RunResult
-from ..responder import count_tokens
+from ..responder import count_tokens, pieces
 from ._answer import chunk_format
 from ._common import TENANT_ID, ServerState, endpoint, is_authorised, public, state_of
 from ._wire import (
@@ -96,7 +96,11 @@ def run_events(canvas: Canvas, result: RunResult, inputs: Any, session_id: str) 
         )
         outputs = copy.deepcopy(result.outputs.get(cpn_id, {}))
         if name.lower() == "message":
-            out.append(event("message", {"content": outputs.get("content", "")}))
+            # RAGFlow streams a Message component's text as it is generated: word groups here
+            content = str(outputs.get("content", ""))
+            out.extend(
+                event("message", {"content": piece}) for piece in list(pieces(content)) or [""]
+            )
             end: Json = {}
             if reference["chunks"] or reference["doc_aggs"]:
                 end["reference"] = copy.deepcopy(reference)
@@ -125,16 +129,26 @@ def run_events(canvas: Canvas, result: RunResult, inputs: Any, session_id: str) 
                 "outputs": copy.deepcopy(last),
                 "elapsed_time": time.perf_counter() - started,
                 "created_at": started,
-                "usage": {
-                    "prompt_tokens": 0,
-                    "completion_tokens": 0,
-                    "total_tokens": 0,
-                    "calls": 0,
-                },
+                "usage": _usage(canvas, result),
             },
         )
     )
     return out
+
+
+def _usage(canvas: Canvas, result: RunResult) -> Json:
+    """The run's token usage, as RAGFlow sums its LLM calls: here the stand-in's extractive
+    answers (the retrieved text each LLM/Agent component read in, the text it wrote)."""
+    llms = [c for c in result.path if canvas.name_of(c).lower() in ("llm", "agent")]
+    read = sum(count_tokens(str(chunk.get("content", ""))) for chunk in result.chunks)
+    prompt = read * len(llms)
+    completion = count_tokens(result.content) * len(llms)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "calls": len(llms),
+    }
 
 
 def record_turn(
