@@ -5,6 +5,7 @@ keeps them bounded, without timing anything)."""
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -137,3 +138,9 @@ def counting_async_client(
     close: a passed ``http_client`` belongs to the caller)."""
     http = httpx.AsyncClient(transport=_CountingTransport(counter))
     return AsyncRAGFlow(**connection, http_client=http), http
+
+
+def uncited(text: str) -> str:
+    """``text`` without RAGFlow's `` [ID:n]`` citation markers: RAGFlow inserts them into whole
+    answers, while a stream carries the model's text as it was written."""
+    return re.sub(r" \[ID:\d+\]", "", text)

@@ -36,6 +36,8 @@ REPLAY_API_KEY = "replay-api-key"
 RECORD_API_KEY = "recording-api-key-0001"
 _SESSION_START = time.time()
 _RECORDED_AGAINST: set[str] = set()
+_CASSETTE_SERVER: dict[Path, str] = {}
+"""The server each cassette of this session was recorded against (its test's ``ragflow_server``)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,12 @@ def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def ragflow_server(record_mode: str, request: pytest.FixtureRequest) -> Iterator[ServerInfo]:
+def ragflow_server(
+    record_mode: str,
+    request: pytest.FixtureRequest,
+    vcr_cassette_dir: str,
+    default_cassette_name: str,
+) -> Iterator[ServerInfo]:
     """Where a cassette test sends its requests (see the module docstring).
 
     ``@pytest.mark.emulate("0.22")`` records against the local server in its old-server mode.
@@ -108,11 +115,13 @@ def ragflow_server(record_mode: str, request: pytest.FixtureRequest) -> Iterator
     if record_mode == "none":
         yield ServerInfo(REPLAY_BASE_URL, REPLAY_API_KEY, recording=False, description="replay")
         return
+    cassette = Path(vcr_cassette_dir) / f"{default_cassette_name}.yaml"
     live_url = os.environ.get("RAGFLOW_RECORD_BASE_URL")
     if live_url:
         key = os.environ["RAGFLOW_RECORD_API_KEY"]
         description = f"live RAGFlow at {live_url}"
         _RECORDED_AGAINST.add(description)
+        _CASSETTE_SERVER[cassette] = description
         yield ServerInfo(live_url, key, recording=True, description=description)
         return
     from ragflow_integrations.testing import LocalRAGFlowServer
@@ -122,6 +131,7 @@ def ragflow_server(record_mode: str, request: pytest.FixtureRequest) -> Iterator
     with LocalRAGFlowServer(api_key=RECORD_API_KEY, emulate=emulate) as server:
         description = server.description
         _RECORDED_AGAINST.add(description)
+        _CASSETTE_SERVER[cassette] = description
         yield ServerInfo(server.base_url, server.api_key, recording=True, description=description)
 
 
@@ -132,13 +142,15 @@ def poll_interval(ragflow_server: ServerInfo) -> float:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Stamp every cassette written in this session with the server it was recorded against."""
+    """Stamp every cassette written in this session with the server it was recorded against
+    (its test's server; the servers of the whole session for a cassette no test claimed)."""
     if not _RECORDED_AGAINST or not CASSETTES.exists():
         return
-    header = "# recorded against: " + "; ".join(sorted(_RECORDED_AGAINST)) + "\n"
+    session_wide = "; ".join(sorted(_RECORDED_AGAINST))
     for path in CASSETTES.rglob("*.yaml"):
         if path.stat().st_mtime < _SESSION_START:
             continue
+        header = f"# recorded against: {_CASSETTE_SERVER.get(path, session_wide)}\n"
         text = path.read_text(encoding="utf-8")
         lines = text.splitlines(keepends=True)
         if lines and lines[0].startswith("# recorded against:"):

@@ -283,14 +283,19 @@ class Tour:
                 final = message
         if final is None:
             raise RuntimeError("the chat stream ended without any message")
-        cited = sorted({int(n) for n in _CITATION.findall(final.content)})
+        if final.final_content:
+            # RAGFlow before v0.24 rewrites the answer in its last event (citation markers
+            # inserted): the deltas cannot express that, the rewritten text is final_content
+            self.report.write("The server's last event rewrote the answer (final_content):")
+            self.report.paragraph(final.final_content, indent="  ")
+        cited = {int(n) for n in _CITATION.findall(final.final_content or final.content)}
         rows = [
-            (f"[ID:{n}]", chunk.document_name or "", chunk.content)
+            (f"[ID:{n}]" if n in cited else "", chunk.document_name or "", chunk.content)
             for n, chunk in enumerate(final.reference)
-            if n in cited
         ]
         self.report.write(
-            f"Citations ({len(final.reference)} reference chunk(s) came with the last message):"
+            f"Sources ({len(final.reference)} reference chunk(s) came with the last message; "
+            "[ID:n] where the answer cites one):"
         )
         self.report.table(["cite", "document", "passage"], rows)
 

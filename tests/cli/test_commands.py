@@ -81,7 +81,9 @@ def test_ask_prints_the_answer_and_the_cited_documents(
 
     assert result.code == ExitCode.OK, result.err
     answer, _, sources = result.out.partition("\n\n")
-    assert "12 to 24 hours" in answer and "[ID:0]" in answer
+    assert "12 to 24 hours" in answer
+    if not stream:  # RAGFlow v0.24+ streams the model's text; whole answers carry the markers
+        assert "[ID:0]" in answer
     assert sources.splitlines()[0].split() == ["cite", "document", "passage"]
     assert sources.splitlines()[1].split()[:2] == ["[ID:0]", "coffee.txt"]
 

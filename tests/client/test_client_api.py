@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 import pytest
+from agent_canvas import canvas
 
 from ragflow_integrations import (
     AsyncRAGFlow,
@@ -22,7 +23,7 @@ from ragflow_integrations import (
 )
 from ragflow_integrations.ingest import IngestItem, aingest_documents, ingest_documents
 
-from .support import DOCS, canvas, close, drain, make_client, parsed_dataset, ready
+from .support import DOCS, close, drain, make_client, parsed_dataset, ready
 
 pytestmark = pytest.mark.vcr
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from agent_canvas import canvas
 
 from ragflow_integrations import (
     DataError,
@@ -16,7 +17,7 @@ from ragflow_integrations import (
     NotFoundError,
 )
 
-from .support import canvas, parsed_dataset, ready
+from .support import parsed_dataset, ready
 
 pytestmark = pytest.mark.vcr
 

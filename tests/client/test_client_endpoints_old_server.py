@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from agent_canvas import canvas
 
 from ragflow_integrations import FeatureNotSupportedError
 
-from .support import canvas, parsed_dataset, ready
+from .support import parsed_dataset, ready
 from .test_client_endpoints import ANN
 
 pytestmark = [pytest.mark.vcr, pytest.mark.emulate("0.22")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from agent_canvas import canvas
 
 from ragflow_integrations import AuthenticationError, Chat, Message, NotFoundError
 
@@ -108,7 +109,7 @@ async def test_retrieval_and_old_routes(rag: Any, poll_interval: float) -> None:
 
 async def test_agents_on_an_old_server(rag: Any, poll_interval: float) -> None:
     ds, _ = await parsed_dataset(rag, poll_interval)
-    agent = await ready(rag.create_agent("Old agent", {"dataset_ids": [ds.id]}))
+    agent = await ready(rag.create_agent("Old agent", canvas(ds.id)))
     assert [a.id for a in await ready(rag.list_agents())] == [agent.id]
     assert (await ready(rag.get_agent(agent.id))).title == "Old agent"
     session = await ready(agent.create_session())

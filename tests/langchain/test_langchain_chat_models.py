@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import requests
+from adapter_fixtures import uncited
 from agent_canvas import canvas
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
@@ -15,7 +16,7 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from ragflow_integrations import APIError, RAGFlow
+from ragflow_integrations import APIError, NotFoundError, RAGFlow
 from ragflow_integrations.langchain import ChatRAGFlow, reference_documents
 
 
@@ -176,7 +177,8 @@ async def test_answer_references_and_stream_parity(
     assert all(isinstance(c, AIMessageChunk) for c in chunks)
     assert [c.chunk_position for c in chunks][-1] == "last"
     assert [c for c in chunks if c.chunk_position == "last"] == chunks[-1:]
-    assert "".join(str(c.content) for c in chunks) == reply.content
+    # RAGFlow inserts citation markers into whole answers only; a stream is the model's text
+    assert "".join(str(c.content) for c in chunks) == uncited(str(reply.content))
     assert counter.tokens == [str(c.content) for c in chunks]
     streamed = chunks[0]
     for chunk in chunks[1:]:
@@ -187,7 +189,7 @@ async def test_answer_references_and_stream_parity(
     assert areply.content == reply.content
     assert reference_documents(areply) == docs
     achunks = [c async for c in model.astream(QUERY)]
-    assert "".join(str(c.content) for c in achunks) == reply.content
+    assert "".join(str(c.content) for c in achunks) == uncited(str(reply.content))
     assert achunks[-1].chunk_position == "last"
 
 
@@ -309,11 +311,13 @@ async def test_old_server_streams_and_stays_stateless(
     history = [HumanMessage("Tell me about shipping."), AIMessage("Sure."), HumanMessage(QUERY)]
     reply = model.invoke(history)
     assert "reset" in str(reply.content).lower()
-    assert reference_documents(reply)[0].metadata["ragflow_document_name"] == "passwords.txt"
+    # the whole conversation reached the assistant: it searched for shipping as well
+    names = {d.metadata["ragflow_document_name"] for d in reference_documents(reply)}
+    assert {"passwords.txt", "shipping.txt"} <= names
     chunks = list(model.stream(history))
-    assert "".join(str(c.content) for c in chunks) == reply.content
+    assert "".join(str(c.content) for c in chunks) == uncited(str(reply.content))
     achunks = [c async for c in model.astream(history)]
-    assert "".join(str(c.content) for c in achunks) == reply.content
+    assert "".join(str(c.content) for c in achunks) == uncited(str(reply.content))
     assert RAGFlow(**corpus.connection).get_chat(str(corpus.chat_id)).list_sessions() == []
 
 
@@ -321,6 +325,9 @@ async def test_old_server_streams_and_stays_stateless(
 async def test_unknown_assistant_raises(ragflow_server: Any) -> None:
     connection = {"api_key": ragflow_server.api_key, "base_url": ragflow_server.base_url}
     model = ChatRAGFlow(chat_id="0" * 32, **connection)
+    # v0.27 says only "no authorization": the client names the chat
+    with pytest.raises(NotFoundError, match=r"Chat 0{32}"):
+        model.invoke(QUERY)
     with pytest.raises(APIError, match=r"0{32}"):
         model.invoke(QUERY)
     with pytest.raises(APIError, match=r"0{32}"):

@@ -101,11 +101,21 @@ def test_similarity_search_returns_caller_ids_and_scores(store: RAGFlowVectorSto
     assert [d.id for d in docs] == ["energy-2"]
 
 
+def _refuse_text(store: RAGFlowVectorStore, connection: dict[str, Any]) -> None:
+    """New documents of the store's dataset fail to parse: RAGFlow's ``presentation`` method
+    takes only .ppt/.pptx/.pdf files (the store uploads .txt)."""
+    dataset = RAGFlow(**connection).get_dataset(id=store.dataset_id)
+    dataset.update({"chunk_method": "presentation"})
+
+
 @pytest.mark.vcr
-def test_parse_failure_names_the_document(store: RAGFlowVectorStore) -> None:
+def test_parse_failure_names_the_document(
+    store: RAGFlowVectorStore, connection: dict[str, Any]
+) -> None:
+    _refuse_text(store, connection)
     with pytest.raises(DocumentParseError) as caught:
-        store.add_documents([Document(page_content="binary\x00content")], ids=["broken"])
-    assert "broken.txt" in str(caught.value)
+        store.add_documents([Document(page_content="Slides, please.")], ids=["broken"])
+    assert "broken.txt" in str(caught.value) and "not supported" in str(caught.value)
 
 
 @pytest.mark.vcr
@@ -113,8 +123,9 @@ def test_failed_replacement_keeps_the_old_version(
     store: RAGFlowVectorStore, connection: dict[str, Any]
 ) -> None:
     store.add_documents([Document(page_content="Kites need steady wind.")], ids=["kite"])
+    _refuse_text(store, connection)
     with pytest.raises(DocumentParseError) as caught:
-        store.add_documents([Document(page_content="bad\x00bytes")], ids=["kite"])
+        store.add_documents([Document(page_content="Kites need gusts.")], ids=["kite"])
     assert "kite(1).txt" in str(caught.value)
     got = store.get_by_ids(["kite"])
     assert [(d.id, d.page_content) for d in got] == [("kite", "Kites need steady wind.")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from adapter_fixtures import uncited
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index_corpus import Corpus
 
@@ -41,7 +42,8 @@ def test_history_kept_across_turns_with_source_nodes(client: RAGFlow, corpus: Co
     assert node.score is not None
 
     one_off = engine.chat(FIRST, chat_history=[ChatMessage(role=MessageRole.USER, content=SECOND)])
-    assert "violet nightjar moth" in one_off.response and one_off.source_nodes
+    sources = {n.node.source_node.node_id for n in one_off.source_nodes if n.node.source_node}
+    assert corpus.document_ids["orchid.txt"] in sources  # the question was answered, with history
     assert len(engine.chat_history) == 4  # a turn with explicit history is not recorded
     assert len(engine.server_history()) == 5  # prologue + 2 turns: nothing added to the session
 
@@ -71,8 +73,8 @@ async def test_sync_async_and_streaming_agree(
     astreamed = "".join([t async for t in astreaming.async_response_gen()])
 
     assert async_answer.response == sync_answer.response
-    assert streamed.strip() == sync_answer.response.strip()
-    assert astreamed.strip() == sync_answer.response.strip()
+    assert streamed.strip() == uncited(sync_answer.response).strip()
+    assert astreamed.strip() == uncited(sync_answer.response).strip()
     node_ids = [n.node.node_id for n in sync_answer.source_nodes]
     assert node_ids
     assert [n.node.node_id for n in async_answer.source_nodes] == node_ids
@@ -80,7 +82,8 @@ async def test_sync_async_and_streaming_agree(
     assert [n.node.node_id for n in astreaming.source_nodes] == node_ids
     for engine in (async_engine, stream_engine, astream_engine):
         assert [m.role for m in engine.chat_history] == [MessageRole.USER, MessageRole.ASSISTANT]
-        assert (engine.chat_history[1].content or "").strip() == sync_answer.response.strip()
+        answer = sync_answer.response if engine is async_engine else uncited(sync_answer.response)
+        assert (engine.chat_history[1].content or "").strip() == answer.strip()
     stored = [m.content for m in await astream_engine.aserver_history() if m.role == "user"]
     assert stored == [FIRST]
 

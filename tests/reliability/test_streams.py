@@ -4,6 +4,7 @@ carrying the text received so far, never a hang; sync and async, chat, session, 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ class StreamKind:
     open_sync: Callable[[RAGFlow, Assistants], Iterator[Any]]
     open_async: Callable[[AsyncRAGFlow, Assistants], Any]
     cumulative: bool  # True: each item carries the whole answer so far; False: only a delta
+    preamble: int = 0  # events before the first text (an agent's workflow and node events)
 
 
 def _openai_delta(chunk: Any) -> str:
@@ -122,6 +124,7 @@ KINDS = [
         lambda c, a: c.get_agent(a.agent_id).ask(QUESTION, stream=True),
         _async_agent_ask,
         True,
+        preamble=8,  # workflow_started, Begin/Retrieval/LLM started+finished, Message started
     ),
 ]
 
@@ -220,7 +223,8 @@ async def test_stream_cut_raises_stream_error_with_partial_text(
     kind: StreamKind,
     cut_after: int,
 ) -> None:
-    server.inject_fault(kind.route(assistants), "POST", cut_stream_after=cut_after, times=1)
+    cut = cut_after + kind.preamble if cut_after else 0
+    server.inject_fault(kind.route(assistants), "POST", cut_stream_after=cut, times=1)
     started = time.monotonic()
     if flavour == "sync":
         outcome = consume_sync(kind, make_client(max_retries=3), assistants)
@@ -233,7 +237,7 @@ async def test_stream_cut_raises_stream_error_with_partial_text(
     assert len(sent) == 1, "the question was sent again"
     ledger(
         area="streams",
-        fault=f"connection closed after {cut_after} SSE events, {flavour} {kind.name}",
+        fault=f"connection closed after {cut} SSE events, {flavour} {kind.name}",
         injected=1 - pending_fault_uses(server.base_url, server.api_key),
         requests_sent=len(sent),
         caller_saw=f"{len(outcome.texts)} items, then {describe_error(outcome.error)}",
@@ -444,7 +448,11 @@ async def test_old_server_failed_cleanup_does_not_hide_a_good_answer(
         seconds=elapsed,
     )
     assert deletes, "the clean-up was attempted"
-    assert answer == full, f"the answer was replaced by the clean-up failure: {outcome}"
+    # v0.22's whole answer carries citation markers that its stream's deltas cannot insert
+    # (the rewritten text is the stream's final_content): compare without them
+    assert re.sub(r" \[ID:\d+\]", "", answer) == full, (
+        f"the answer was replaced by the clean-up failure: {outcome}"
+    )
 
 
 async def test_old_server_async_stream_cut_keeps_the_stream_error(

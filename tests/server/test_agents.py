@@ -166,8 +166,8 @@ def test_agent_run_stream_records_a_workflow_session(api: Api) -> None:
     assert events[-1] == "[DONE]"
     kinds = [e["event"] for e in events[:-1]]
     assert kinds[0] == "workflow_started" and kinds[-1] == "workflow_finished"
-    assert kinds.count("message") == 1 and kinds.count("node_finished") == 4
-    text = next(e["data"]["content"] for e in events[:-1] if e["event"] == "message")
+    assert kinds.count("message") > 1 and kinds.count("node_finished") == 4  # streamed in pieces
+    text = "".join(e["data"]["content"] for e in events[:-1] if e["event"] == "message")
     assert "honey" in text and "[ID:0]" in text
     end = next(e for e in events[:-1] if e["event"] == "message_end")
     assert end["data"]["reference"]["chunks"]["0"]["document_name"] == "bees.txt"
@@ -268,7 +268,8 @@ def test_old_server_agents(fresh22: Api) -> None:
     }
     events = events_of(api, f"/agents/{agent_id}/completions", {"question": "bees"})
     assert events[-1] == "[DONE]"
-    assert [e["event"] for e in events[:-1]] == ["message", "message_end"]
+    kinds = [e["event"] for e in events[:-1]]
+    assert set(kinds[:-1]) == {"message"} and kinds[-1] == "message_end"
     plain = api.ok(
         "POST", f"/agents/{agent_id}/completions", json={"question": "bees", "stream": False}
     )
