@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,26 +27,7 @@ from ragflow_integrations.langchain import RAGFlowChatMessageHistory
 from ragflow_integrations.langchain.chat_message_histories import from_content, to_turns
 from ragflow_integrations.testing import LocalRAGFlowServer
 
-MODELS = ("BAAI/bge-small-en-v1.5@Builtin", "glm-4-flash@ZHIPU-AI")
 pytestmark = pytest.mark.filterwarnings("ignore::langchain_core._api.LangChainDeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalRAGFlowServer]:
-    with LocalRAGFlowServer() as running:
-        yield running
-
-
-@pytest.fixture
-def memory_id(rag: RAGFlow) -> str:
-    return rag.create_memory("history", ["raw"], *MODELS).id
-
-
-@pytest.fixture(scope="module")
-def rag(server: LocalRAGFlowServer) -> Iterator[RAGFlow]:
-    """One client (one pool) for every history of this module, closed at its end."""
-    with RAGFlow(api_key=server.api_key, base_url=server.base_url) as client:
-        yield client
 
 
 def history(rag: RAGFlow, memory_id: str, session: str, **kw: Any) -> Any:
@@ -123,8 +104,10 @@ def test_sessions_agents_and_users_are_kept_apart(rag: RAGFlow, memory_id: str) 
     ]
 
 
-async def test_clear_forgets_the_session_only(rag: RAGFlow, memory_id: str) -> None:
-    semantic = rag.create_memory("extracting", ["raw", "semantic"], *MODELS).id
+async def test_clear_forgets_the_session_only(
+    rag: RAGFlow, memory_id: str, new_memory: Callable[[list[str]], str]
+) -> None:
+    semantic = new_memory(["raw", "semantic"])
     for target in (memory_id, semantic):
         mine, other = history(rag, target, "mine"), history(rag, target, "mine-2")
         mine.add_messages([HumanMessage("Tell me"), AIMessage("Paris is the capital of France.")])

@@ -1,7 +1,8 @@
 """docs/langchain.md: every snippet runs as written, in order, against the local server.
 
 Only the placeholders the text names (``<dataset id>``, ``<doc id>``, ``<chat id>``) are filled
-in; each ``index(...)`` line must return the result written in the comment under it.
+in; each ``index(...)`` line must return the result written in the comment under it, and the
+LangGraph snippet's thread must be stored in the memory, both turns in order.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from ragflow_integrations import RAGFlow
+from ragflow_integrations.langchain import RAGFlowChatMessageHistory
 from ragflow_integrations.testing import LocalRAGFlowServer
 
 pytestmark = pytest.mark.live
@@ -61,6 +63,12 @@ def test_every_snippet_runs_in_order_with_the_commented_results(
                 block = block.replace(placeholder, value)
             block = INDEX_CALL.sub(r"_record.append((\1, \2))", block)
             exec(compile(block, f"{DOC.name} snippet {number}", "exec"), namespace)
+        thread = RAGFlowChatMessageHistory(namespace["memory"].id, "user-43").messages
+    assert [(m.type, m.content) for m in thread][::2] == [  # the LangGraph thread, stored
+        ("human", "How do I reset my password?"),
+        ("human", "And how long do refunds take?"),
+    ]
+    assert [m.type for m in thread[1::2]] == ["ai", "ai"] and all(m.content for m in thread[1::2])
     assert len(results) == 2
     assert [got for got, _ in results] == [want for _, want in results]  # the comments hold
     assert [got for got, _ in results] == [
