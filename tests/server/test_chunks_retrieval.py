@@ -237,10 +237,13 @@ def test_metadata_condition_and_reference_metadata(
         "logic": "and",
         "conditions": [
             {"name": "topic", "comparison_operator": "=", "value": "geography"},
-            {"name": "year", "comparison_operator": ">", "value": 2000},
+            {"name": "year", "comparison_operator": ">", "value": "2000"},
         ],
     }
     assert names(recent) == {"volcano.html"}
+    # RAGFlow reads the value as a literal only when it is text: a JSON number matches nothing
+    as_number = {"conditions": [{"name": "year", "comparison_operator": ">", "value": 2000}]}
+    assert names(as_number) == set()
     assert names(
         {
             "conditions": [

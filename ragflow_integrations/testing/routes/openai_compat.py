@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._util import ApiError, Json, read_any_json, read_request_json
-from ..metadata import metadata_matches
+from ..metadata import matching_ids
 from ..responder import count_tokens, related_phrases
 from ._answer import Turn, answer_chat, text_of
 from ._common import ServerState, endpoint, is_authorised, public, state_of
@@ -144,12 +144,8 @@ async def openai_v027(request: Request, chat_id: str) -> Response:
         raise data_error("metadata_condition must be an object.")
     kwargs: Json = {}
     if condition:
-        docs = [
-            d["id"]
-            for kb in chat.get("kb_ids") or []
-            for d in state.store.all("document", kb)
-            if metadata_matches(d.get("meta_fields") or {}, condition)
-        ]
+        kb_docs = [d for kb in chat.get("kb_ids") or [] for d in state.store.all("document", kb)]
+        docs = sorted(matching_ids(kb_docs, condition))
         if condition.get("conditions") and not docs:
             docs = ["-999"]
         if docs:

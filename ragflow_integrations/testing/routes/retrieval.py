@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._util import Json, read_any_json, read_request_json
-from ..metadata import metadata_matches
+from ..metadata import matching_ids
 from ..store import Hit
 from ._common import ServerState, endpoint, state_of
 from ._wire import as_dict, data_error, get_result, server_error
@@ -49,7 +49,8 @@ def run_retrieval(
         for d in state.store.all("document", dataset_id)
         if d.get("status") == "0"
     }
-    if metadata_condition and not document_ids:
+    if metadata_condition and metadata_condition.get("conditions") and not document_ids:
+        # RAGFlow filters only when there are conditions (an empty list restricts nothing)
         doc_filter = matching_documents(state, dataset_ids, metadata_condition)
         if not doc_filter:
             return []
@@ -65,12 +66,8 @@ def run_retrieval(
 
 
 def matching_documents(state: ServerState, dataset_ids: list[str], condition: Json) -> set[str]:
-    return {
-        d["id"]
-        for dataset_id in dataset_ids
-        for d in state.store.all("document", dataset_id)
-        if metadata_matches(d.get("meta_fields") or {}, condition)
-    }
+    docs = [d for dataset_id in dataset_ids for d in state.store.all("document", dataset_id)]
+    return matching_ids(docs, condition)
 
 
 def reference_metadata_option(req: Json) -> tuple[bool, list[str] | None]:
