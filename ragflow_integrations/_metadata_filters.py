@@ -44,12 +44,24 @@ _FLAT = "RAGFlow takes one flat list of conditions joined by one logic (all AND 
 
 
 def condition(name: str, operator: str, value: Any) -> dict[str, Any]:
-    """One RAGFlow condition: ``in`` / ``nin`` values as lists, ``is_empty`` without a value."""
+    """One RAGFlow condition: ``in`` / ``nin`` values as lists, ``is_empty`` without a value.
+
+    Numbers and booleans are sent as text: RAGFlow compares the text of each stored value with
+    the condition's value, reading both as Python literals only when both are text (so ``2022``
+    matches a stored 2022, and ``> "2022"`` compares numbers; a JSON number would match nothing).
+    """
     if operator in ("in", "nin"):
-        value = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+        items = value if isinstance(value, list | tuple | set | frozenset) else [value]
+        value = [_as_text(item) for item in items]
     elif operator == "is_empty":
         value = None
+    else:
+        value = _as_text(value)
     return {"name": name, "comparison_operator": OPERATORS[operator], "value": value}
+
+
+def _as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int | float) else value
 
 
 def metadata_condition(logic: str, conditions: Sequence[dict[str, Any]]) -> dict[str, Any] | None:

@@ -5,9 +5,10 @@ the client then keeps the documents whose ``meta_fields`` satisfy the condition,
 own matching rules (reference §3.6):
 
 * a document without the key never matches (whatever the operator, ``empty`` and ``≠`` included);
-* a list value matches when one of its items does;
+* each value is compared as its text, and a list value matches when one of its items does;
 * ``=``/``≠``/``>``/``<``/``≥``/``≤`` compare ``YYYY-MM-DD`` dates as text, otherwise Python
-  literals (numbers, booleans) when both sides read as one, otherwise lower-cased text;
+  literals (numbers, booleans) when both sides are text that reads as one, otherwise lower-cased
+  text (so a condition value sent as a JSON number matches nothing, on the server as here);
 * ``contains``/``not contains``/``start with``/``end with`` are lower-cased text tests, ``in`` /
   ``not in`` membership in the condition's value, ``empty``/``not empty`` the value's truth;
 * ``logic`` ``"and"`` (default) or ``"or"`` joins the conditions.
@@ -35,10 +36,12 @@ def _lower(value: Any) -> Any:
     return value
 
 
-def _literal_pair(actual: Any, expected: Any) -> tuple[Any, Any]:
-    """Both sides as Python literals, or both unchanged (never one side only)."""
+def _literal_pair(actual: str, expected: Any) -> tuple[Any, Any]:
+    """Both sides as Python literals, or both unchanged (never one side only). Like RAGFlow, the
+    condition's value is read only when it is text: a JSON number stays a number and never equals
+    the stored value's text."""
     try:
-        return ast.literal_eval(str(actual)), ast.literal_eval(str(expected))
+        return ast.literal_eval(actual), ast.literal_eval(expected)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return actual, expected
 
@@ -73,18 +76,18 @@ def _value_match(op: str, actual: Any, expected: Any) -> bool:
         return _order_match(op, actual, expected)
     a, e = _lower(actual), _lower(expected)
     try:
-        if op == "contains":
-            return str(a).find(str(e)) >= 0
-        if op == "not contains":
-            return str(a).find(str(e)) < 0
+        if op in ("contains", "not contains"):
+            if not isinstance(e, str):
+                return False  # RAGFlow's text search fails on anything but text: no match
+            return (str(a).find(e) >= 0) == (op == "contains")
         if op == "in":
             return bool(a in e)
         if op == "not in":
             return bool(a not in e)
         if op == "start with":
-            return str(a).startswith(str(e))
+            return str(a).lower().startswith(str(expected).lower())
         if op == "end with":
-            return str(a).endswith(str(e))
+            return str(a).lower().endswith(str(expected).lower())
         if op == "empty":
             return not a
         if op == "not empty":
@@ -102,7 +105,8 @@ def condition_matches(meta: Mapping[str, Any], condition: Mapping[str, Any]) -> 
     op = str(condition.get("comparison_operator", "")).strip()
     op = _ALIASES.get(op, op)
     value = meta[name]
-    items = value if isinstance(value, list) else [value]
+    # RAGFlow's flattened metadata index: the text of each item of a list, None left out
+    items = [str(v) for v in (value if isinstance(value, list) else [value]) if v is not None]
     return any(_value_match(op, item, condition.get("value")) for item in items)
 
 
